@@ -1,0 +1,104 @@
+"""The console channel: chat as a linked patient in a terminal (the offline demo).
+
+It behaves like the Telegram bridge: text goes through `conversation.turn`, reminders
+arrive from the outbox with numbered choices, and dose choices are recorded directly
+in storage, so they work even when Rasa is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sys
+from typing import IO
+
+from assistant import conversation, outbox
+from assistant.db import session
+from assistant.messages import Buttons, apply_dose_button
+from assistant.models import Patient
+from assistant.rasa_client import RasaClient, Reply
+from assistant.settings import Settings
+
+CHANNEL = "console"
+PROMPT = "you> "
+
+
+class Console:
+    """What the patient sees: numbered choices stay open until another message comes."""
+
+    def __init__(self, out: IO[str] = sys.stdout) -> None:
+        self.out = out
+        self.choices: dict[str, tuple[str, str]] = {}  # number → (kind, data)
+        self._ids = itertools.count(1)
+
+    def show(self, text: str, choices: list[tuple[str, str, str]]) -> int:
+        """Print a bot message with (title, kind, data) choices; returns a message id."""
+        self.out.write(f"\rbot> {text}\n")
+        if choices:
+            self.choices = {str(n): (kind, data)
+                            for n, (_, kind, data) in enumerate(choices, start=1)}
+            options = "   ".join(f"[{n}] {title}" for n, (title, _, _) in
+                                 enumerate(choices, start=1))
+            self.out.write(f"     {options}\n")
+        self.out.write(PROMPT)
+        self.out.flush()
+        return next(self._ids)
+
+    def show_replies(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            self.show(reply.text, [(b["title"], "rasa", b["payload"]) for b in reply.buttons])
+
+    async def deliver(self, chat_id: str, text: str, buttons: Buttons) -> int:
+        """The outbox's sender for this channel."""
+        return self.show(text, [(b["text"], "dose", b["data"]) for row in buttons for b in row])
+
+
+def _press(patient_id: int, data: str, snooze_minutes: int) -> str:
+    with session() as db:
+        return apply_dose_button(db, patient_id=patient_id, data=data,
+                                 snooze_minutes=snooze_minutes) or "That choice has expired."
+
+
+async def _lines() -> asyncio.Queue[str | None]:
+    """stdin lines, read in a thread so reminders can be printed while waiting."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def reader() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    loop.run_in_executor(None, reader)
+    return queue
+
+
+async def chat(settings: Settings, patient: Patient, console: Console | None = None) -> None:
+    """Chat until the patient types /quit or input ends."""
+    console = console or Console()
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    stop = asyncio.Event()
+    drain = asyncio.create_task(outbox.drain(console.deliver, channel=CHANNEL, stop=stop))
+    lines = await _lines()
+    console.show("Hello! Type a message, a number to pick a choice, or /quit to leave.", [])
+    try:
+        while (line := await lines.get()) is not None:
+            text = line.strip()
+            if text in ("/quit", "/exit"):
+                break
+            if not text:
+                console.show("(type a message, or /quit)", [])
+                continue
+            kind, data = console.choices.pop(text, ("text", text))
+            console.choices = {}
+            if kind == "dose":
+                console.show(await asyncio.to_thread(_press, patient.id, data,
+                                                     settings.snooze_minutes), [])
+            else:
+                console.show_replies(await conversation.turn(rasa, patient, data))
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
+        await rasa.aclose()

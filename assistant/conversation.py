@@ -1,0 +1,48 @@
+"""One chat turn for a linked patient, whatever the channel (Telegram or console).
+
+The emergency guard runs first; otherwise the message goes to Rasa. When Rasa or the
+action server is slow or down, the patient hears so at once: their reminders still work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from assistant import safety
+from assistant.db import session, utcnow
+from assistant.models import Patient
+from assistant.rasa_client import RasaClient, RasaUnavailable, Reply
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("Sorry, I can't answer right now. Your reminders still work, and your care "
+               "team can be reached as usual. Please try again in a few minutes.")
+MAX_TEXT = 2000
+
+
+def _emergency(patient_id: int) -> str:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        assert patient is not None
+        return safety.raise_emergency(db, patient)
+
+
+def _touch(patient_id: int) -> None:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        if patient is not None:
+            patient.last_contact_at = utcnow()
+
+
+async def turn(rasa: RasaClient, patient: Patient, text: str) -> list[Reply]:
+    text = text.strip()[:MAX_TEXT]
+    await asyncio.to_thread(_touch, patient.id)
+    if safety.is_red_flag(text):
+        return [Reply(await asyncio.to_thread(_emergency, patient.id))]
+    try:
+        replies = await rasa.send(patient.chat_ref, text)
+    except RasaUnavailable as exc:
+        log.warning("rasa unavailable for a chat turn: %s", exc)  # no message content
+        return [Reply(UNAVAILABLE)]
+    return replies or [Reply(UNAVAILABLE)]

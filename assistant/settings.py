@@ -1,0 +1,125 @@
+"""CareLoop's configuration: one `Settings` class read from `CARELOOP_*` variables or `.env`.
+
+Every process reads its settings through `get_settings()`; nothing else looks at the
+environment. Invalid values stop start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CARELOOP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    project_dir: Path = PROJECT_DIR
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = SecretStr("")
+    rasa_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 4.0
+    rasa_tracker_url: str = ""
+    redis_url: str = ""  # Rasa's lock store when several Rasa instances share trackers
+    action_port: Annotated[int, Field(ge=1, le=65535)] = 5055
+    rasa_engine_dir: Path = PROJECT_DIR / ".venv-rasa"
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = TELEGRAM_API_URL
+    telegram_bot_username: str = "CareLoopBot"
+    telegram_rate_per_second: Annotated[float, Field(gt=0, le=1000)] = 30.0
+    telegram_chat_interval_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
+
+    timezone: str = "UTC"
+    emergency_number: str = "112"
+    crisis_line: str = "your local crisis line"
+
+    enrolment_code_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+    grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
+    followup_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    snooze_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    plan_horizon_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 48
+    scheduler_tick_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+
+    web_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from exc
+        return value
+
+    @field_validator("rasa_url", "telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str) -> str:
+        if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("must be a sqlite:/// or postgresql:// SQLAlchemy URL")
+        return value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        """The application database URL; a SQLite file in the data directory by default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'careloop.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+
+class SettingsError(RuntimeError):
+    """Configuration that cannot be used; the message names the variable."""
+
+
+@lru_cache
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CARELOOP_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None

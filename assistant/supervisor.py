@@ -1,0 +1,186 @@
+"""`careloop run`: start CareLoop's processes, watch their health, stop them cleanly.
+
+Each service is its own process (the Rasa server even in its own Python). All of them:
+output prefixed with the service's name (or written to a log file), health checks
+before "ready", and on Ctrl-C a polite SIGTERM, then SIGKILL after a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from assistant import engine
+from assistant.settings import Settings
+
+log = logging.getLogger("careloop")
+
+IN_PROCESS = ("scheduler", "bridge")
+SERVICES = ("rasa", "actions", *IN_PROCESS)
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    health_url: str | None = None
+    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+
+
+def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
+    """The services to start, in order; the Rasa model is trained first if missing."""
+    me = [sys.executable, "-m", "assistant.cli", "run", "--only"]
+    found: list[Service] = []
+    for name in names:
+        if name == "rasa":
+            model = engine.train(settings)
+            found.append(Service("rasa", engine.rasa_command(settings, model), engine.quiet_env(),
+                                 f"{settings.rasa_url}/"))
+        elif name == "actions":
+            found.append(Service("actions", engine.action_server_command(settings),
+                                 engine.action_server_env(),
+                                 f"http://127.0.0.1:{settings.action_port}/health"))
+        else:
+            found.append(Service(name, [*me, name], dict(os.environ)))
+    return found
+
+
+def default_names(settings: Settings) -> tuple[str, ...]:
+    return ("rasa", "actions", "scheduler", "bridge") if settings.telegram_enabled else (
+        "rasa", "actions", "scheduler")
+
+
+async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
+    while line := await stream.readline():
+        out.write(f"{prefix}{line.decode(errors='replace')}")
+        out.flush()
+
+
+class Stack:
+    """Running services; `async with Stack(...)` stops them all on the way out."""
+
+    def __init__(self, items: list[Service], log_dir: Path | None = None) -> None:
+        self.items = items
+        self.log_dir = log_dir
+        self._pumps: list[asyncio.Task[None]] = []
+        self._files: list[IO[str]] = []
+
+    async def __aenter__(self) -> Stack:
+        width = max(len(s.name) for s in self.items)
+        for item in self.items:
+            item.process = await asyncio.create_subprocess_exec(
+                *item.command, env=item.env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                out: IO[str] = open(self.log_dir / f"{item.name}.log", "a")  # noqa: SIM115
+                self._files.append(out)
+                prefix = ""
+            else:
+                out, prefix = sys.stdout, f"{item.name:<{width}} | "
+            assert item.process.stdout is not None
+            self._pumps.append(asyncio.create_task(_pump(item.process.stdout, prefix, out)))
+        return self
+
+    async def wait_healthy(self, timeout: float = 180.0,
+                           progress: Callable[[str], None] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for item in self.items:
+                while item.health_url:
+                    self._check_alive(item)
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await client.get(item.health_url)).status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{item.name} did not become healthy in {timeout:.0f} s")
+                    await asyncio.sleep(0.5)
+                if progress:
+                    progress(item.name)
+
+    def _check_alive(self, item: Service) -> None:
+        if item.process and item.process.returncode is not None:
+            where = f" (see {self.log_dir / item.name}.log)" if self.log_dir else ""
+            raise RuntimeError(f"{item.name} exited with status {item.process.returncode}{where}")
+
+    async def wait_any_exit(self) -> Service:
+        waits = {asyncio.create_task(s.process.wait()): s for s in self.items if s.process}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return waits[done.pop()]
+
+    async def __aexit__(self, *exc: object) -> None:
+        for item in reversed(self.items):
+            if item.process and item.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(item.process.pid, signal.SIGTERM)
+        for item in self.items:
+            if item.process is None:
+                continue
+            try:
+                await asyncio.wait_for(item.process.wait(), timeout=15)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(item.process.pid, signal.SIGKILL)
+                await item.process.wait()
+        for pump in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        for out in self._files:
+            out.close()
+
+
+async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
+    async with Stack(services(settings, names)) as stack:
+        await stack.wait_healthy()
+        log.info("ready: %s", ", ".join(names))
+        stopped = await stack.wait_any_exit()
+        log.error("%s exited with status %s; stopping the others", stopped.name,
+                  stopped.process.returncode if stopped.process else "?")
+        return 1
+
+
+async def _in_process(settings: Settings, name: str) -> None:
+    """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
+    from assistant.telegram.bridge import run_bridge
+    from scheduler.service import run_scheduler
+
+    runner = run_scheduler if name == "scheduler" else run_bridge
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runner(settings, stop)
+
+
+def run(settings: Settings, only: str | None) -> int:
+    """Run one service (`only`) or all of them; returns the exit status."""
+    from assistant.logs import setup_logging
+
+    setup_logging(settings)
+    if only is not None and only not in SERVICES:
+        log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))
+        return 2
+    if only in IN_PROCESS:
+        asyncio.run(_in_process(settings, only))
+        return 0
+    if only is not None:
+        item = services(settings, (only,))[0]
+        os.execve(item.command[0], item.command, item.env)
+    try:
+        return asyncio.run(_serve(settings, default_names(settings)))
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,247 @@
+"""Shared fixtures: isolated settings, migrated databases (SQLite and PostgreSQL), and
+the Rasa engine (a model trained once per session, cached by the hash of its data).
+
+PostgreSQL: `CARELOOP_TEST_POSTGRES_URL` (a server where the tests may create
+databases) or, when unset, a private server started here with the machine's `initdb`
+and `pg_ctl` (as the `postgres` user when the tests run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from assistant import db as dbmod
+from assistant import engine as rasa_engine
+from assistant.migrate import upgrade
+from assistant.settings import PROJECT_DIR, Settings, get_settings
+
+REPO = PROJECT_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def reset_caches() -> None:
+    get_settings.cache_clear()
+    dbmod._engine_for.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts from defaults: no CARELOOP_* from the machine, no .env."""
+    for name in list(os.environ):
+        if name.startswith("CARELOOP_") and name != "CARELOOP_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CARELOOP_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("CARELOOP_ENVIRONMENT", "test")
+    monkeypatch.chdir(tmp_path)
+    reset_caches()
+    yield
+    reset_caches()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+# --- databases ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    upgrade(engine=engine)
+    engine.dispose()
+    return path
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    return str(candidates[0]) if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server URL (database `postgres`) where tests may create databases."""
+    given = os.environ.get("CARELOOP_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        message = "PostgreSQL not found: install it or set CARELOOP_TEST_POSTGRES_URL"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    root = tmp_path_factory.mktemp("pg")
+    data = root / "data"
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the private server as `postgres`
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+        root.chmod(0o755)
+        for parent in root.parents:  # let `postgres` reach its own folder
+            if parent == Path("/"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o011)
+    port = free_port()
+    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-w",
+                    "-l", str(root / "log"), "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       check=False, capture_output=True)
+
+
+def _pg_admin(server: str, sql: str) -> None:
+    engine = dbmod.make_engine(server)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> str:
+    name = f"careloop_tpl_{uuid.uuid4().hex[:8]}"
+    _pg_admin(postgres_server, f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    engine = dbmod.make_engine(url)
+    upgrade(engine=engine)
+    engine.dispose()
+    return name
+
+
+def new_postgres_db(server: str, template: str) -> str:
+    name = f"careloop_test_{uuid.uuid4().hex[:10]}"
+    _pg_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def _use(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CARELOOP_DATABASE_URL", url)
+    reset_caches()
+    return url
+
+
+@pytest.fixture
+def db_url(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, migrated SQLite database, made the application's database."""
+    path = tmp_path / "careloop.db"
+    shutil.copy(sqlite_template, path)
+    return _use(f"sqlite:///{path}", monkeypatch)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same test on a fresh SQLite database and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "careloop.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return _use(f"sqlite:///{path}", monkeypatch)
+    server = request.getfixturevalue("postgres_server")
+    url = new_postgres_db(server, request.getfixturevalue("postgres_template"))
+    return _use(url, monkeypatch)
+
+
+@pytest.fixture
+def pg_db_url(postgres_server: str, postgres_template: str,
+              monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, migrated PostgreSQL database only (for what SQLite cannot do: row locks)."""
+    return _use(new_postgres_db(postgres_server, postgres_template), monkeypatch)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Session]:
+    """A session on `db_url`; what the test does not commit is rolled back."""
+    with Session(dbmod.get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def any_db(any_db_url: str) -> Iterator[Session]:
+    with Session(dbmod.get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+# --- the Rasa engine ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def rasa_cli() -> Path:
+    return rasa_engine.rasa_executable(Settings())
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """Trained once per data change: cached in the repository's var/models by hash."""
+    return rasa_engine.train(Settings(), models_dir=REPO / "var" / "models")
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(trained_model: Path, sqlite_template: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The real Rasa server and action server, started once per session on free ports,
+    sharing one SQLite database (`stack_db_url`)."""
+    import asyncio
+    import threading
+
+    from assistant.supervisor import Stack, services
+
+    folder = tmp_path_factory.mktemp("stack")
+    shutil.copy(sqlite_template, folder / "careloop.db")
+    env = {"CARELOOP_DATABASE_URL": f"sqlite:///{folder / 'careloop.db'}",
+           "CARELOOP_DATA_DIR": str(folder / "var"),
+           "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
+           "CARELOOP_ACTION_PORT": str(free_port())}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        settings = Settings()
+        items = services(settings, ("actions", "rasa"))
+    loop = asyncio.new_event_loop()
+    stack = Stack(items, log_dir=folder / "logs")
+    loop.run_until_complete(stack.__aenter__())
+    try:
+        loop.run_until_complete(stack.wait_healthy(timeout=240))
+    except BaseException:
+        loop.run_until_complete(stack.__aexit__(None, None, None))
+        raise
+    # Keep pumping the children's output while the tests run.
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    yield settings
+    loop.call_soon_threadsafe(loop.stop)
+    runner.join()
+    loop.run_until_complete(stack.__aexit__(None, None, None))
+    loop.close()
+
+
+@pytest.fixture
+def stack_db_url(rasa_stack: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make this test's application database the one the running stack uses."""
+    monkeypatch.setenv("CARELOOP_DATABASE_URL", rasa_stack.db_url)
+    monkeypatch.setenv("CARELOOP_RASA_URL", rasa_stack.rasa_url)
+    reset_caches()
+    return rasa_stack.db_url

@@ -1,0 +1,209 @@
+"""The scheduler's steps on real SQL (SQLite and PostgreSQL): plan, remind, nudge, miss."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from assistant import db as dbmod
+from assistant import doses, patients
+from assistant.messages import apply_dose_button
+from assistant.models import (
+    Alert,
+    AlertKind,
+    DoseOccurrence,
+    DoseStatus,
+    MessageKind,
+    OutboxMessage,
+    Patient,
+    PatientStatus,
+)
+from scheduler.planner import Policy, advance, plan, replan_patient, run_once
+
+POLICY = Policy(horizon=timedelta(hours=48), grace=timedelta(minutes=60),
+                followup=timedelta(minutes=30), snooze_minutes=15)
+# 08:00 in Berlin on a winter Monday is 07:00 UTC.
+MORNING = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)
+
+
+def _patient(db: Session, times: tuple[str, ...] = ("08:00",)) -> Patient:
+    team = patients.add_team(db, name="Ward 7", actor="test")
+    patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
+                                   actor="test")
+    patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                            instructions="with food", actor="test",
+                            schedule=patients.ScheduleSpec(times=times))
+    db.commit()
+    return patient
+
+
+def _run(at: datetime) -> None:
+    run_once(dbmod.get_engine(), POLICY, now=at)
+
+
+def _occurrences(db: Session) -> list[DoseOccurrence]:
+    db.expire_all()
+    return list(db.exec(select(DoseOccurrence).order_by(col(DoseOccurrence.due_at))).all())
+
+
+def _outbox(db: Session) -> list[OutboxMessage]:
+    db.expire_all()
+    return list(db.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+
+
+def test_planning_twice_creates_each_occurrence_once(any_db: Session) -> None:
+    _patient(any_db, ("08:00", "20:00"))
+    _run(MORNING - timedelta(hours=2))
+    first = [o.due_at for o in _occurrences(any_db)]
+    with dbmod.session() as db:  # force a full re-plan of the same window
+        replan_patient(db, 1, now=MORNING - timedelta(days=3))
+    _run(MORNING - timedelta(hours=2))
+    assert [o.due_at for o in _occurrences(any_db)] == first
+    assert first[0] == MORNING and len(first) == 4  # 48 h of twice a day
+
+
+def test_a_due_dose_is_reminded_once_with_its_full_label(any_db: Session) -> None:
+    _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING + timedelta(seconds=5))
+    _run(MORNING + timedelta(seconds=10))
+    [message] = _outbox(any_db)
+    assert message.kind == MessageKind.reminder
+    assert "Metformin 500 mg, 1 tablet, with food (08:00)" in message.text
+    assert [b["text"] for b in message.buttons[0]] == ["✅ Taken", "⏰ Snooze 15 min", "Skip"]
+    assert _occurrences(any_db)[0].status == DoseStatus.sent
+
+
+def test_after_downtime_a_recent_dose_is_sent_late_and_an_old_one_is_missed(
+        any_db: Session) -> None:
+    _patient(any_db, ("08:00", "10:00"))
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING + timedelta(hours=2, minutes=30))  # back after 3 h 30 of downtime
+    occ = _occurrences(any_db)
+    assert [o.status for o in occ[:2]] == [DoseStatus.missed, DoseStatus.sent]
+    [message] = _outbox(any_db)
+    assert "was due at 10:00" in message.text and "late" in message.text
+
+
+def test_no_answer_brings_one_nudge_then_missed(any_db: Session) -> None:
+    _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING)
+    _run(MORNING + timedelta(minutes=31))
+    _run(MORNING + timedelta(minutes=62))
+    _run(MORNING + timedelta(minutes=100))
+    kinds = [m.kind for m in _outbox(any_db)]
+    assert kinds == [MessageKind.reminder, MessageKind.nudge]
+    assert _occurrences(any_db)[0].status == DoseStatus.missed
+
+
+def test_taken_cancels_the_pending_nudge(any_db: Session) -> None:
+    patient = _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING)
+    occ = _occurrences(any_db)[0]
+    with dbmod.session() as db:
+        text = apply_dose_button(db, patient_id=patient.id, data=f"dose:{occ.id}:taken",
+                                 snooze_minutes=15)
+    assert text is not None and "taken" in text
+    _run(MORNING + timedelta(minutes=40))
+    assert [m.kind for m in _outbox(any_db)] == [MessageKind.reminder]
+    assert _occurrences(any_db)[0].status == DoseStatus.taken
+
+
+def test_snooze_sends_again_after_the_delay(any_db: Session) -> None:
+    patient = _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING)
+    occ = _occurrences(any_db)[0]
+    with dbmod.session() as db:
+        dose = doses.find(db, patient_id=patient.id, occurrence_id=occ.id)
+        assert dose is not None
+        doses.record(db, dose, doses.Action.snooze, source="chat", snooze_minutes=15,
+                     now=MORNING + timedelta(minutes=1))
+    _run(MORNING + timedelta(minutes=10))
+    assert len(_outbox(any_db)) == 1
+    _run(MORNING + timedelta(minutes=17))
+    assert [m.kind for m in _outbox(any_db)] == [MessageKind.reminder, MessageKind.reminder]
+
+
+def test_two_missed_doses_in_a_row_alert_the_care_team_once(any_db: Session) -> None:
+    _patient(any_db, ("08:00", "09:00", "10:00"))
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING + timedelta(hours=6))  # all three too late: missed
+    alerts = any_db.exec(select(Alert)).all()
+    assert [a.kind for a in alerts] == [AlertKind.missed_doses]
+
+
+def test_a_paused_patient_gets_nothing(any_db: Session) -> None:
+    patient = _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    with dbmod.session() as db:
+        row = db.get(Patient, patient.id)
+        assert row is not None
+        row.status = PatientStatus.paused
+    _run(MORNING + timedelta(minutes=1))
+    assert _outbox(any_db) == []
+    assert _occurrences(any_db)[0].status == DoseStatus.cancelled
+
+
+def test_a_new_time_zone_moves_future_reminders_only(any_db: Session) -> None:
+    patient = _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING)  # today's 08:00 Berlin reminder is sent
+    with dbmod.session() as db:
+        row = db.get(Patient, patient.id)
+        assert row is not None
+        row.timezone = "America/New_York"
+        replan_patient(db, patient.id, now=MORNING + timedelta(minutes=5))
+    _run(MORNING + timedelta(minutes=6))
+    occ = _occurrences(any_db)
+    assert occ[0].due_at == MORNING and occ[0].status == DoseStatus.sent
+    # Next ones at 08:00 New York = 13:00 UTC.
+    assert {o.due_at.hour for o in occ[1:]} == {13}
+
+
+def test_a_changed_schedule_replaces_future_unsent_occurrences(any_db: Session) -> None:
+    patient = _patient(any_db)
+    _run(MORNING - timedelta(hours=1))
+    with dbmod.session() as db:
+        [(med, _)] = patients.medications(db, patient.id)
+        patients.replace_schedule(db, medication=med, actor="test",
+                                  schedule=patients.ScheduleSpec(times=("09:30",)))
+    _run(MORNING - timedelta(minutes=59))
+    live = [o for o in _occurrences(any_db) if o.status == DoseStatus.planned]
+    assert {o.due_at.astimezone(UTC).strftime("%H:%M") for o in live} == {"08:30"}
+
+
+@pytest.mark.postgres
+def test_two_schedulers_racing_send_each_reminder_once(pg_db_url: str) -> None:
+    with dbmod.session() as db:
+        for n in range(20):
+            team = patients.add_team(db, name=f"Team {n}", actor="test")
+            person = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
+                                          actor="test")
+            patients.add_medication(db, patient=person, name="Aspirin", actor="test",
+                                    schedule=patients.ScheduleSpec(times=("07:00", "07:01")))
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(3):
+                _run(MORNING + timedelta(minutes=2))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with dbmod.session() as db:
+        sent = db.exec(select(OutboxMessage.occurrence_id)).all()
+        assert len(sent) == 40 == len(set(sent))
+        assert advance(db, POLICY, now=MORNING + timedelta(minutes=2)) == 0
+        assert plan(db, POLICY, now=MORNING + timedelta(minutes=2)) == 0
