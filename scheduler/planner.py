@@ -101,8 +101,10 @@ def plan(db: Session, policy: Policy, now: datetime | None = None, batch: int = 
             new.append({"schedule_id": row.id, "medication_id": row.medication_id,
                         "patient_id": patient_id, "due_at": due, "status": DoseStatus.planned,
                         "reminders_sent": 0})
-        row.planned_until = until
     _insert_ignoring_duplicates(db, new)
+    ids = [row.id for row, _, _ in rows]
+    db.execute(update(DoseSchedule).where(col(DoseSchedule.id).in_(ids))
+               .values(planned_until=until).execution_options(synchronize_session=False))
     return len(rows)
 
 

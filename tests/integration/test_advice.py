@@ -1,0 +1,63 @@
+"""Scheduled lifestyle advice: fitting items, no repeats, limits and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from assistant import advice, patients
+from assistant.models import PRIORITY, AdviceItem, MessageKind, OutboxMessage, Patient
+from scheduler.advice import plan_advice
+
+TEN_AM_BERLIN = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
+
+
+def _patient(db: Session, **fields: object) -> Patient:
+    team = patients.add_team(db, name="Ward 7", actor="test")
+    patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
+                                   actor="test", conditions=["Diabetes"], goals=["sleep"])
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    db.commit()
+    return patient
+
+
+def _texts(db: Session) -> list[str]:
+    return list(db.exec(select(OutboxMessage.text).order_by(col(OutboxMessage.id))).all())
+
+
+def test_generic_safe_advice_is_used_when_the_team_wrote_none(any_db: Session) -> None:
+    patient = _patient(any_db)
+    item = advice.choose(any_db, patient)
+    assert item is not None and item.team_id is None
+
+
+def test_advice_fitting_the_patient_is_chosen_and_never_twice_in_a_row(db: Session) -> None:
+    patient = _patient(db, advice_per_day=1)
+    for title, tags in [("Carbs", ["diabetes"]), ("Bedtime", ["Sleep"]), ("Knees", ["arthritis"])]:
+        db.add(AdviceItem(team_id=patient.team_id, title=title, body="...", tags=tags))
+    db.commit()
+    for day in range(4):
+        plan_advice(db, now=TEN_AM_BERLIN + timedelta(days=day))
+        db.commit()
+    titles = [text.splitlines()[0] for text in _texts(db)]
+    assert titles == ["💡 Carbs", "💡 Bedtime", "💡 Carbs", "💡 Bedtime"]
+
+
+def test_advice_waits_for_its_time_and_its_daily_limit(db: Session) -> None:
+    _patient(db, advice_per_day=2)
+    assert plan_advice(db, now=TEN_AM_BERLIN - timedelta(minutes=1)) == 0
+    assert plan_advice(db, now=TEN_AM_BERLIN) == 1
+    assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(hours=1)) == 0
+    assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(hours=4)) == 1
+    assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(hours=9)) == 0
+    [first, _] = db.exec(select(OutboxMessage)).all()
+    assert first.kind == MessageKind.advice
+    assert first.priority > PRIORITY[MessageKind.reminder]
+
+
+def test_quiet_hours_hold_advice_until_they_end(db: Session) -> None:
+    _patient(db, advice_time="07:00", quiet_start="22:00", quiet_end="09:30")
+    assert plan_advice(db, now=TEN_AM_BERLIN - timedelta(hours=2)) == 0  # 08:00 local
+    assert plan_advice(db, now=TEN_AM_BERLIN - timedelta(minutes=20)) == 1  # 09:40 local
