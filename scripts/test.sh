@@ -15,13 +15,14 @@ have_postgres() {
 # System packages from Debian, installed only when missing.
 missing=()
 have_postgres || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # the console's browser tests
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} from Debian's packages"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    say "the tests need: ${missing[*]} (e.g. sudo apt-get install ${missing[*]}), or set CARELOOP_TEST_POSTGRES_URL"
+    say "the tests need: ${missing[*]} (e.g. sudo apt-get install ${missing[*]}); for PostgreSQL you may instead set CARELOOP_TEST_POSTGRES_URL"
     exit 1
   fi
 fi

@@ -1,0 +1,88 @@
+"""The README's first command, as a person runs it: `careloop demo` in a fresh data
+directory shows the due reminder with its choices and answers from the plan."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, free_port
+
+pytestmark = pytest.mark.rasa
+
+
+class Terminal:
+    """The demo's console, read line by line in a thread."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def type(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, *words: str, timeout: float) -> str:
+        """The first line, printed so far or within `timeout`, with all the words."""
+
+        def fits(line: str) -> bool:
+            return all(word.lower() in line.lower() for word in words)
+
+        for line in self.seen:
+            if fits(line):
+                return line
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.seen.append(line)
+            if fits(line):
+                return line
+        raise AssertionError(f"no line with {words!r}; the demo printed:\n{''.join(self.seen)}")
+
+
+def test_demo_shows_the_due_reminder_and_answers_from_the_plan(
+        trained_model: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "CARELOOP_DATA_DIR": str(tmp_path / "var"),
+           "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
+           "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_TIMEZONE": "Europe/Berlin"}
+    # The model is already trained for the tests: share it instead of training again.
+    (tmp_path / "var" / "models").mkdir(parents=True)
+    (tmp_path / "var" / "models" / trained_model.name).symlink_to(trained_model)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "demo"], cwd=REPO, env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    console = Terminal(process)
+    try:
+        console.wait_for("you are sam", timeout=240)
+        console.type("what do I take today?")
+        console.wait_for("metformin", timeout=30)
+        console.wait_for("time for your lisinopril 10 mg", timeout=150)  # the reminder ...
+        console.wait_for("[1]", "taken", "snooze", "skip", timeout=5)  # ... with choices
+        console.type("1")
+        console.wait_for("noted: lisinopril 10 mg taken", timeout=30)
+        console.type("/quit")
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
