@@ -45,7 +45,9 @@ if [ "$(cat "$APP_VENV/.careloop-stamp" 2>/dev/null)" != "$app_stamp" ]; then
   APP_PY="$(find_python 11 12 13)" || die "CareLoop needs Python 3.11 or newer for the application: install it (apt-get install python3.11, or pyenv install 3.11) and run again."
   say "creating the application environment with $APP_PY"
   [ -x "$APP_VENV/bin/python" ] || "$APP_PY" -m venv "$APP_VENV"
-  "$APP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  # (pip's notes about this machine's local package folders are not ours to show)
+  "$APP_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" \
+    2> >(grep -v "^WARNING: Location" >&2)
   "$APP_VENV/bin/uv" pip sync --quiet --python "$APP_VENV/bin/python" "$ROOT/requirements/app.lock"
   "$APP_VENV/bin/uv" pip install --quiet --python "$APP_VENV/bin/python" --no-deps -e "$ROOT"
   echo "$app_stamp" > "$APP_VENV/.careloop-stamp"
