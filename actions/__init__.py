@@ -1,0 +1,26 @@
+"""CareLoop's rasa_sdk custom actions: thin, reading and writing through `assistant`.
+
+`python -m rasa_sdk --actions actions` loads every action imported here.
+"""
+
+from actions.doses import ActionConfirmDose, ActionSkipDose, ActionSnoozeDose
+from actions.plan import ActionAdherence, ActionAnswerSchedule, ActionMedicationInfo
+from actions.preferences import (
+    ActionChangeReminderTime,
+    ActionPauseReminders,
+    ActionRequestAdvice,
+    ActionResumeReminders,
+)
+from actions.reports import (
+    ActionEmergency,
+    ActionLogMeasurement,
+    ActionRelayToCareTeam,
+    ActionReportSymptom,
+)
+
+__all__ = [
+    "ActionAdherence", "ActionAnswerSchedule", "ActionChangeReminderTime", "ActionConfirmDose",
+    "ActionEmergency", "ActionLogMeasurement", "ActionMedicationInfo", "ActionPauseReminders",
+    "ActionRelayToCareTeam", "ActionReportSymptom", "ActionRequestAdvice",
+    "ActionResumeReminders", "ActionSkipDose", "ActionSnoozeDose",
+]

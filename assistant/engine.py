@@ -33,10 +33,12 @@ def rasa_executable(settings: Settings) -> Path:
     return rasa
 
 
-def quiet_env() -> dict[str, str]:
-    """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise."""
+def quiet_env(settings: Settings) -> dict[str, str]:
+    """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise, and
+    Rasa's training cache in the data directory rather than the working directory."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "PYTHONWARNINGS": "ignore"}
+            "PYTHONWARNINGS": "ignore",
+            "RASA_CACHE_DIRECTORY": str((settings.data_dir / "rasa-cache").resolve())}
 
 
 def training_hash(project_dir: Path) -> str:
@@ -65,10 +67,10 @@ def train(settings: Settings, models_dir: Path | None = None, force: bool = Fals
     project = settings.project_dir
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         command = [str(rasa_executable(settings)), "train", "--config", "config.yml",
-                   "--domain", "dialogue/domain.yml", "--data", "nlu_data", "dialogue",
+                   "--domain", "dialogue/domain.yml", "--data", "nlu_data", "dialogue/rules.yml",
                    "--out", tmp, "--fixed-model-name", "model"]
-        done = subprocess.run(command, cwd=project, env=quiet_env(), capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(command, cwd=project, env=quiet_env(settings),
+                              capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise EngineError(f"rasa train failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
         # Rename into place: a crash mid-training never leaves a half-written model.

@@ -46,8 +46,8 @@ def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
     for name in names:
         if name == "rasa":
             model = engine.train(settings)
-            found.append(Service("rasa", engine.rasa_command(settings, model), engine.quiet_env(),
-                                 f"{settings.rasa_url}/"))
+            found.append(Service("rasa", engine.rasa_command(settings, model),
+                                 engine.quiet_env(settings), f"{settings.rasa_url}/"))
         elif name == "actions":
             found.append(Service("actions", engine.action_server_command(settings),
                                  engine.action_server_env(),

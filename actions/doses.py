@@ -1,0 +1,71 @@
+"""Recording doses from the chat: taken, skipped, snoozed — the dose the patient means."""
+
+from __future__ import annotations
+
+import json
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlmodel import Session
+
+from actions.base import Events, PatientAction, Turn
+from assistant import doses, parsing
+from assistant.doses import Action
+from assistant.messages import outcome
+from assistant.models import Patient
+from assistant.settings import get_settings
+
+INTENT = {Action.taken: "confirm_dose_taken", Action.skip: "skip_dose",
+          Action.snooze: "snooze_reminder"}
+NOTHING_WAITING = ("I don't see a dose waiting to be recorded right now. "
+                   "Ask 'what do I take today?' to see your plan.")
+
+
+class DoseAction(PatientAction):
+    """Applies `answer` to the dose the patient most plausibly means, or asks which."""
+
+    answer = Action.taken
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        candidates = doses.answerable(db, patient.id)
+        chosen = doses.choose(candidates, turn.entities.get("medication") or self._named(
+            turn.text, candidates))
+        if not chosen:
+            dispatcher.utter_message(text=NOTHING_WAITING)
+        elif len(chosen) > 1:
+            dispatcher.utter_message(text="Which one do you mean?", buttons=[
+                {"title": d.medication.label,
+                 "payload": f"/{INTENT[self.answer]}"
+                            + json.dumps({"medication": d.medication.name})}
+                for d in chosen])
+        else:
+            minutes = parsing.parse_duration(turn.text, get_settings().snooze_minutes)
+            recorded = doses.record(db, chosen[0], self.answer, source="chat",
+                                    snooze_minutes=minutes)
+            dispatcher.utter_message(text=outcome(chosen[0].medication, self.answer,
+                                                  recorded=recorded, snooze_minutes=minutes))
+        return []
+
+    @staticmethod
+    def _named(text: str, candidates: list[doses.Dose]) -> str | None:
+        """A medication named in the text even when NLU tagged none ('took my metfromin')."""
+        meds = [d.medication for d in candidates]
+        for word in text.lower().split():
+            if len(word) >= 4 and doses.match_medication(word, meds):
+                return word
+        return None
+
+
+class ActionConfirmDose(DoseAction):
+    action_name = "action_confirm_dose"
+    answer = Action.taken
+
+
+class ActionSkipDose(DoseAction):
+    action_name = "action_skip_dose"
+    answer = Action.skip
+
+
+class ActionSnoozeDose(DoseAction):
+    action_name = "action_snooze_dose"
+    answer = Action.snooze

@@ -1,0 +1,74 @@
+"""What patients report: readings, symptoms, emergencies and questions for the team."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlmodel import Session
+
+from actions.base import Events, PatientAction, Turn
+from assistant import parsing, safety
+from assistant.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient, Reading
+from assistant.settings import get_settings
+
+
+def _team_alert(db: Session, patient: Patient, kind: AlertKind, text: str,
+                severity: AlertSeverity = AlertSeverity.normal) -> None:
+    db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=kind, severity=severity,
+                 summary=text[:2000]))
+
+
+class ActionLogMeasurement(PatientAction):
+    action_name = "action_log_measurement"
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        try:
+            found = parsing.parse_measurement(turn.text)
+        except parsing.Implausible as exc:
+            dispatcher.utter_message(text=f"Hmm, {exc}. Could you check the reading and send it "
+                                          "again? I haven't saved it.")
+            return []
+        if found is None:
+            dispatcher.utter_message(text="I couldn't read a measurement there. Try for example "
+                                          "'bp 135/85', 'sugar 6.5', 'weight 82 kg' or 'pulse 72'.")
+            return []
+        db.add(Reading(patient_id=patient.id, kind=found.kind, value=found.value,
+                       value2=found.value2, unit=found.unit))
+        dispatcher.utter_message(text=f"Saved: {found.describe()}. Your care team can see it.")
+        return []
+
+
+class ActionReportSymptom(PatientAction):
+    action_name = "action_report_symptom"
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        _team_alert(db, patient, AlertKind.symptom, f"Symptom reported: {turn.text}")
+        team = db.get(CareTeam, patient.team_id)
+        number = (team.emergency_number if team else None) or get_settings().emergency_number
+        dispatcher.utter_message(
+            text="I'm sorry you're not feeling well. I've passed this on to your care team; "
+                 "they usually reply within a working day. If it gets worse, or you are "
+                 f"worried, call {number}.")
+        return []
+
+
+class ActionEmergency(PatientAction):
+    action_name = "action_emergency"
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        dispatcher.utter_message(text=safety.raise_emergency(db, patient))
+        return []
+
+
+class ActionRelayToCareTeam(PatientAction):
+    action_name = "action_relay_to_care_team"
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        _team_alert(db, patient, AlertKind.question, f"Question from the patient: {turn.text}")
+        dispatcher.utter_message(
+            text="That's a question for your care team, so I won't guess. I've passed it on "
+                 "and they will reply here. Until then, keep taking your medicines as planned.")
+        return []

@@ -1,0 +1,117 @@
+"""The one sender to Telegram, used by the bridge's replies and the scheduler's outbox.
+
+It keeps inside Telegram's limits: messages evenly spaced at the bot's rate (about
+30/s) and at most one a second to each chat (python-telegram-bot's `AIORateLimiter`
+has no per-chat limit for private chats). A `429` is waited out for its
+`retry_after`; network errors and timeouts are retried with backoff (a timed-out send
+may have arrived: at-least-once); `403` means the chat blocked the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
+
+from assistant.outbox import Buttons, RetryLater, Unreachable
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_LENGTH = 4096
+MAX_TRIES = 5
+
+
+def make_bot(settings: Settings) -> Bot:
+    """A Bot on the configured Bot API (Telegram's, a local Bot API server, an emulator)."""
+    assert settings.telegram_token is not None
+    request = HTTPXRequest(connection_pool_size=64, connect_timeout=5, read_timeout=10,
+                           write_timeout=10, pool_timeout=10)
+    return Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_api_url,
+               base_file_url=settings.telegram_api_url.replace("/bot", "/file/bot"),
+               request=request, get_updates_request=HTTPXRequest(read_timeout=40))
+
+
+def split_text(text: str, limit: int = MAX_LENGTH) -> list[str]:
+    """Pieces of at most `limit` characters, cut at a line break or space when possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*parts, text] if text or not parts else parts
+
+
+def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["data"])
+                                  for b in row] for row in buttons])
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot, *, rate_per_second: float = 30.0,
+                 chat_interval: float = 1.0) -> None:
+        self.bot = bot
+        self._bot_limit = AsyncLimiter(1, 1 / rate_per_second)  # evenly spaced, no bursts
+        self._chat_interval = chat_interval
+        self._chat_next: dict[str, float] = {}
+        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._paused_until = 0.0  # after a 429, the whole bot waits
+
+    @classmethod
+    def from_settings(cls, settings: Settings, bot: Bot | None = None) -> TelegramSender:
+        return cls(bot or make_bot(settings), rate_per_second=settings.telegram_rate_per_second,
+                   chat_interval=settings.telegram_chat_interval_seconds)
+
+    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int:
+        """Send a (possibly long) message; returns the id of its last part."""
+        parts = split_text(text)
+        message_id = 0
+        for n, part in enumerate(parts):
+            markup = keyboard(buttons) if n == len(parts) - 1 else None
+            message_id = await self._send_one(chat_id, part, markup)
+        return message_id
+
+    async def _send_one(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> int:
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        async with lock:  # one message at a time per chat, in order
+            for attempt in range(MAX_TRIES):
+                await self._pace(chat_id)
+                try:
+                    message = await self.bot.send_message(chat_id=chat_id, text=text,
+                                                           reply_markup=markup)
+                    return int(message.message_id)
+                except RetryAfter as exc:
+                    wait = _seconds(exc.retry_after)
+                    log.warning("telegram 429: waiting %.1f s", wait)
+                    self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                except Forbidden as exc:
+                    raise Unreachable(str(exc)) from exc
+                except BadRequest as exc:
+                    if "chat not found" in str(exc).lower():
+                        raise Unreachable(str(exc)) from exc
+                    raise
+                except (TimedOut, NetworkError) as exc:
+                    log.warning("telegram %s; retrying", type(exc).__name__)
+                    await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt))
+            raise RetryLater("telegram kept failing", after=30)
+
+    async def _pace(self, chat_id: str) -> None:
+        now = time.monotonic()
+        wait = max(self._chat_next.get(chat_id, 0.0), self._paused_until) - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self._bot_limit.acquire()
+        self._chat_next[chat_id] = time.monotonic() + self._chat_interval
