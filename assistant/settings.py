@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     telegram_bot_username: str = "CareLoopBot"
     telegram_rate_per_second: Annotated[float, Field(gt=0, le=1000)] = 30.0
     telegram_chat_interval_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
+    # Webhook mode when a public HTTPS URL reaches this machine; long polling otherwise.
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
 
     timezone: str = "UTC"
     emergency_number: str = "112"
@@ -90,6 +94,13 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value
 
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.webhook_url and len(self.webhook_secret.get_secret_value()) < 16:
+            raise ValueError("CARELOOP_WEBHOOK_SECRET (16+ characters) is required with "
+                             "CARELOOP_WEBHOOK_URL, so that only Telegram can post updates")
+        return self
+
     @property
     def db_url(self) -> str:
         """The application database URL; a SQLite file in the data directory by default."""
@@ -120,6 +131,7 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"CARELOOP_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+            f"CARELOOP_{str(err['loc'][0]).upper()}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
         )
         raise SettingsError(f"invalid configuration: {problems}") from None

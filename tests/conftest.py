@@ -27,6 +27,7 @@ from assistant.migrate import upgrade
 from assistant.settings import PROJECT_DIR, Settings, get_settings
 
 REPO = PROJECT_DIR
+pytest_plugins = ["tests.telegram_fixtures"]
 
 
 def free_port() -> int:

@@ -1,0 +1,17 @@
+"""The outbox delivered to Telegram: run by the scheduler process with the bridge's sender."""
+
+from __future__ import annotations
+
+import asyncio
+
+from assistant import outbox
+from assistant.settings import Settings
+from assistant.telegram.sender import TelegramSender
+
+CHANNEL = "telegram"
+
+
+async def drain_to_telegram(settings: Settings, stop: asyncio.Event) -> None:
+    sender = TelegramSender.from_settings(settings)
+    async with sender.bot:
+        await outbox.drain(sender.send, channel=CHANNEL, stop=stop)

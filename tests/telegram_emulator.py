@@ -1,0 +1,289 @@
+"""A local Telegram Bot API emulator for the tests, driven by the real python-telegram-bot.
+
+A Starlette app served by uvicorn in a thread on 127.0.0.1; PTB reaches it through
+`base_url`. It keeps the updates it is told to deliver and the messages the bot
+sends, enforces Telegram's limits (per bot per second, per chat) with 429s, and can
+be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts), `block_chat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT_ID = 777000
+BOT_USERNAME = "CareLoopTestBot"
+
+
+@dataclass
+class Fault:
+    status: int
+    description: str
+    retry_after: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    at: float
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class Emulator:
+    token: str
+    limit_per_second: float | None = None   # per bot; None: no limit
+    chat_interval: float | None = None      # seconds between messages to one chat
+    sent: list[Sent] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    too_many_requests: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._faults: dict[str, deque[Fault]] = {}
+        self._blocked: set[int] = set()
+        self._recent: deque[float] = deque()
+        self._chat_last: dict[int, float] = {}
+        self.port = 0
+
+    # --- what a test does ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def _push(self, kind: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self._updates.append({"update_id": next(self._update_ids), kind: payload})
+
+    def _message(self, chat_id: int, **fields: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private", "first_name": "Pat"},
+                "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"}, **fields}
+
+    def inject_text(self, chat_id: int, text: str) -> None:
+        fields: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        self._push("message", self._message(chat_id, **fields))
+
+    def inject_edited(self, chat_id: int, text: str) -> None:
+        self._push("edited_message", self._message(chat_id, text=text,
+                                                   edit_date=int(time.time())))
+
+    def inject_sticker(self, chat_id: int) -> None:
+        self._push("message", self._message(chat_id, sticker={
+            "file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512,
+            "height": 512, "is_animated": False, "is_video": False}))
+
+    def inject_photo(self, chat_id: int) -> None:
+        self._push("message", self._message(chat_id, photo=[
+            {"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}]))
+
+    def inject_callback(self, chat_id: int, message: Sent, data: str) -> None:
+        self._push("callback_query", {
+            "id": f"cb{next(self._update_ids)}", "chat_instance": "ci", "data": data,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"},
+            "message": {"message_id": message.message_id, "date": int(message.at),
+                        "chat": {"id": chat_id, "type": "private"}, "text": message.text,
+                        "from": {"id": BOT_ID, "is_bot": True, "first_name": "CareLoop"}}})
+
+    def fail_next(self, method: str, status: int, times: int = 1, retry_after: int | None = None,
+                  description: str = "") -> None:
+        with self._lock:
+            queue = self._faults.setdefault(method, deque())
+            for _ in range(times):
+                queue.append(Fault(status, description or f"Error {status}", retry_after))
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        with self._lock:
+            queue = self._faults.setdefault(method, deque())
+            for _ in range(times):
+                queue.append(Fault(200, "", delay=seconds))
+
+    def block_chat(self, chat_id: int) -> None:
+        self._blocked.add(chat_id)
+
+    def messages_to(self, chat_id: int) -> list[Sent]:
+        with self._lock:
+            return [m for m in self.sent if m.chat_id == chat_id]
+
+    def wait_for(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[Sent]:
+        """The first `count` messages the bot sent to the chat, waiting for them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.messages_to(chat_id)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.messages_to(chat_id))} of {count} messages arrived "
+                             f"for chat {chat_id}: {[m.text for m in self.messages_to(chat_id)]}")
+
+    # --- the Bot API --------------------------------------------------------------------
+
+    def _fault(self, method: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(method)
+            return queue.popleft() if queue else None
+
+    def _limited(self, chat_id: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._recent and now - self._recent[0] >= 1.0:
+                self._recent.popleft()
+            over_bot = (self.limit_per_second is not None
+                        and len(self._recent) >= self.limit_per_second * 1.05)
+            last = self._chat_last.get(chat_id)
+            over_chat = (self.chat_interval is not None and last is not None
+                         and now - last < self.chat_interval * 0.9)
+            if over_bot or over_chat:
+                self.too_many_requests += 1
+                return True
+            self._recent.append(now)
+            self._chat_last[chat_id] = now
+            return False
+
+    def _send(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        markup = params.get("reply_markup")
+        sent = Sent(chat_id, next(self._message_ids), str(params["text"]),
+                    json.loads(markup) if isinstance(markup, str) else markup, time.time())
+        with self._lock:
+            self.sent.append(sent)
+        result = {"message_id": sent.message_id, "date": int(sent.at), "text": sent.text,
+                  "chat": {"id": chat_id, "type": "private"},
+                  "from": {"id": BOT_ID, "is_bot": True, "first_name": "CareLoop"}}
+        if sent.reply_markup:
+            result["reply_markup"] = sent.reply_markup
+        return result
+
+    async def _updates_for(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
+        while True:
+            with self._lock:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                ready = list(self._updates)
+            if ready or time.monotonic() >= deadline:
+                return ready
+            await asyncio.sleep(0.02)
+
+    async def handle(self, request: Request) -> JSONResponse:
+        token, method = request.path_params["token"], request.path_params["method"]
+        if token != self.token:
+            return JSONResponse({"ok": False, "error_code": 401,
+                                 "description": "Unauthorized"}, 401)
+        params = await _params(request)
+        self.calls[method] = self.calls.get(method, 0) + 1
+        fault = self._fault(method)
+        if fault and fault.delay:
+            await asyncio.sleep(fault.delay)
+        elif fault:
+            body: dict[str, Any] = {"ok": False, "error_code": fault.status,
+                                    "description": fault.description}
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return JSONResponse(body, fault.status)
+        result = await self._answer(method, params)
+        if isinstance(result, JSONResponse):
+            return result
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "CareLoop",
+                    "username": BOT_USERNAME, "can_join_groups": False,
+                    "can_read_all_group_messages": False, "supports_inline_queries": False}
+        if method == "getUpdates":
+            return await self._updates_for(params)
+        if method == "sendMessage":
+            chat_id = int(params["chat_id"])
+            if chat_id in self._blocked:
+                return JSONResponse({"ok": False, "error_code": 403,
+                                     "description": "Forbidden: bot was blocked by the user"}, 403)
+            if self._limited(chat_id):
+                return JSONResponse({"ok": False, "error_code": 429,
+                                     "description": "Too Many Requests: retry after 1",
+                                     "parameters": {"retry_after": 1}}, 429)
+            return self._send(params)
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            with self._lock:
+                self.edits.append(params)
+            return True
+        if method == "answerCallbackQuery":
+            with self._lock:
+                self.answered.append(str(params.get("callback_query_id")))
+            return True
+        if method == "setMyCommands":
+            commands = params.get("commands")
+            self.commands = json.loads(commands) if isinstance(commands, str) else commands
+            return True
+        if method in ("deleteWebhook", "setWebhook", "close", "logOut", "deleteMyCommands"):
+            return True
+        if method == "getWebhookInfo":
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        return dict(json.loads(body)) if body else {}
+    # PTB posts its parameters URL-encoded (objects such as reply_markup as JSON text).
+    body = (await request.body()).decode()
+    query = dict(parse_qsl(request.url.query))
+    return {**query, **dict(parse_qsl(body, keep_blank_values=True))}
+
+
+class Server:
+    """The emulator served on a free loopback port, in a thread."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        app = Starlette(routes=[Route("/bot{token}/{method}", emulator.handle,
+                                      methods=["GET", "POST"])])
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
+                                                    log_level="warning", lifespan="off"))
+        self.emulator = emulator
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Emulator:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Bot API emulator did not start")
+            time.sleep(0.02)
+        self.emulator.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
