@@ -1,0 +1,116 @@
+"""The one sender and the outbox drain against the Bot API emulator: Telegram's limits
+held, 429s waited out, errors retried without loss, blocked chats given up on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlmodel import select
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from assistant import enrolment, outbox, patients
+from assistant.db import session
+from assistant.models import Alert, AlertKind, ChatLink, MessageKind, OutboxMessage, OutboxStatus
+from assistant.settings import Settings, get_settings
+from assistant.telegram.sender import TelegramSender, split_text
+from tests.integration.test_telegram_bridge import deliver_outbox
+from tests.telegram_emulator import Emulator
+
+CHAT = "5151"
+
+
+def _send(*messages: str, chat: str = CHAT, interval: float = 0.05,
+          read_timeout: float = 10.0) -> list[int]:
+    async def run() -> list[int]:
+        settings = get_settings()
+        bot = Bot(settings.telegram_token.get_secret_value(),  # type: ignore[union-attr]
+                  base_url=settings.telegram_api_url,
+                  request=HTTPXRequest(read_timeout=read_timeout, connection_pool_size=8))
+        sender = TelegramSender(bot, chat_interval=interval)
+        async with bot:
+            return [await sender.send(chat, text, []) for text in messages]
+
+    return asyncio.run(run())
+
+
+def test_a_429_is_waited_out_for_its_retry_after(telegram_emulator: Emulator) -> None:
+    telegram_emulator.fail_next("sendMessage", 429, retry_after=1)
+    started = time.monotonic()
+    [message_id] = _send("hello")
+    assert time.monotonic() - started >= 1.0
+    assert [m.message_id for m in telegram_emulator.messages_to(int(CHAT))] == [message_id]
+
+
+def test_server_errors_and_timeouts_are_retried_and_nothing_is_lost(
+        telegram_emulator: Emulator) -> None:
+    telegram_emulator.fail_next("sendMessage", 502, times=2)
+    telegram_emulator.fail_next("sendMessage", 500)
+    telegram_emulator.delay_next("sendMessage", 1.5)  # longer than the read timeout
+    _send("one", "two", read_timeout=0.5)
+    texts = [m.text for m in telegram_emulator.messages_to(int(CHAT))]
+    # At-least-once: a timed-out send may have arrived, so "one" may come twice, never zero.
+    assert texts[-1] == "two" and 1 <= texts.count("one") <= 2
+
+
+def test_one_chat_gets_at_most_one_message_a_second_by_default(
+        telegram_emulator: Emulator) -> None:
+    telegram_emulator.chat_interval = 1.0
+    _send("a", "b", "c", interval=Settings.model_fields["telegram_chat_interval_seconds"].default)
+    times = [m.at for m in telegram_emulator.messages_to(int(CHAT))]
+    assert all(later - earlier >= 0.95 for earlier, later in zip(times, times[1:], strict=False))
+    assert telegram_emulator.too_many_requests == 0
+
+
+def test_long_answers_are_split_at_telegrams_limit() -> None:
+    text = ("A line of words. " * 40 + "\n") * 20
+    parts = split_text(text)
+    assert len(parts) == 4 and all(len(p) <= 4096 for p in parts)
+    assert "".join(p.replace("\n", "").replace(" ", "") for p in parts) == \
+        text.replace("\n", "").replace(" ", "")
+
+
+def _linked_patients(count: int) -> list[int]:
+    ids = []
+    with session() as db:
+        team = patients.add_team(db, name="Burst", actor="test")
+        for n in range(count):
+            patient = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
+                                           actor="test")
+            db.add(ChatLink(patient_id=patient.id, chat_id=str(9000 + n)))
+            db.add(OutboxMessage(patient_id=patient.id, kind=MessageKind.advice,
+                                 text=f"hello {n}"))
+            ids.append(patient.id)
+    return ids
+
+
+def test_a_burst_to_many_chats_stays_under_the_bot_limit_and_loses_nothing(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    telegram_emulator.limit_per_second = 20
+    monkeypatch.setenv("CARELOOP_TELEGRAM_RATE_PER_SECOND", "20")
+    get_settings.cache_clear()
+    _linked_patients(50)
+    started = time.monotonic()
+    deliver_outbox(timeout=30)
+    elapsed = time.monotonic() - started
+    assert len(telegram_emulator.sent) == 50
+    assert telegram_emulator.too_many_requests == 0
+    assert elapsed >= 49 / 20 * 0.9
+
+
+def test_a_blocked_chat_is_marked_unreachable_and_not_retried(
+        telegram_emulator: Emulator, db_url: str) -> None:
+    [patient_id] = _linked_patients(1)
+    telegram_emulator.block_chat(9000)
+    deliver_outbox()
+    with session() as db:
+        [message] = db.exec(select(OutboxMessage)).all()
+        assert message.status == OutboxStatus.failed
+        link = enrolment.link_of(db, patient_id)
+        assert link is not None and link.unreachable_at is not None
+        [alert] = db.exec(select(Alert)).all()
+        assert alert.kind == AlertKind.unreachable
+        assert outbox.claim(db, channel="telegram", limit=10) == []
+    assert telegram_emulator.calls["sendMessage"] == 1
