@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import sys
+import threading
 from typing import IO
 
 from assistant import conversation, outbox
@@ -70,7 +71,8 @@ async def _lines() -> asyncio.Queue[str | None]:
             loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
         loop.call_soon_threadsafe(queue.put_nowait, None)
 
-    loop.run_in_executor(None, reader)
+    # A daemon thread, not the loop's executor: leaving must not wait for a last line.
+    threading.Thread(target=reader, daemon=True).start()
     return queue
 
 
