@@ -4,7 +4,7 @@ Prints the time and peak memory of `scheduler.planner.plan` (target ≤ 10 s and
 ≤ 300 MB), beside two baselines measured in the same run: the pure expansion
 (`schedules.expand`, no database) and a bare bulk INSERT of the same rows.
 
-    .venv/bin/python bench/scheduler_plan.py [--schedules 100000]
+    .venv/bin/python -m bench.scheduler_plan [--schedules 100000]
 """
 
 from __future__ import annotations

@@ -1,0 +1,120 @@
+"""Benchmark: reminders delivered per second through the outbox drain and the Telegram
+sender, against the Bot API emulator's limit (target ≥ 0.95 of it, no 429 provoked),
+and their lateness (target p99 ≤ 2 s when under the limit).
+
+Baseline, measured in the same run: the same path with no limit anywhere (what PTB,
+the emulator and the database can do on this machine).
+
+    .venv/bin/python -m bench.telegram_send [--messages 1000] [--limit 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from assistant import outbox
+from assistant.db import make_engine, utcnow
+from assistant.migrate import upgrade
+from assistant.models import CareTeam, ChatLink, OutboxMessage, OutboxStatus, Patient
+from assistant.settings import get_settings
+from assistant.telegram.sender import TelegramSender
+from tests.telegram_emulator import Emulator, Server
+
+TOKEN = "123456:BENCH-token-for-the-local-emulator"
+
+
+def seed(url: str, n: int, spread: float) -> None:
+    """`n` linked patients with one message each, due together (spread 0) or spread over
+    `spread` seconds from now."""
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(insert(CareTeam), [{"name": "Bench", "created_at": now,
+                                          "missed_alert_after": 2}])
+        conn.execute(insert(Patient), [
+            {"id": i + 1, "team_id": 1, "chat_ref": f"{i:032x}", "display_name": f"P{i}",
+             "timezone": "UTC", "language": "en", "status": "active", "conditions": [],
+             "goals": [], "advice_per_day": 0, "created_at": now} for i in range(n)])
+        conn.execute(insert(ChatLink), [
+            {"patient_id": i + 1, "channel": "telegram", "chat_id": str(10_000 + i),
+             "linked_at": now} for i in range(n)])
+        conn.execute(insert(OutboxMessage), [
+            {"patient_id": i + 1, "kind": "reminder", "priority": 0, "text": f"💊 dose {i}",
+             "buttons": [], "status": "pending", "attempts": 0, "created_at": now,
+             "not_before": now + timedelta(seconds=spread * i / n)} for i in range(n)])
+    engine.dispose()
+
+
+async def deliver(emulator: Emulator, n: int) -> float:
+    sender = TelegramSender.from_settings(get_settings())
+    stop = asyncio.Event()
+    async with sender.bot:
+        started = time.monotonic()
+        task = asyncio.create_task(outbox.drain(sender.send, channel="telegram", stop=stop,
+                                                idle_seconds=0.02))
+        while len(emulator.sent) < n:
+            await asyncio.sleep(0.01)
+        elapsed = time.monotonic() - started
+        stop.set()
+        await task
+    return elapsed
+
+
+def run(n: int, limit: float | None, rate: float, spread: float = 0.0) -> tuple[float, Emulator,
+                                                                              list[float]]:
+    with tempfile.TemporaryDirectory() as tmp, Server(Emulator(TOKEN, limit)) as emulator:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        seed(url, n, spread)
+        os.environ.update(CARELOOP_DATABASE_URL=url, CARELOOP_TELEGRAM_TOKEN=TOKEN,
+                          CARELOOP_TELEGRAM_API_URL=emulator.base_url,
+                          CARELOOP_TELEGRAM_RATE_PER_SECOND=str(rate))
+        get_settings.cache_clear()
+        from assistant.db import _engine_for
+
+        _engine_for.cache_clear()
+        elapsed = asyncio.run(deliver(emulator, n))
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(OutboxMessage.__table__.select()).mappings().all()  # type: ignore[attr-defined]
+        lateness = [(r["sent_at"] - r["not_before"]).total_seconds() for r in rows
+                    if r["status"] == OutboxStatus.sent]
+        engine.dispose()
+        return elapsed, emulator, lateness
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--limit", type=float, default=30.0)
+    args = parser.parse_args()
+    n, limit = args.messages, args.limit
+
+    base_elapsed, _, _ = run(n, None, rate=1000)
+    print(f"baseline, no limits: {n / base_elapsed:7.1f} messages/s "
+          f"({n} messages in {base_elapsed:.1f} s)")
+
+    elapsed, emulator, _ = run(n, limit, rate=limit)
+    achieved = n / elapsed
+    print(f"burst of {n} due at once, emulator limit {limit:g}/s: {achieved:7.1f} messages/s "
+          f"= {achieved / limit:.3f} of the limit (target ≥ 0.95); "
+          f"429s provoked: {emulator.too_many_requests} (target 0)")
+
+    under = int(limit * 0.8 * 20)  # 20 s of load at 80 % of the limit
+    _, emulator, lateness = run(under, limit, rate=limit, spread=20.0)
+    quantiles = statistics.quantiles(lateness, n=100)
+    print(f"under the limit ({under} messages over 20 s): lateness p50 {quantiles[49]:.2f} s, "
+          f"p99 {quantiles[98]:.2f} s (target p99 ≤ 2 s); 429s: {emulator.too_many_requests}")
+
+
+if __name__ == "__main__":
+    main()
