@@ -58,7 +58,7 @@ _DAY_GROUPS = {
     "weekdays": frozenset(range(5)), "weekday": frozenset(range(5)),
     "weekends": frozenset({5, 6}), "weekend": frozenset({5, 6}),
 }
-_EVERY_DAY = {"daily", "every day", "everyday"}
+_EVERY_DAY = {"daily", "every day", "everyday", "all"}
 _DAYS_HINT = "use mon, tue, wed, thu, fri, sat, sun (e.g. mon,wed,fri), weekdays, weekends or daily"
 
 # Keys tzdata ships that are not places: they would silently follow the host or nothing.
@@ -89,7 +89,8 @@ class Timing:
 
     def __post_init__(self) -> None:
         # expand relies on sorted, unique times; keep callers from having to know.
-        object.__setattr__(self, "times_of_day", tuple(sorted(set(self.times_of_day))))
+        ordered = sorted(set(self.times_of_day), key=lambda at: at.replace(tzinfo=None))
+        object.__setattr__(self, "times_of_day", tuple(ordered))
         if self.days_of_week is not None and not isinstance(self.days_of_week, frozenset):
             object.__setattr__(self, "days_of_week", frozenset(self.days_of_week))
 

@@ -287,7 +287,7 @@ def test_parse_days_reads_day_names(text: str, days: set[int]) -> None:
     assert parse_days(text) == frozenset(days)
 
 
-@pytest.mark.parametrize("every_day", [None, "daily", "Every day", " everyday "])
+@pytest.mark.parametrize("every_day", [None, "daily", "Every day", " everyday ", "all"])
 def test_parse_days_every_day_is_none(every_day: str | None) -> None:
     assert parse_days(every_day) is None
 
