@@ -61,8 +61,9 @@ def _say(text: str) -> None:
 
 async def _run(settings: Settings, patient: Patient) -> int:
     from assistant import console
-    from assistant.supervisor import Stack, default_names, services
+    from assistant.supervisor import Stack, default_names, services, stop_on_signals
 
+    stop_on_signals()
     names = default_names(settings)
     log_dir = settings.logs_dir
     _say(f"Starting {', '.join(names)} (the Rasa server takes about 30 s; logs in {log_dir}) ...")
@@ -93,7 +94,7 @@ def main(settings: Settings) -> int:
     engine.train(settings)
     try:
         return asyncio.run(_run(settings, patient))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -143,7 +143,17 @@ class Stack:
             out.close()
 
 
+def stop_on_signals() -> None:
+    """SIGTERM (and SIGINT) end the current task, so `async with Stack` stops the children."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+
+
 async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
+    stop_on_signals()
     async with Stack(services(settings, names)) as stack:
         await stack.wait_healthy()
         log.info("ready: %s", ", ".join(names))
@@ -182,5 +192,5 @@ def run(settings: Settings, only: str | None) -> int:
         os.execve(item.command[0], item.command, item.env)
     try:
         return asyncio.run(_serve(settings, default_names(settings)))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
