@@ -11,27 +11,32 @@ from assistant.db import utcnow
 from assistant.models import Alert, AlertKind, Patient, PatientStatus
 
 
-class ActionPauseReminders(PatientAction):
+class ReminderSwitch(PatientAction):
+    """Pause or resume all reminders and advice; the care team sees the status."""
+
+    status = PatientStatus.paused
+    reply = ""
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        patient.status = self.status
+        audit.record(db, actor="patient", action=f"reminders.{self.status}",
+                     patient_id=patient.id)
+        dispatcher.utter_message(text=self.reply)
+        return []
+
+
+class ActionPauseReminders(ReminderSwitch):
     action_name = "action_pause_reminders"
-
-    def act(self, db: Session, patient: Patient, turn: Turn,
-            dispatcher: CollectingDispatcher) -> Events:
-        patient.status = PatientStatus.paused
-        audit.record(db, actor="patient", action="reminders.pause", patient_id=patient.id)
-        dispatcher.utter_message(text="Reminders are paused. Say 'resume reminders' when you "
-                                      "want them back. Your care team can see they're paused.")
-        return []
+    status = PatientStatus.paused
+    reply = ("Reminders are paused. Say 'resume reminders' when you want them back. "
+             "Your care team can see they're paused.")
 
 
-class ActionResumeReminders(PatientAction):
+class ActionResumeReminders(ReminderSwitch):
     action_name = "action_resume_reminders"
-
-    def act(self, db: Session, patient: Patient, turn: Turn,
-            dispatcher: CollectingDispatcher) -> Events:
-        patient.status = PatientStatus.active
-        audit.record(db, actor="patient", action="reminders.resume", patient_id=patient.id)
-        dispatcher.utter_message(text="Welcome back! Your reminders are on again.")
-        return []
+    status = PatientStatus.active
+    reply = "Welcome back! Your reminders are on again."
 
 
 class ActionChangeReminderTime(PatientAction):

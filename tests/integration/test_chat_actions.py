@@ -1,0 +1,174 @@
+"""Each custom action against a real database, with trackers built as Rasa sends them:
+what the patient reads, the events returned, and what is stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlmodel import select
+
+import actions
+from assistant import patients
+from assistant.db import session, utcnow
+from assistant.models import (
+    Alert,
+    AlertKind,
+    DoseOccurrence,
+    DoseStatus,
+    Patient,
+    PatientStatus,
+    Reading,
+)
+
+
+def tracker(patient: Patient | None, text: str, intent: str,
+            entities: list[dict[str, Any]] | None = None) -> Tracker:
+    return Tracker.from_dict({
+        "sender_id": patient.chat_ref if patient else "stranger", "slots": {},
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9},
+                           "entities": entities or []},
+        "events": [], "paused": False, "followup_action": None, "active_loop": {},
+        "latest_action_name": "action_listen"})
+
+
+async def run(action: Any, patient: Patient | None, text: str, intent: str = "x",
+              entities: list[dict[str, Any]] | None = None) -> tuple[list[str], list[Any],
+                                                                     list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await action().run(dispatcher, tracker(patient, text, intent, entities), {})
+    texts = [m.get("text") or "" for m in dispatcher.messages]
+    buttons = [b for m in dispatcher.messages for b in m.get("buttons") or []]
+    return texts, events, buttons
+
+
+def _patient(*meds: str) -> Patient:
+    with session() as db:
+        team = patients.add_team(db, name="Ward 7", actor="test")
+        patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
+                                       actor="test")
+        for name in meds:
+            patients.add_medication(db, patient=patient, name=name, strength="10 mg",
+                                    actor="test",
+                                    schedule=patients.ScheduleSpec(times=("08:00",)))
+        return patient
+
+
+def _sent_dose(patient: Patient, name: str, minutes_ago: int = 5) -> int:
+    with session() as db:
+        for med, row in patients.medications(db, patient.id):
+            if med.name == name and row is not None:
+                occ = DoseOccurrence(schedule_id=row.id, medication_id=med.id,
+                                     patient_id=patient.id, status=DoseStatus.sent,
+                                     due_at=utcnow() - timedelta(minutes=minutes_ago))
+                db.add(occ)
+                db.flush()
+                return occ.id
+    raise AssertionError(name)
+
+
+def _status(occ_id: int) -> str:
+    with session() as db:
+        occ = db.get(DoseOccurrence, occ_id)
+        assert occ is not None
+        return occ.status
+
+
+async def test_a_stranger_gets_no_plan_data(db_url: str) -> None:
+    _patient("Metformin")
+    texts, events, _ = await run(actions.ActionAnswerSchedule, None, "what do I take today")
+    assert events == [] and "enrolment code" in texts[0] and "Metformin" not in texts[0]
+
+
+async def test_taken_records_the_pending_dose_once(db_url: str) -> None:
+    patient = _patient("Metformin")
+    occ = _sent_dose(patient, "Metformin")
+    texts, events, _ = await run(actions.ActionConfirmDose, patient, "took it")
+    assert events == [] and texts == ["✅ Noted: Metformin 10 mg taken. Well done!"]
+    assert _status(occ) == DoseStatus.taken
+    texts, _, _ = await run(actions.ActionConfirmDose, patient, "took it")
+    assert "don't see a dose waiting" in texts[0]
+
+
+async def test_an_ambiguous_dose_is_asked_about_with_buttons(db_url: str) -> None:
+    patient = _patient("Metformin", "Lisinopril")
+    _sent_dose(patient, "Metformin")
+    _sent_dose(patient, "Lisinopril")
+    texts, _, buttons = await run(actions.ActionSkipDose, patient, "skip")
+    assert texts == ["Which one do you mean?"]
+    assert sorted(b["payload"] for b in buttons) == [
+        '/skip_dose{"medication": "Lisinopril"}', '/skip_dose{"medication": "Metformin"}']
+
+
+async def test_a_misspelt_medication_picks_that_dose(db_url: str) -> None:
+    patient = _patient("Metformin", "Lisinopril")
+    metformin, lisinopril = _sent_dose(patient, "Metformin"), _sent_dose(patient, "Lisinopril")
+    await run(actions.ActionConfirmDose, patient, "took my metfromin", "confirm_dose_taken")
+    assert (_status(metformin), _status(lisinopril)) == (DoseStatus.taken, DoseStatus.sent)
+
+
+async def test_snooze_understands_the_delay(db_url: str) -> None:
+    patient = _patient("Metformin")
+    occ = _sent_dose(patient, "Metformin")
+    texts, _, _ = await run(actions.ActionSnoozeDose, patient, "remind me in half an hour")
+    assert "again in 30 minutes" in texts[0] and _status(occ) == DoseStatus.snoozed
+
+
+@pytest.mark.parametrize("text, stored", [
+    ("my bp is 142 over 90", ("blood_pressure", 142.0, 90.0, "mmHg")),
+    ("glucose 126 mg/dl", ("glucose", 7.0, None, "mmol/L")),
+    ("weight 180 lbs", ("weight", 81.6, None, "kg")),
+])
+async def test_readings_are_normalised_and_stored(db_url: str, text: str,
+                                                  stored: tuple[Any, ...]) -> None:
+    patient = _patient()
+    texts, _, _ = await run(actions.ActionLogMeasurement, patient, text)
+    assert texts[0].startswith("Saved:")
+    with session() as db:
+        [reading] = db.exec(select(Reading)).all()
+        assert (reading.kind, reading.value, reading.value2, reading.unit) == stored
+
+
+async def test_an_implausible_reading_is_questioned_not_stored(db_url: str) -> None:
+    patient = _patient()
+    texts, _, _ = await run(actions.ActionLogMeasurement, patient, "bp 420/80")
+    assert "haven't saved it" in texts[0]
+    with session() as db:
+        assert db.exec(select(Reading)).all() == []
+
+
+@pytest.mark.parametrize("action, kind, words", [
+    (actions.ActionReportSymptom, AlertKind.symptom, "care team"),
+    (actions.ActionRelayToCareTeam, AlertKind.question, "passed it on"),
+    (actions.ActionEmergency, AlertKind.emergency, "112"),
+])
+async def test_reports_reach_the_care_team(db_url: str, action: Any, kind: AlertKind,
+                                           words: str) -> None:
+    patient = _patient()
+    texts, _, _ = await run(action, patient, "can I take ibuprofen with these?")
+    assert words in texts[0]
+    with session() as db:
+        [alert] = db.exec(select(Alert)).all()
+        assert alert.kind == kind and alert.team_id == patient.team_id
+
+
+async def test_pause_and_resume_switch_reminders(db_url: str) -> None:
+    patient = _patient()
+    await run(actions.ActionPauseReminders, patient, "pause")
+    with session() as db:
+        stored = db.get(Patient, patient.id)
+        assert stored is not None and stored.status == PatientStatus.paused
+    await run(actions.ActionResumeReminders, patient, "resume")
+    with session() as db:
+        stored = db.get(Patient, patient.id)
+        assert stored is not None and stored.status == PatientStatus.active
+
+
+async def test_medication_info_is_what_the_team_wrote_and_nothing_else(db_url: str) -> None:
+    patient = _patient("Metformin")
+    texts, _, _ = await run(actions.ActionMedicationInfo, patient, "what is metfromin for",
+                            entities=[{"entity": "medication", "value": "metformin"}])
+    assert "hasn't written what Metformin is for" in texts[0]
