@@ -58,7 +58,8 @@ class Claimed:
     buttons: Buttons
 
 
-def claim(db: Session, *, channel: str, limit: int, now: datetime | None = None) -> list[Claimed]:
+def claim(db: Session, *, channel: str, limit: int, lease: timedelta = LEASE,
+          now: datetime | None = None) -> list[Claimed]:
     """Lease up to `limit` due messages of chats on `channel`, most urgent first. Messages
     no longer worth sending (dose answered, patient paused or unlinked) are dropped."""
     now = now or utcnow()
@@ -81,7 +82,7 @@ def claim(db: Session, *, channel: str, limit: int, now: datetime | None = None)
         if reason:
             message.status, message.last_error = OutboxStatus.dropped, reason
             continue
-        message.claimed_until = now + LEASE
+        message.claimed_until = now + lease
         message.channel, message.chat_id = link.channel, link.chat_id
         message.attempts += 1
         claimed.append(Claimed(message.id, link.chat_id, message.text, message.buttons))
@@ -125,9 +126,9 @@ def mark_unreachable(db: Session, message_id: int, channel: str, chat_id: str) -
     enrolment.mark_unreachable(db, channel=channel, chat_id=chat_id)
 
 
-def _claim(channel: str, limit: int) -> list[Claimed]:
+def _claim(channel: str, limit: int, lease: timedelta) -> list[Claimed]:
     with session() as db:
-        return claim(db, channel=channel, limit=limit)
+        return claim(db, channel=channel, limit=limit, lease=lease)
 
 
 def _record(update: Callable[[Session], None]) -> None:
@@ -157,12 +158,12 @@ async def _deliver(send: Send, channel: str, item: Claimed) -> None:
 
 
 async def drain(send: Send, *, channel: str, stop: asyncio.Event, batch: int = 100,
-                idle_seconds: float = 0.5) -> None:
+                idle_seconds: float = 0.5, lease: timedelta = LEASE) -> None:
     """Deliver due messages with `send` until `stop` is set. Messages go out concurrently;
     `send` paces them (per chat and per bot)."""
     while not stop.is_set():
         try:
-            items = await asyncio.to_thread(_claim, channel, batch)
+            items = await asyncio.to_thread(_claim, channel, batch, lease)
             if items:
                 await asyncio.gather(*(_deliver(send, channel, item) for item in items))
                 continue

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     snooze_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     plan_horizon_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 48
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    # A worker's claim on an outbox message; after a crash the message is retried then.
+    outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
 
     web_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from assistant import outbox
 from assistant.settings import Settings
@@ -14,4 +15,5 @@ CHANNEL = "telegram"
 async def drain_to_telegram(settings: Settings, stop: asyncio.Event) -> None:
     sender = TelegramSender.from_settings(settings)
     async with sender.bot:
-        await outbox.drain(sender.send, channel=CHANNEL, stop=stop)
+        await outbox.drain(sender.send, channel=CHANNEL, stop=stop,
+                           lease=timedelta(seconds=settings.outbox_lease_seconds))

@@ -1,0 +1,83 @@
+"""The scheduler process killed (SIGKILL) at random moments while it sends reminders to
+the Bot API emulator, and started again: every due reminder arrives, and a kill costs
+at most one duplicate."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlmodel import select
+
+from assistant import patients
+from assistant.db import session, utcnow
+from assistant.models import ChatLink, DoseOccurrence, OutboxMessage, OutboxStatus
+from tests.conftest import REPO
+from tests.telegram_emulator import Emulator
+
+PATIENTS, KILLS = 40, 3
+
+
+def _due_reminders() -> None:
+    with session() as db:
+        team = patients.add_team(db, name="Crash", actor="test")
+        for n in range(PATIENTS):
+            patient = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
+                                           actor="test")
+            patients.add_medication(db, patient=patient, name="Aspirin", actor="test",
+                                    schedule=patients.ScheduleSpec(times=("23:59",)))
+            db.add(ChatLink(patient_id=patient.id, chat_id=str(7000 + n)))
+            [(med, row)] = patients.medications(db, patient.id)
+            assert row is not None
+            db.add(DoseOccurrence(schedule_id=row.id, medication_id=med.id,
+                                  patient_id=patient.id, due_at=utcnow().replace(microsecond=0)))
+
+
+def _scheduler(tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CARELOOP_SCHEDULER_TICK_SECONDS": "0.2",
+           "CARELOOP_OUTBOX_LEASE_SECONDS": "2", "CARELOOP_TELEGRAM_RATE_PER_SECOND": "20"}
+    log = open(tmp_path / "scheduler.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--only",
+                             "scheduler"], cwd=REPO, env=env, stdout=log, stderr=log)
+
+
+def _pending() -> int:
+    with session() as db:
+        return len(db.exec(select(OutboxMessage.id).where(
+            OutboxMessage.status == OutboxStatus.pending)).all())
+
+
+def test_killing_the_scheduler_mid_dispatch_loses_no_reminder(
+        telegram_emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+    telegram_emulator.limit_per_second = 20
+    _due_reminders()
+    rng = random.Random(7)
+    for _ in range(KILLS):
+        process = _scheduler(tmp_path)
+        before = len(telegram_emulator.sent)
+        deadline = time.monotonic() + 30
+        while len(telegram_emulator.sent) == before and time.monotonic() < deadline:
+            time.sleep(0.02)  # wait until it is dispatching ...
+        time.sleep(rng.uniform(0.0, 0.6))  # ... then kill it somewhere in the middle
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    process = _scheduler(tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while _pending() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    reminders = [m for m in telegram_emulator.sent if m.text.startswith("💊 Time for your")]
+    per_chat = Counter(m.chat_id for m in reminders)  # (advice may come too: not counted)
+    assert len(per_chat) == PATIENTS, (tmp_path / "scheduler.log").read_text()[-3000:]
+    duplicates = sum(count - 1 for count in per_chat.values())
+    assert duplicates <= KILLS, f"{duplicates} duplicates after {KILLS} kills"
+    assert telegram_emulator.too_many_requests == 0
