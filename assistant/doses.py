@@ -148,15 +148,15 @@ def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
     days_left = med.supply_count / per_day
     if not days_left < med.refill_days <= (med.supply_count + 1) / per_day:
         return
-    text = (f"💊 You have about {int(days_left)} days of {med.label} left "
-            f"({med.supply_count} doses). Please arrange a refill.")
+    text = (f"💊 You have {med.supply_count} doses of {med.label} left, about "
+            f"{days_left:.1f} days. Please arrange a refill.")
     db.add(OutboxMessage(patient_id=med.patient_id, kind=MessageKind.refill,
                          priority=PRIORITY[MessageKind.refill], text=text, not_before=now))
     patient = db.get(Patient, med.patient_id)
     assert patient is not None
     db.add(Alert(patient_id=med.patient_id, team_id=patient.team_id, kind=AlertKind.refill,
                  severity=AlertSeverity.normal,
-                 summary=f"{med.label}: about {int(days_left)} days of supply left."))
+                 summary=f"{med.label}: about {days_left:.1f} days of supply left."))
 
 
 def find(db: Session, *, patient_id: int, occurrence_id: int) -> Dose | None:

@@ -207,3 +207,40 @@ def test_two_schedulers_racing_send_each_reminder_once(pg_db_url: str) -> None:
         assert len(sent) == 40 == len(set(sent))
         assert advance(db, POLICY, now=MORNING + timedelta(minutes=2)) == 0
         assert plan(db, POLICY, now=MORNING + timedelta(minutes=2)) == 0
+
+
+def test_reminders_are_claimed_before_advice_when_both_wait(any_db: Session) -> None:
+    from assistant import outbox
+    from assistant.models import ChatLink
+
+    patient = _patient(any_db)
+    any_db.add(ChatLink(patient_id=patient.id, chat_id="1"))
+    any_db.add(OutboxMessage(patient_id=patient.id, kind=MessageKind.advice, priority=5,
+                             text="tip", not_before=MORNING - timedelta(hours=1)))
+    any_db.commit()
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING)
+    with dbmod.session() as db:
+        first = outbox.claim(db, channel="telegram", limit=1, now=MORNING)
+    assert first[0].text.startswith("💊")
+
+
+def test_a_low_supply_brings_one_refill_reminder_and_a_team_notice(any_db: Session) -> None:
+    team = patients.add_team(any_db, name="Ward 7", actor="test")
+    patient = patients.add_patient(any_db, team=team, name="Ada", timezone="UTC", actor="test")
+    patients.add_medication(any_db, patient=patient, name="Aspirin", actor="test",
+                            supply_count=6, refill_days=2,
+                            schedule=patients.ScheduleSpec(times=("07:00", "19:00")))
+    any_db.commit()
+    _run(MORNING - timedelta(hours=1))
+    for hours in (0, 12, 24):
+        _run(MORNING + timedelta(hours=hours))
+        occ = [o for o in _occurrences(any_db) if o.status == DoseStatus.sent][0]
+        with dbmod.session() as db:
+            apply_dose_button(db, patient_id=patient.id, data=f"dose:{occ.id}:taken",
+                              snooze_minutes=15)
+    refills = [m for m in _outbox(any_db) if m.kind == MessageKind.refill]
+    assert [m.text for m in refills] == [
+        "💊 You have 3 doses of Aspirin left, about 1.5 days. Please arrange a refill."]
+    alerts = any_db.exec(select(Alert)).all()
+    assert [a.kind for a in alerts] == [AlertKind.refill]
