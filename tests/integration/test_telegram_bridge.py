@@ -221,3 +221,41 @@ def test_odd_and_huge_text_is_answered_without_a_crash(bridge: Emulator) -> None
     bridge.inject_text(CHAT, "\u202e\u0000💊" * 3000)
     assert bridge.wait_for(CHAT, 3)[2].text == conversation.UNAVAILABLE  # Rasa is down here
     assert time.monotonic() - started < 5
+
+
+def test_webhook_mode_accepts_only_updates_carrying_the_secret(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from tests.conftest import free_port
+    from tests.telegram_fixtures import Running
+
+    port, secret = free_port(), "s3cret-token-of-sixteen+"
+    monkeypatch.setenv("CARELOOP_WEBHOOK_URL", "https://careloop.example.org/hook")
+    monkeypatch.setenv("CARELOOP_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("CARELOOP_WEBHOOK_PORT", str(port))
+    get_settings.cache_clear()
+    update = {"update_id": 1, "message": {
+        "message_id": 1, "date": int(time.time()), "text": "hello",
+        "chat": {"id": CHAT, "type": "private"},
+        "from": {"id": CHAT, "is_bot": False, "first_name": "Pat"}}}
+    with Running(bridge_mod.run_bridge):
+        url = f"http://127.0.0.1:{port}/telegram"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                forged = httpx.post(url, json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the webhook did not start"
+                time.sleep(0.1)
+        assert forged.status_code == 403
+        genuine = httpx.post(url, json={**update, "update_id": 2},
+                             headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+        assert genuine.status_code == 200
+        [reply] = telegram_emulator.wait_for(CHAT)
+        assert reply.text == bridge_mod.JOIN
+        time.sleep(0.3)
+        assert len(telegram_emulator.messages_to(CHAT)) == 1  # nothing for the forged one
+    assert telegram_emulator.calls.get("setWebhook") == 1
