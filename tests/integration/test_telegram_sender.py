@@ -114,3 +114,15 @@ def test_a_blocked_chat_is_marked_unreachable_and_not_retried(
         assert alert.kind == AlertKind.unreachable
         assert outbox.claim(db, channel="telegram", limit=10) == []
     assert telegram_emulator.calls["sendMessage"] == 1
+
+
+def test_a_storm_of_429s_5xx_and_timeouts_delays_but_loses_nothing(
+        telegram_emulator: Emulator, db_url: str) -> None:
+    telegram_emulator.fail_next("sendMessage", 429, times=6, retry_after=1)
+    telegram_emulator.fail_next("sendMessage", 502, times=3)
+    ids = _linked_patients(12)
+    deliver_outbox(timeout=60)
+    assert sorted(m.chat_id for m in telegram_emulator.sent) == [9000 + n for n in range(12)]
+    with session() as db:
+        statuses = db.exec(select(OutboxMessage.status)).all()
+        assert statuses == [OutboxStatus.sent] * len(ids)
