@@ -57,7 +57,10 @@ def test_training_data_validates_without_warnings(rasa_cli: Path, repo_root: Pat
 
 
 def test_heldout_file_shares_no_example_with_training_data(repo_root: Path) -> None:
-    training = examples(repo_root / "nlu_data" / "nlu.yml")
+    training: dict[str, list[str]] = {}
+    for path in sorted((repo_root / "nlu_data").glob("*.yml")):
+        for intent, texts in examples(path).items():
+            training.setdefault(intent, []).extend(texts)
     heldout = examples(repo_root / "tests" / "rasa_data" / "nlu_heldout.yml")
     seen = {text for texts in training.values() for text in texts}
     assert [t for texts in heldout.values() for t in texts if t in seen] == []
