@@ -14,9 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from assistant import enrolment, patients, schedules
+from assistant import audit, enrolment, patients, schedules
 from assistant.db import session
-from assistant.errors import CareLoopError
+from assistant.errors import CareLoopError, InvalidInput
 from assistant.models import Role
 from assistant.settings import SettingsError, get_settings
 
@@ -97,6 +97,26 @@ def patient_add(
                                        timezone=tz or get_settings().timezone,
                                        language=language, actor=ACTOR)
     typer.echo(patient.id)
+
+
+@patient_app.command("tz")
+@friendly
+def patient_tz(patient: Annotated[int, typer.Argument(help="patient id")],
+               tz: Annotated[str, typer.Argument(help="IANA time zone, e.g. America/New_York")]
+               ) -> None:
+    """Move a patient to another time zone: future reminders follow the new local times."""
+    from scheduler.planner import replan_patient
+
+    with session() as db:
+        person = patients.get_patient(db, patient)
+        try:
+            schedules.zone(tz)
+        except schedules.ScheduleError as exc:
+            raise InvalidInput(str(exc)) from None
+        person.timezone = tz
+        replan_patient(db, person.id)
+        audit.record(db, actor=ACTOR, action="patient.timezone", patient_id=person.id)
+    typer.echo(f"patient {patient} now in {tz}")
 
 
 @med_app.command("add")

@@ -94,3 +94,11 @@ def test_invalid_settings_stop_with_the_setting_named(
     get_settings.cache_clear()
     out = careloop("patient", "add", "--team", "x", "--name", "y", ok=False)
     assert "CARELOOP_TIMEZONE" in out and "Europe/Atlantis" in out
+
+
+def test_a_new_time_zone_moves_the_listed_dose_times(patient_id: str) -> None:
+    careloop("med", "add", patient_id, "--name", "Metformin", "--at", "08:00")
+    assert careloop("patient", "tz", patient_id, "America/New_York").endswith("America/New_York")
+    [first] = careloop("doses", patient_id, "--from", "2027-01-04", "--days", "1").splitlines()
+    assert first.startswith("2027-01-04 08:00 EST  2027-01-04 13:00 UTC")
+    assert "Mars/Base" in careloop("patient", "tz", patient_id, "Mars/Base", ok=False)
