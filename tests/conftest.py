@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,7 +81,7 @@ def _pg_bin(name: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """A PostgreSQL server URL (database `postgres`) where tests may create databases."""
     given = os.environ.get("CARELOOP_TEST_POSTGRES_URL")
     if given:
@@ -92,7 +93,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    root = tmp_path_factory.mktemp("pg")
+    # Outside pytest's temporary folders: another pytest run prunes those, and PostgreSQL
+    # shuts down when its data directory disappears.
+    root = Path(tempfile.mkdtemp(prefix="careloop-pg-"))
     data = root / "data"
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses root: run the private server as `postgres`
@@ -114,6 +117,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
                        check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _pg_admin(server: str, sql: str) -> None:
