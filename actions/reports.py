@@ -6,8 +6,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import parsing, safety
-from assistant.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient, Reading
+from assistant import parsing, readings, safety
+from assistant.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient
 from assistant.settings import get_settings
 
 
@@ -32,8 +32,8 @@ class ActionLogMeasurement(PatientAction):
             dispatcher.utter_message(text="I couldn't read a measurement there. Try for example "
                                           "'bp 135/85', 'sugar 6.5', 'weight 82 kg' or 'pulse 72'.")
             return []
-        db.add(Reading(patient_id=patient.id, kind=found.kind, value=found.value,
-                       value2=found.value2, unit=found.unit))
+        readings.record(db, patient=patient, kind=found.kind, value=found.value,
+                        value2=found.value2)
         dispatcher.utter_message(text=f"Saved: {found.describe()}. Your care team can see it.")
         return []
 

@@ -112,6 +112,8 @@ class CareTeam(SQLModel, table=True):
     missed_alert_after: int = Field(default=2, ge=1)
     grace_minutes: int | None = Field(default=None, ge=0)
     followup_minutes: int | None = Field(default=None, ge=1)
+    # {"glucose": {"low": 4.0, "high": 10.0}, ...}: a reading outside raises an alert
+    reading_thresholds: dict[str, dict[str, float]] = _json(dict)
     created_at: datetime = _created()
 
 
@@ -125,6 +127,28 @@ class TeamMember(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    """A member's token for the REST API; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=60)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _at()
+    revoked_at: datetime | None = _at()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed console logins, to rate-limit password guessing per email and per address."""
+
+    __tablename__ = "login_attempts"
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    key: str = Field(max_length=300, index=True)     # "email:..." or "ip:..."
+    at: datetime = _created()
 
 
 def new_chat_ref() -> str:

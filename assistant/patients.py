@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -21,12 +22,13 @@ from assistant.models import (
     DoseStatus,
     Medication,
     Patient,
+    PatientStatus,
     Role,
     TeamMember,
 )
 
 
-def _text(value: str, what: str, max_length: int, required: bool = True) -> str:
+def clean_text(value: str, what: str, max_length: int, required: bool = True) -> str:
     value = " ".join(value.split())
     if required and not value:
         raise InvalidInput(f"{what} must not be empty")
@@ -36,7 +38,7 @@ def _text(value: str, what: str, max_length: int, required: bool = True) -> str:
 
 
 def add_team(db: Session, *, name: str, actor: str) -> CareTeam:
-    name = _text(name, "team name", 120)
+    name = clean_text(name, "team name", 120)
     if db.exec(select(CareTeam).where(CareTeam.name == name)).first():
         raise InvalidInput(f"a team named {name!r} already exists")
     team = CareTeam(name=name)
@@ -59,12 +61,12 @@ def get_team(db: Session, team: str | int) -> CareTeam:
 
 def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role,
                password_hash: str | None, actor: str) -> TeamMember:
-    email = _text(email, "email", 254).lower()
+    email = clean_text(email, "email", 254).lower()
     if "@" not in email:
         raise InvalidInput(f"{email!r} is not an email address")
     if db.exec(select(TeamMember).where(TeamMember.email == email)).first():
         raise InvalidInput(f"a member with email {email} already exists")
-    member = TeamMember(team_id=team.id, name=_text(name, "name", 120), email=email, role=role,
+    member = TeamMember(team_id=team.id, name=clean_text(name, "name", 120), email=email, role=role,
                         password_hash=password_hash)
     db.add(member)
     db.flush()
@@ -78,9 +80,9 @@ def add_patient(db: Session, *, team: CareTeam, name: str, timezone: str, actor:
     try:
         schedules.zone(timezone)
     except schedules.ScheduleError as exc:
-        raise InvalidInput(str(exc)) from None
-    patient = Patient(team_id=team.id, display_name=_text(name, "patient name", 120),
-                      timezone=timezone, language=_text(language, "language", 8),
+        raise InvalidInput(f"timezone: {exc}") from None
+    patient = Patient(team_id=team.id, display_name=clean_text(name, "patient name", 120),
+                      timezone=timezone, language=clean_text(language, "language", 8),
                       conditions=conditions or [], goals=goals or [])
     db.add(patient)
     db.flush()
@@ -93,6 +95,72 @@ def get_patient(db: Session, patient_id: int, team_id: int | None = None) -> Pat
     patient = db.get(Patient, patient_id)
     if patient is None or (team_id is not None and patient.team_id != team_id):
         raise NotFound(f"no patient {patient_id}")
+    return patient
+
+
+def _clock(value: str | None, what: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return schedules.parse_times([value])[0].strftime("%H:%M")
+    except schedules.ScheduleError as exc:
+        raise InvalidInput(f"{what}: {exc}") from None
+
+
+def _labels(values: list[str], what: str) -> list[str]:
+    cleaned = [clean_text(v, what, 60) for v in values if v.strip()]
+    if len(cleaned) > 20:
+        raise InvalidInput(f"{what}: at most 20")
+    return cleaned
+
+
+PROFILE_FIELDS = ("display_name", "timezone", "language", "conditions", "goals", "quiet_start",
+                  "quiet_end", "advice_time", "advice_per_day", "status")
+
+
+def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
+                   actor: str) -> Patient:
+    """Change a patient's profile; everything is checked before anything is written.
+    A new time zone moves future reminders to the new local times."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"{sorted(unknown)[0]}: not a profile field")
+    new = dict(changes)
+    for key in set(PROFILE_FIELDS) - {"quiet_start", "quiet_end", "advice_time"}:
+        if key in new and new[key] is None:
+            raise InvalidInput(f"{key}: cannot be removed, only changed")
+    if "display_name" in new:
+        new["display_name"] = clean_text(new["display_name"], "display_name", 120)
+    if "timezone" in new:
+        try:
+            schedules.zone(new["timezone"])
+        except schedules.ScheduleError as exc:
+            raise InvalidInput(f"timezone: {exc}") from None
+    if "language" in new:
+        new["language"] = clean_text(new["language"], "language", 8)
+    for key in ("conditions", "goals"):
+        if key in new:
+            new[key] = _labels(new[key], key)
+    for key in ("quiet_start", "quiet_end", "advice_time"):
+        if key in new:
+            new[key] = _clock(new[key], key)
+    if "advice_per_day" in new and not 0 <= int(new["advice_per_day"]) <= 5:
+        raise InvalidInput("advice_per_day: 0 to 5")
+    if "status" in new:
+        try:
+            new["status"] = PatientStatus(new["status"])
+        except ValueError:
+            raise InvalidInput("status: active, paused or stopped") from None
+    moved = "timezone" in new and new["timezone"] != patient.timezone
+    for key, value in new.items():
+        setattr(patient, key, value)
+    db.add(patient)
+    if moved:
+        from scheduler.planner import replan_patient
+
+        replan_patient(db, patient.id)
+    audit.record(db, actor=actor, action="patient.update", patient_id=patient.id,
+                 detail=", ".join(sorted(new)))
     return patient
 
 
@@ -109,21 +177,23 @@ class ScheduleSpec:
     as_needed: bool = False
 
     def timing(self, tz_name: str) -> schedules.Timing:
-        """The validated timing; the start defaults to today in the patient's zone."""
+        """The validated timing; the start defaults to today in the patient's zone.
+        An error names the part that is wrong: `times: ...`, `days: ...`, `schedule: ...`."""
+        part = "times"
         try:
+            times = schedules.parse_times(self.times)
+            part = "days"
+            days = schedules.parse_days(self.days)
+            part = "schedule"
             start = self.start_date or utcnow().astimezone(schedules.zone(tz_name)).date()
             timing = schedules.Timing(
-                times_of_day=schedules.parse_times(self.times),
-                days_of_week=schedules.parse_days(self.days),
-                every_n_days=self.every_n_days,
-                start_date=start,
-                end_date=self.end_date,
-                count=self.count,
+                times_of_day=times, days_of_week=days, every_n_days=self.every_n_days,
+                start_date=start, end_date=self.end_date, count=self.count,
                 as_needed=self.as_needed,
             )
             schedules.validate(timing, tz_name)
         except schedules.ScheduleError as exc:
-            raise InvalidInput(str(exc)) from None
+            raise InvalidInput(f"{part}: {exc}") from None
         return timing
 
 
@@ -160,10 +230,11 @@ def add_medication(db: Session, *, patient: Patient, name: str, strength: str = 
     if supply_count is not None and supply_count < 0:
         raise InvalidInput("supply count must be 0 or more")
     medication = Medication(
-        patient_id=patient.id, name=_text(name, "medication name", 120),
-        strength=_text(strength, "strength", 60, required=False),
-        dose=_text(dose, "dose", 60), instructions=_text(instructions, "instructions", 500, False),
-        purpose=_text(purpose, "purpose", 500, False), supply_count=supply_count,
+        patient_id=patient.id, name=clean_text(name, "medication name", 120),
+        strength=clean_text(strength, "strength", 60, required=False),
+        dose=clean_text(dose, "dose", 60),
+        instructions=clean_text(instructions, "instructions", 500, False),
+        purpose=clean_text(purpose, "purpose", 500, False), supply_count=supply_count,
         refill_days=refill_days,
     )
     db.add(medication)
@@ -191,6 +262,31 @@ def replace_schedule(db: Session, *, medication: Medication, schedule: ScheduleS
     audit.record(db, actor=actor, action="schedule.replace", patient_id=patient.id,
                  detail=f"medication {medication.id}")
     return row
+
+
+MEDICATION_FIELDS = {"name": (120, True), "strength": (60, False), "dose": (60, True),
+                     "instructions": (500, False), "purpose": (500, False)}
+
+
+def update_medication(db: Session, medication: Medication, changes: dict[str, Any], *,
+                      actor: str) -> Medication:
+    """Change what the label says (name, strength, dose, instructions, purpose, supply)."""
+    new = dict(changes)
+    for key, value in changes.items():
+        if key in MEDICATION_FIELDS:
+            limit, required = MEDICATION_FIELDS[key]
+            new[key] = clean_text(value or "", key, limit, required)
+        elif key in ("supply_count", "refill_days"):
+            if value is not None and value < 0:
+                raise InvalidInput(f"{key}: 0 or more")
+        else:
+            raise InvalidInput(f"{key}: not a medication field")
+    for key, value in new.items():
+        setattr(medication, key, value)
+    db.add(medication)
+    audit.record(db, actor=actor, action="medication.update", patient_id=medication.patient_id,
+                 detail=f"medication {medication.id}: {', '.join(sorted(new))}")
+    return medication
 
 
 def stop_medication(db: Session, *, medication: Medication, actor: str) -> None:

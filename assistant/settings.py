@@ -61,7 +61,14 @@ class Settings(BaseSettings):
     # A worker's claim on an outbox message; after a crash the message is retried then.
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
 
+    web_host: str = "127.0.0.1"
     web_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Signs console session cookies; when unset, one is made once in the data directory.
+    secret_key: SecretStr = SecretStr("")
+    session_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 8 * 60
+    login_failures_per_hour: Annotated[int, Field(ge=1, le=1000)] = 10
+    # Set when the console is served over HTTPS (behind a proxy): cookies are Secure then.
+    secure_cookies: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
