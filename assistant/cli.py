@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlmodel import Session, select
 
-from assistant import audit, enrolment, patients, schedules
+from assistant import enrolment, patients, schedules
 from assistant.db import session
-from assistant.errors import CareLoopError, InvalidInput
-from assistant.models import Role
+from assistant.errors import CareLoopError, NotFound
+from assistant.models import Role, TeamMember
 from assistant.settings import SettingsError, get_settings
 
 app = typer.Typer(help="CareLoop, the virtual health assistant.", no_args_is_help=True,
@@ -30,6 +31,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
 app.add_typer(patient_app, name="patient")
 app.add_typer(med_app, name="med")
+member_app = typer.Typer(help="Care-team members' console passwords and API tokens.",
+                         no_args_is_help=True)
+app.add_typer(member_app, name="member")
 
 ACTOR = "cli"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +87,37 @@ def team_member(
     typer.echo(member.id)
 
 
+def _member(db: Session, email: str) -> TeamMember:
+    member = db.exec(select(TeamMember).where(TeamMember.email == email.strip().lower())).first()
+    if member is None:
+        raise NotFound(f"no member with email {email}; add one with `careloop team member`")
+    return member
+
+
+@member_app.command("password")
+@friendly
+def member_password(email: str, password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="at least 10 characters; asked for when not given")]) -> None:
+    """Set the password a member logs in to the console with."""
+    from assistant.web.auth import set_password
+
+    with session() as db:
+        set_password(db, _member(db, email), password, actor=ACTOR)
+    typer.echo(f"password set for {email}")
+
+
+@member_app.command("token")
+@friendly
+def member_token(email: str, name: Annotated[str, typer.Option(
+        help="what the token is for")] = "API token") -> None:
+    """Issue an API token for a member; it is printed once, only its hash is kept."""
+    from assistant.web.auth import issue_token
+
+    with session() as db:
+        typer.echo(issue_token(db, _member(db, email), name=name, actor=ACTOR))
+
+
 @patient_app.command("add")
 @friendly
 def patient_add(
@@ -105,17 +140,9 @@ def patient_tz(patient: Annotated[int, typer.Argument(help="patient id")],
                tz: Annotated[str, typer.Argument(help="IANA time zone, e.g. America/New_York")]
                ) -> None:
     """Move a patient to another time zone: future reminders follow the new local times."""
-    from scheduler.planner import replan_patient
-
     with session() as db:
-        person = patients.get_patient(db, patient)
-        try:
-            schedules.zone(tz)
-        except schedules.ScheduleError as exc:
-            raise InvalidInput(str(exc)) from None
-        person.timezone = tz
-        replan_patient(db, person.id)
-        audit.record(db, actor=ACTOR, action="patient.timezone", patient_id=person.id)
+        patients.update_profile(db, patients.get_patient(db, patient), {"timezone": tz},
+                                actor=ACTOR)
     typer.echo(f"patient {patient} now in {tz}")
 
 
@@ -203,7 +230,7 @@ def train(force: Annotated[bool, typer.Option(help="train even if unchanged")] =
 @app.command()
 @friendly
 def run(only: Annotated[str | None, typer.Option(
-        help="one of rasa, actions, scheduler, bridge")] = None) -> None:
+        help="one of rasa, actions, scheduler, bridge, web")] = None) -> None:
     """Start the services (all of them, or one) until Ctrl-C."""
     from assistant import supervisor
 

@@ -27,7 +27,7 @@ from assistant.settings import Settings
 log = logging.getLogger("careloop")
 
 IN_PROCESS = ("scheduler", "bridge")
-SERVICES = ("rasa", "actions", *IN_PROCESS)
+SERVICES = ("rasa", "actions", *IN_PROCESS, "web")
 
 
 @dataclass
@@ -52,14 +52,26 @@ def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
             found.append(Service("actions", engine.action_server_command(settings),
                                  engine.action_server_env(),
                                  f"http://127.0.0.1:{settings.action_port}/health"))
+        elif name == "web":
+            found.append(Service("web", [
+                sys.executable, "-m", "uvicorn", "--factory", "assistant.web.app:create_app",
+                "--host", settings.web_host, "--port", str(settings.web_port),
+                "--no-access-log"],  # paths name patients: keep them out of the logs
+                dict(os.environ), f"http://127.0.0.1:{settings.web_port}/healthz"))
         else:
             found.append(Service(name, [*me, name], dict(os.environ)))
     return found
 
 
 def default_names(settings: Settings) -> tuple[str, ...]:
+    """Everything the chat needs (the bridge only with a Telegram token)."""
     return ("rasa", "actions", "scheduler", "bridge") if settings.telegram_enabled else (
         "rasa", "actions", "scheduler")
+
+
+def run_names(settings: Settings) -> tuple[str, ...]:
+    """`careloop run`: the chat's services and the care-team console."""
+    return (*default_names(settings), "web")
 
 
 async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
@@ -191,6 +203,6 @@ def run(settings: Settings, only: str | None) -> int:
         item = services(settings, (only,))[0]
         os.execve(item.command[0], item.command, item.env)
     try:
-        return asyncio.run(_serve(settings, default_names(settings)))
+        return asyncio.run(_serve(settings, run_names(settings)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 0

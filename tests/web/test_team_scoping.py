@@ -1,0 +1,111 @@
+"""A member sees and changes only their own team's patients: every route that names a
+patient, medication, alert, advice item, member or token answers 404 to another team,
+exactly as if it did not exist, and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from assistant import enrolment
+from assistant.db import session
+from assistant.models import AdviceItem, Alert, AlertKind, ApiToken, AuditEntry, Patient
+from assistant.web import api, pages
+from tests.web.conftest import Team, login
+
+SCHEDULE = {"times": ["09:00"]}
+# A valid body for each route that takes one, so that only the team check can refuse it.
+API_BODIES: dict[str, Any] = {
+    "PATCH /api/v1/patients/{patient_id}": {"goals": ["sleep"]},
+    "POST /api/v1/patients/{patient_id}/enrolment-codes": {"hours": 1},
+    "POST /api/v1/patients/{patient_id}/messages": {"text": "hello"},
+    "POST /api/v1/patients/{patient_id}/medications": {"name": "X", "schedule": SCHEDULE},
+    "POST /api/v1/patients/{patient_id}/medications/fhir": {
+        "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "subject": {"reference": "Patient/1"}, "medicationCodeableConcept": {"text": "X"},
+        "dosageInstruction": [{"timing": {"repeat": {"timeOfDay": ["09:00:00"]}}}]},
+    "PATCH /api/v1/patients/{patient_id}/medications/{medication_id}": {"dose": "2 tablets"},
+    "PUT /api/v1/patients/{patient_id}/medications/{medication_id}/schedule": SCHEDULE,
+    "POST /api/v1/patients/{patient_id}/readings": {"kind": "pulse", "value": 70},
+    "POST /api/v1/patients/{patient_id}/readings/batch": {
+        "readings": [{"kind": "pulse", "value": 70}]},
+    "PATCH /api/v1/alerts/{alert_id}": {"status": "acknowledged"},
+    "PUT /api/v1/advice/{advice_id}": {"title": "T", "body": "B"},
+}
+PAGE_FORMS: dict[str, dict[str, Any]] = {
+    "POST /patients/{patient_id}/profile": {"display_name": "Z", "timezone": "UTC",
+                                            "language": "en"},
+    "POST /patients/{patient_id}/medications": {"name": "X", "times": "09:00"},
+    "POST /patients/{patient_id}/medications/{medication_id}/schedule": {"times": "09:00"},
+    "POST /patients/{patient_id}/reply": {"text": "hello"},
+    "POST /patients/{patient_id}/erase": {"confirm": "Patient of North Clinic"},
+    "POST /alerts/{alert_id}": {"action": "acknowledge"},
+}
+IDS = ("patient_id", "medication_id", "alert_id", "advice_id", "member_id", "token_id")
+
+
+def _owned(north: Team) -> dict[str, int]:
+    """One object of each kind belonging to the north team."""
+    with session() as db:
+        alert = Alert(patient_id=north.patient_id, team_id=north.id, kind=AlertKind.question,
+                      summary="Can I take ibuprofen?")
+        advice = AdviceItem(team_id=north.id, title="Walk", body="Ten minutes.")
+        db.add_all([alert, advice])
+        db.flush()
+        token = db.exec(select(ApiToken).where(ApiToken.member_id == north.admin.id)).one()
+        patient = db.get(Patient, north.patient_id)
+        code = enrolment.issue_code(db, patient=patient, actor="test", hours=1).code
+        enrolment.redeem_code(db, code=code, channel="telegram", chat_id="777")
+        return {"patient_id": north.patient_id, "medication_id": north.medication_id,
+                "alert_id": alert.id, "advice_id": advice.id, "member_id": north.clinician.id,
+                "token_id": token.id}
+
+
+def _scoped_routes(prefix_api: bool) -> list[tuple[str, str]]:
+    found = []
+    for route in [*api.router.routes, *pages.router.routes]:
+        if not isinstance(route, APIRoute) or route.path.startswith("/api/") != prefix_api:
+            continue
+        if any(f"{{{name}}}" in route.path for name in IDS):
+            found += [(method, route.path) for method in sorted(route.methods)]
+    return found
+
+
+def _snapshot() -> list[tuple[str, int | None]]:
+    """What changed: the audit log records every change (and every read)."""
+    with session() as db:
+        return [(e.action, e.patient_id) for e in db.exec(select(AuditEntry)).all()]
+
+
+@pytest.mark.parametrize(("method", "path"), _scoped_routes(prefix_api=True))
+def test_api_routes_answer_404_to_another_team(client: TestClient, teams: tuple[Team, Team],
+                                               method: str, path: str) -> None:
+    north, south = teams
+    url = path.format(**_owned(north))
+    before = _snapshot()
+    key = f"{method} {path}"
+    answer = client.request(method, url, headers=south.admin.headers, json=API_BODIES.get(key))
+    assert answer.status_code == 404, f"{key}: {answer.status_code} {answer.text[:200]}"
+    assert [e for e in _snapshot() if e not in before] == []
+    # ... while the same request of the owning team is not refused
+    own = client.request(method, url, headers=north.admin.headers, json=API_BODIES.get(key))
+    assert own.status_code < 400, f"{key}: {own.status_code} {own.text[:300]}"
+
+
+@pytest.mark.parametrize(("method", "path"), _scoped_routes(prefix_api=False))
+def test_console_pages_answer_404_to_another_team(client: TestClient, teams: tuple[Team, Team],
+                                                  method: str, path: str) -> None:
+    north, south = teams
+    url = path.format(**_owned(north))
+    csrf = login(client, south.admin.email)
+    before = _snapshot()
+    form = {**PAGE_FORMS.get(f"{method} {path}", {}), "csrf": csrf}
+    answer = client.request(method, url, data=form if method == "POST" else None,
+                            follow_redirects=False)
+    assert answer.status_code == 404, f"{method} {path}: {answer.status_code}"
+    assert [e for e in _snapshot() if e not in before] == []
+    assert "Patient of North Clinic" not in answer.text
