@@ -20,6 +20,7 @@ from assistant.web import auth
 from assistant.web.app import create_app
 
 PASSWORD = "correct horse battery"
+PASSWORD_HASH = auth.hash_password(PASSWORD)  # argon2 is slow on purpose: hash it once
 
 
 @dataclass
@@ -50,7 +51,7 @@ def _team(name: str) -> Team:
         for role in (Role.admin, Role.clinician):
             email = f"{role}@{name.lower().replace(' ', '')}.example"
             member = patients.add_member(db, team=team, name=f"{name} {role}", email=email,
-                                         role=role, password_hash=auth.hash_password(PASSWORD),
+                                         role=role, password_hash=PASSWORD_HASH,
                                          actor="test")
             token = auth.issue_token(db, member, name="tests", actor="test")
             members.append(Member(member.id, email, token, team.id))

@@ -20,7 +20,7 @@ schema = schemathesis.openapi.from_asgi(
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_no_request_makes_the_api_fail(case: schemathesis.Case,
                                        teams: tuple[Team, Team]) -> None:
