@@ -6,9 +6,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import advice, audit, parsing, schedules
+from assistant import advice, audit, parsing, patients, schedules
 from assistant.db import utcnow
-from assistant.models import Alert, AlertKind, Patient, PatientStatus
+from assistant.models import Alert, AlertKind, CareTeam, Patient, PatientStatus
 
 
 class ReminderSwitch(PatientAction):
@@ -45,6 +45,17 @@ class ActionChangeReminderTime(PatientAction):
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         wanted = parsing.parse_time_of_day(turn.entities.get("time") or turn.text)
+        team = db.get(CareTeam, patient.team_id)
+        if wanted and team and team.self_shift_minutes:
+            shift = patients.shift_reminder(db, patient, to=wanted, actor="patient",
+                                            medication=turn.entities.get("medication"),
+                                            window_minutes=team.self_shift_minutes)
+            if shift:
+                names = ", ".join(med.label for med in shift.medications)
+                dispatcher.utter_message(
+                    text=f"Done: from tomorrow I'll remind you of {names} at {shift.new} "
+                         f"instead of {shift.old}. Today's reminders stay as they were.")
+                return []
         when = f" to {wanted:%H:%M}" if wanted else ""
         db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
                      kind=AlertKind.schedule_change,

@@ -113,10 +113,9 @@ def week(db: Session, patient: Patient, first_day: date | None = None) -> tuple[
     rows = []
     for med, row in patients.medications(db, patient.id):
         times: list[list[str]] = [[] for _ in days]
-        if row is not None:
-            for due in schedules.expand(patients.timing_of(row), tz, start, end):
-                local = due.astimezone(tz)
-                times[(local.date() - first_day).days].append(local.strftime("%H:%M"))
+        for due, _ in patients.dues(db, med.id, tz, start, end):
+            local = due.astimezone(tz)
+            times[(local.date() - first_day).days].append(local.strftime("%H:%M"))
         rows.append(WeekRow(med.id, med.label, med.dose, med.instructions,
                             bool(row and row.as_needed), times))
     return days, rows

@@ -206,11 +206,8 @@ def doses(
         begin = schedules.to_utc(first, datetime.min.time(), tz)
         finish = schedules.to_utc(first + timedelta(days=days), datetime.min.time(), tz)
         lines = []
-        for med, row in patients.medications(db, patient):
-            if row is None:
-                continue
-            for due in schedules.expand(patients.timing_of(row), tz, begin, finish):
-                lines.append((due, med.label))
+        for med, _ in patients.medications(db, patient):
+            lines += [(due, med.label) for due, _ in patients.dues(db, med.id, tz, begin, finish)]
     for due, label in sorted(lines):
         local = due.astimezone(tz)
         typer.echo(f"{local:%Y-%m-%d %H:%M %Z}  {due:%Y-%m-%d %H:%M} UTC  {label}")

@@ -185,12 +185,11 @@ def day_plan(db: Session, patient: Patient, day_offset: int = 0,
     start = schedules.to_utc(local_day, datetime.min.time(), tz)
     end = schedules.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
     plan: list[PlannedDose] = []
-    for med, row in patients.medications(db, patient.id):
-        if row is None:
-            continue
-        statuses = _statuses(db, row, start, end)
-        for due in schedules.expand(patients.timing_of(row), tz, start, end):
-            plan.append(PlannedDose(due, med, statuses.get(due, DoseStatus.planned)))
+    for med, _ in patients.medications(db, patient.id):
+        statuses: dict[int, dict[datetime, DoseStatus]] = {}
+        for due, row in patients.dues(db, med.id, tz, start, end):
+            known = statuses.setdefault(row.id, _statuses(db, row, start, end))
+            plan.append(PlannedDose(due, med, known.get(due, DoseStatus.planned)))
     return sorted(plan, key=lambda p: (p.due, p.medication.name))
 
 

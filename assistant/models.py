@@ -114,6 +114,8 @@ class CareTeam(SQLModel, table=True):
     followup_minutes: int | None = Field(default=None, ge=1)
     # {"glucose": {"low": 4.0, "high": 10.0}, ...}: a reading outside raises an alert
     reading_thresholds: dict[str, dict[str, float]] = _json(dict)
+    # A patient may move a dose time by up to this much themselves (0: the team decides)
+    self_shift_minutes: int = Field(default=0, ge=0, le=720)
     created_at: datetime = _created()
 
 

@@ -7,10 +7,11 @@ validates everything before it writes anything, and records an audit entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assistant import audit, schedules
 from assistant.db import utcnow
@@ -299,21 +300,107 @@ def stop_medication(db: Session, *, medication: Medication, actor: str) -> None:
                  detail=f"medication {medication.id}")
 
 
-def cancel_future(db: Session, *, schedule_id: int | None) -> None:
-    """Cancel occurrences not yet reminded: the ones already sent stay as they are."""
-    for occ in db.exec(select(DoseOccurrence).where(
-            DoseOccurrence.schedule_id == schedule_id,
-            DoseOccurrence.status == DoseStatus.planned)):
+def cancel_future(db: Session, *, schedule_id: int | None,
+                  after: datetime | None = None) -> None:
+    """Cancel occurrences not yet reminded (due from `after` on, when given): the ones
+    already sent stay as they are."""
+    query = select(DoseOccurrence).where(DoseOccurrence.schedule_id == schedule_id,
+                                         DoseOccurrence.status == DoseStatus.planned)
+    if after is not None:
+        query = query.where(DoseOccurrence.due_at >= after)
+    for occ in db.exec(query):
         occ.status = DoseStatus.cancelled
 
 
+def active_schedules(db: Session, medication_id: int) -> list[DoseSchedule]:
+    """A medication's schedules in force, oldest first: one, or two while a dose time moves
+    (the old one ends today, the new one starts tomorrow)."""
+    return list(db.exec(select(DoseSchedule).where(
+        DoseSchedule.medication_id == medication_id, DoseSchedule.active)
+        .order_by(col(DoseSchedule.start_date), col(DoseSchedule.id))).all())
+
+
 def medications(db: Session, patient_id: int) -> list[tuple[Medication, DoseSchedule | None]]:
-    """The patient's active medications with their active schedule, by name."""
+    """The patient's active medications with the schedule they follow from now on, by name."""
     meds = db.exec(select(Medication).where(Medication.patient_id == patient_id,
                                             Medication.active).order_by(Medication.name)).all()
-    result = []
+    result: list[tuple[Medication, DoseSchedule | None]] = []
     for med in meds:
-        row = db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == med.id,
-                                                 DoseSchedule.active)).first()
-        result.append((med, row))
+        rows = active_schedules(db, med.id)
+        result.append((med, rows[-1] if rows else None))
     return result
+
+
+def dues(db: Session, medication_id: int, tz: ZoneInfo, start: datetime,
+         end: datetime) -> list[tuple[datetime, DoseSchedule]]:
+    """A medication's dose times in [start, end), from every schedule in force."""
+    return sorted(((due, row) for row in active_schedules(db, medication_id)
+                   for due in schedules.expand(timing_of(row), tz, start, end)),
+                  key=lambda pair: pair[0])
+
+
+@dataclass(frozen=True)
+class Shift:
+    medications: list[Medication]
+    old: str        # "08:00"
+    new: str        # "08:30"
+    from_day: date  # the first local day at the new time
+
+
+def shift_reminder(db: Session, patient: Patient, *, to: time, medication: str | None,
+                   window_minutes: int, actor: str) -> Shift | None:
+    """Self-service: move the dose time nearest to `to` (of the named medication, or of
+    every medication taken at that time) to `to`, from tomorrow on, when it is within the
+    window the care team allowed. None when no dose time is that close: the team decides.
+
+    From tomorrow, so that no dose of today is reminded twice or not at all: the old
+    schedule ends today and a new one, at the new time, starts tomorrow."""
+    from assistant.doses import match_medication
+
+    rows = [(med, row) for med, row in medications(db, patient.id)
+            if row is not None and not row.as_needed and row.count is None]
+    if medication:
+        named = match_medication(medication, [med for med, _ in rows])
+        rows = [(med, row) for med, row in rows if med in named]
+    wanted = to.hour * 60 + to.minute
+
+    def distance(clock: str) -> int:
+        return abs(int(clock[:2]) * 60 + int(clock[3:]) - wanted)
+
+    slots = sorted({clock for _, row in rows for clock in row.times_of_day}, key=distance)
+    if not slots or distance(slots[0]) > window_minutes or distance(slots[0]) == 0:
+        return None
+    old, new = slots[0], to.strftime("%H:%M")
+    tz = schedules.zone(patient.timezone)
+    today = utcnow().astimezone(tz).date()
+    tomorrow = today + timedelta(days=1)
+    moved = []
+    for med, row in rows:
+        if old not in row.times_of_day or (row.end_date and row.end_date < tomorrow):
+            continue
+        times = sorted({*row.times_of_day, new} - {old})
+        if len(times) < len(row.times_of_day):  # the new time is already one of its times
+            continue
+        start = max(tomorrow, row.start_date)
+        start += timedelta(days=-(start - row.start_date).days % row.every_n_days)  # in step
+        spec = ScheduleSpec(times=tuple(times), every_n_days=row.every_n_days,
+                            days=",".join(schedules.DAY_NAMES[d] for d in row.days_of_week)
+                            if row.days_of_week is not None else None,
+                            start_date=start, end_date=row.end_date)
+        timing = spec.timing(patient.timezone)
+        if row.start_date > today:
+            row.active = False  # not begun yet: nothing of it to keep
+        else:
+            row.end_date = today
+        row.updated_at = utcnow()
+        db.add(row)
+        cancel_future(db, schedule_id=row.id,
+                      after=schedules.to_utc(tomorrow, datetime.min.time(), tz))
+        db.add(schedule_row(med.id, timing))
+        moved.append(med)
+    if not moved:
+        return None
+    db.flush()
+    audit.record(db, actor=actor, action="schedule.shift", patient_id=patient.id,
+                 detail=f"{old} -> {new} for {len(moved)} medication(s)")
+    return Shift(moved, old, new, tomorrow)

@@ -67,10 +67,9 @@ def _schedule_out(row: DoseSchedule | None) -> s.ScheduleOut | None:
 
 
 def _medication_out(db: Session, med: Medication) -> s.MedicationOut:
-    row = db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == med.id,
-                                             DoseSchedule.active)).first()
+    rows = patients.active_schedules(db, med.id)
     return s.MedicationOut(**_fields(med, s.MedicationOut),
-                           schedule=_schedule_out(row))
+                           schedule=_schedule_out(rows[-1] if rows else None))
 
 
 def _medication(db: Session, patient: Patient, medication_id: int) -> Medication:
@@ -349,8 +348,9 @@ def update_team(db: DB, caller: ApiCaller, body: s.TeamPatch) -> Any:
     team = db.get(CareTeam, caller.team_id)
     assert team is not None
     changes = body.model_dump(exclude_unset=True)
-    if "missed_alert_after" in changes and changes["missed_alert_after"] is None:
-        raise InvalidInput("missed_alert_after: cannot be removed, only changed")
+    for key in ("missed_alert_after", "self_shift_minutes"):
+        if key in changes and changes[key] is None:
+            raise InvalidInput(f"{key}: cannot be removed, only changed")
     if "reading_thresholds" in changes:
         changes["reading_thresholds"] = check_thresholds(
             {k: {b: v for b, v in bounds.items() if v is not None}

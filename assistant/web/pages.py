@@ -375,6 +375,7 @@ async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Resp
     team.missed_alert_after = whole("missed_alert_after", 1, 30) or 2
     team.grace_minutes = whole("grace_minutes", 0, 24 * 60)
     team.followup_minutes = whole("followup_minutes", 1, 24 * 60)
+    team.self_shift_minutes = whole("self_shift_minutes", 0, 720) or 0
     team.emergency_number = patients.clean_text(field("emergency_number"), "emergency number",
                                                 32, required=False) or None
     team.crisis_line = patients.clean_text(field("crisis_line"), "crisis line", 120,

@@ -226,6 +226,9 @@ class TeamPatch(In):
     followup_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     emergency_number: str | None = Field(default=None, min_length=1, max_length=32)
     crisis_line: str | None = Field(default=None, min_length=1, max_length=120)
+    self_shift_minutes: int | None = Field(
+        default=None, ge=0, le=720,
+        description="how far a patient may move a dose time by chat; 0: the team decides")
     reading_thresholds: dict[Literal["systolic", "diastolic", "glucose", "weight", "pulse",
                                      "temperature"], Bounds] | None = None
 
@@ -238,6 +241,7 @@ class TeamOut(BaseModel):
     followup_minutes: int | None
     emergency_number: str | None
     crisis_line: str | None
+    self_shift_minutes: int
     reading_thresholds: dict[str, dict[str, float]]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from rasa_sdk import Tracker
@@ -17,6 +18,7 @@ from assistant.db import session, utcnow
 from assistant.models import (
     Alert,
     AlertKind,
+    CareTeam,
     DoseOccurrence,
     DoseStatus,
     Patient,
@@ -172,3 +174,79 @@ async def test_medication_info_is_what_the_team_wrote_and_nothing_else(db_url: s
     texts, _, _ = await run(actions.ActionMedicationInfo, patient, "what is metfromin for",
                             entities=[{"entity": "medication", "value": "metformin"}])
     assert "hasn't written what Metformin is for" in texts[0]
+
+
+def _allow_shift(patient: Patient, minutes: int) -> None:
+    with session() as db:
+        team = db.get(CareTeam, patient.team_id)
+        assert team is not None
+        team.self_shift_minutes = minutes
+        db.add(team)
+
+
+def _times(patient: Patient) -> dict[str, list[str]]:
+    with session() as db:
+        return {med.name: row.times_of_day for med, row in patients.medications(db, patient.id)
+                if row is not None}
+
+
+async def test_a_time_change_goes_to_the_care_team_by_default(db_url: str) -> None:
+    patient = _patient("Metformin")
+    texts, _, _ = await run(actions.ActionChangeReminderTime, patient,
+                            "can you remind me at 8:30 instead", "change_reminder_time")
+    assert "asked your care team" in texts[0]
+    assert _times(patient) == {"Metformin": ["08:00"]}
+    with session() as db:
+        [alert] = db.exec(select(Alert)).all()
+        assert alert.kind == AlertKind.schedule_change and "08:30" in alert.summary
+
+
+async def test_a_small_shift_within_the_teams_window_is_self_service(db_url: str) -> None:
+    patient = _patient("Metformin", "Ramipril")
+    _allow_shift(patient, 60)
+    texts, _, _ = await run(actions.ActionChangeReminderTime, patient,
+                            "pls remind me at 8.30 am", "change_reminder_time")
+    assert "from tomorrow" in texts[0] and "08:30 instead of 08:00" in texts[0]
+    assert _times(patient) == {"Metformin": ["08:30"], "Ramipril": ["08:30"]}
+    with session() as db:
+        assert db.exec(select(Alert)).all() == []
+    # too far: the team decides
+    texts, _, _ = await run(actions.ActionChangeReminderTime, patient,
+                            "remind me at 11am", "change_reminder_time")
+    assert "asked your care team" in texts[0]
+    assert _times(patient) == {"Metformin": ["08:30"], "Ramipril": ["08:30"]}
+
+
+async def test_a_named_medication_moves_alone(db_url: str) -> None:
+    patient = _patient("Metformin", "Ramipril")
+    _allow_shift(patient, 60)
+    await run(actions.ActionChangeReminderTime, patient, "ramipril at 7:30 please",
+              "change_reminder_time", entities=[{"entity": "medication", "value": "ramipril"}])
+    assert _times(patient) == {"Metformin": ["08:00"], "Ramipril": ["07:30"]}
+
+
+async def test_a_shift_keeps_todays_reminders_and_moves_the_later_ones(db_url: str) -> None:
+    from datetime import datetime
+
+    from scheduler.planner import Policy, plan
+
+    patient = _patient("Metformin")
+    _allow_shift(patient, 90)
+    policy = Policy(horizon=timedelta(hours=72), grace=timedelta(minutes=60),
+                    followup=timedelta(minutes=30), snooze_minutes=15)
+    with session() as db:
+        plan(db, policy)  # the old time is already planned ahead, as in production
+    await run(actions.ActionChangeReminderTime, patient, "move it to 9:15",
+              "change_reminder_time")
+    with session() as db:
+        plan(db, policy)
+        zone = ZoneInfo(patient.timezone)
+        planned = sorted(occ.due_at.astimezone(zone) for occ in db.exec(
+            select(DoseOccurrence).where(DoseOccurrence.status == DoseStatus.planned)))
+        today = datetime.now(zone).date()
+    by_day: dict[Any, list[str]] = {}
+    for due in planned:
+        by_day.setdefault(due.date(), []).append(f"{due:%H:%M}")
+    later = {day: times for day, times in by_day.items() if day > today}
+    assert later and all(times == ["09:15"] for times in later.values())
+    assert by_day.get(today, ["08:00"]) == ["08:00"]  # today's dose, if still ahead, unchanged

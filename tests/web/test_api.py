@@ -241,8 +241,9 @@ def test_enrolment_codes_advice_team_and_audit(client: TestClient,
 
     assert client.patch("/api/v1/team", headers=h, json={"grace_minutes": 30}).status_code == 403
     admin = north.admin.headers
-    assert client.patch("/api/v1/team", headers=admin,
-                        json={"grace_minutes": 30}).json()["grace_minutes"] == 30
+    changed = client.patch("/api/v1/team", headers=admin,
+                           json={"grace_minutes": 30, "self_shift_minutes": 45}).json()
+    assert (changed["grace_minutes"], changed["self_shift_minutes"]) == (30, 45)
     bad = client.patch("/api/v1/team", headers=admin,
                        json={"reading_thresholds": {"glucose": {"low": 9, "high": 4}}})
     assert bad.status_code == 422

@@ -1,4 +1,5 @@
-"""console and API access: API tokens, login attempts, reading thresholds per team
+"""console and API access: API tokens, login attempts, reading thresholds per team,
+and how far patients may move a dose time themselves
 
 Revision ID: 0003
 Revises: 0002
@@ -39,10 +40,13 @@ def upgrade() -> None:
     with op.batch_alter_table("care_teams") as batch:
         batch.add_column(sa.Column("reading_thresholds", sa.JSON(), nullable=False,
                                    server_default="{}"))
+        batch.add_column(sa.Column("self_shift_minutes", sa.Integer(), nullable=False,
+                                   server_default="0"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("care_teams") as batch:
+        batch.drop_column("self_shift_minutes")
         batch.drop_column("reading_thresholds")
     op.drop_index("ix_login_attempts_key", "login_attempts")
     op.drop_table("login_attempts")
