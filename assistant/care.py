@@ -92,6 +92,16 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
     return sorted(found, key=keys[sort])
 
 
+def medication_of(db: Session, team_id: int, patient_id: int,
+                  medication_id: int) -> Medication:
+    """A medication of a patient of the team; anything else is `NotFound`."""
+    patient = patients.get_patient(db, patient_id, team_id=team_id)
+    med = db.get(Medication, medication_id)
+    if med is None or med.patient_id != patient.id:
+        raise NotFound(f"no medication {medication_id} for this patient")
+    return med
+
+
 @dataclass(frozen=True)
 class WeekRow:
     medication_id: int

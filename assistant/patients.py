@@ -250,6 +250,8 @@ def add_medication(db: Session, *, patient: Patient, name: str, strength: str = 
 def replace_schedule(db: Session, *, medication: Medication, schedule: ScheduleSpec,
                      actor: str) -> DoseSchedule:
     """A new schedule for a medication; future, unsent occurrences of the old one go."""
+    if not medication.active:
+        raise InvalidInput("this medication is stopped; add it again instead")
     patient = get_patient(db, medication.patient_id)
     timing = schedule.timing(patient.timezone)
     for old in db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == medication.id,

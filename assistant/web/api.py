@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from assistant import audit, care, doses, enrolment, fhir, patients, privacy, readings
 from assistant.db import utcnow
-from assistant.errors import InvalidInput, NotFound
+from assistant.errors import InvalidInput
 from assistant.models import (
     AlertStatus,
     CareTeam,
@@ -70,13 +70,6 @@ def _medication_out(db: Session, med: Medication) -> s.MedicationOut:
     rows = patients.active_schedules(db, med.id)
     return s.MedicationOut(**_fields(med, s.MedicationOut),
                            schedule=_schedule_out(rows[-1] if rows else None))
-
-
-def _medication(db: Session, patient: Patient, medication_id: int) -> Medication:
-    med = db.get(Medication, medication_id)
-    if med is None or med.patient_id != patient.id:
-        raise NotFound(f"no medication {medication_id} for this patient")
-    return med
 
 
 # Patients -----------------------------------------------------------------------------
@@ -195,8 +188,7 @@ def import_fhir(db: DB, caller: ApiCaller, patient_id: Id,
               response_model=s.MedicationOut, tags=["medications"])
 def update_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
                       body: s.MedicationPatch) -> s.MedicationOut:
-    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = _medication(db, patient, medication_id)
+    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
     patients.update_medication(db, med, body.model_dump(exclude_unset=True),
                                actor=caller.actor)
     return _medication_out(db, med)
@@ -207,10 +199,7 @@ def update_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: 
 def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
                      body: s.ScheduleIn) -> s.MedicationOut:
     """A new schedule: future, unsent reminders of the old one are cancelled."""
-    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = _medication(db, patient, medication_id)
-    if not med.active:
-        raise InvalidInput("this medication is stopped; add it again instead")
+    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
     patients.replace_schedule(db, medication=med, schedule=body.spec(), actor=caller.actor)
     return _medication_out(db, med)
 
@@ -220,9 +209,9 @@ def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: I
 def stop_medication(db: DB, caller: ApiCaller, patient_id: Id,
                     medication_id: Id) -> Response:
     """Stop a medication: no more reminders; its history stays."""
-    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    patients.stop_medication(db, medication=_medication(db, patient, medication_id),
-                             actor=caller.actor)
+    patients.stop_medication(
+        db, medication=care.medication_of(db, caller.team_id, patient_id, medication_id),
+        actor=caller.actor)
     return NO_CONTENT
 
 

@@ -26,7 +26,6 @@ from assistant.models import (
     AlertStatus,
     ApiToken,
     CareTeam,
-    Medication,
     Role,
     TeamMember,
 )
@@ -214,20 +213,11 @@ def medication_add(request: Request, db: DB, caller: ConsoleCaller, patient_id: 
     return back(request, f"{med.label} added.")
 
 
-def _own_medication(db: DB, caller: auth.Caller, patient_id: int,
-                    medication_id: int) -> Medication:
-    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = db.get(Medication, medication_id)
-    if med is None or med.patient_id != patient.id:
-        raise HTTPException(404, "no such medication")
-    return med
-
-
 @router.post("/patients/{patient_id}/medications/{medication_id}/schedule",
              dependencies=[CSRF])
 def medication_schedule(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                         medication_id: Id, schedule: Schedule) -> Response:
-    med = _own_medication(db, caller, patient_id, medication_id)
+    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
     patients.replace_schedule(db, medication=med, schedule=schedule, actor=caller.actor)
     return back(request, f"New schedule for {med.label} saved.")
 
@@ -235,7 +225,7 @@ def medication_schedule(request: Request, db: DB, caller: ConsoleCaller, patient
 @router.post("/patients/{patient_id}/medications/{medication_id}/stop", dependencies=[CSRF])
 def medication_stop(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                     medication_id: Id) -> Response:
-    med = _own_medication(db, caller, patient_id, medication_id)
+    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
     patients.stop_medication(db, medication=med, actor=caller.actor)
     return back(request, f"{med.label} stopped.")
 
