@@ -14,7 +14,7 @@ decides *when* they run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +59,15 @@ class Policy:
                    grace=timedelta(minutes=settings.grace_minutes),
                    followup=timedelta(minutes=settings.followup_minutes),
                    snooze_minutes=settings.snooze_minutes)
+
+    def for_team(self, team: CareTeam) -> Policy:
+        """The team's own grace period and follow-up delay, where it set them."""
+        return replace(
+            self,
+            grace=self.grace if team.grace_minutes is None
+            else timedelta(minutes=team.grace_minutes),
+            followup=self.followup if team.followup_minutes is None
+            else timedelta(minutes=team.followup_minutes))
 
 
 def _insert_ignoring_duplicates(db: Session, rows: list[dict[str, Any]]) -> None:
@@ -142,14 +151,14 @@ def _remind(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
     occ.remind_at = now + policy.followup
 
 
-def _missed(db: Session, occ: DoseOccurrence, patient: Patient, now: datetime) -> None:
+def _missed(db: Session, occ: DoseOccurrence, patient: Patient, team: CareTeam,
+            now: datetime) -> None:
     occ.status = DoseStatus.missed
     occ.outcome_at = now
     occ.outcome_source = "scheduler"
     occ.remind_at = None
     db.flush()
-    team = db.get(CareTeam, patient.team_id)
-    streak = team.missed_alert_after if team else 2
+    streak = team.missed_alert_after
     last = db.exec(select(DoseOccurrence.status)
                    .where(DoseOccurrence.patient_id == patient.id,
                           col(DoseOccurrence.status).in_(
@@ -167,29 +176,31 @@ def _missed(db: Session, occ: DoseOccurrence, patient: Patient, now: datetime) -
 def advance(db: Session, policy: Policy, now: datetime | None = None, batch: int = 500) -> int:
     """Move every occurrence whose moment has come one step on; returns how many moved."""
     now = now or utcnow()
-    query = (select(DoseOccurrence, Medication, Patient)
+    query = (select(DoseOccurrence, Medication, Patient, CareTeam)
              .join(Medication, col(Medication.id) == DoseOccurrence.medication_id)
              .join(Patient, col(Patient.id) == DoseOccurrence.patient_id)
+             .join(CareTeam, col(CareTeam.id) == Patient.team_id)
              .where((col(DoseOccurrence.status) == DoseStatus.planned)
                     & (col(DoseOccurrence.due_at) <= now)
                     | col(DoseOccurrence.status).in_([DoseStatus.sent, DoseStatus.snoozed])
                     & (col(DoseOccurrence.remind_at) <= now))
              .order_by(col(DoseOccurrence.due_at))
              .limit(batch))
-    rows: Sequence[tuple[DoseOccurrence, Medication, Patient]] = db.exec(_lock(db, query)).all()
-    for occ, med, patient in rows:
-        _step(db, occ, med, patient, policy, now)
+    rows: Sequence[tuple[DoseOccurrence, Medication, Patient, CareTeam]] = db.exec(
+        _lock(db, query)).all()
+    for occ, med, patient, team in rows:
+        _step(db, occ, med, patient, team, policy.for_team(team), now)
     return len(rows)
 
 
 def _step(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
-          policy: Policy, now: datetime) -> None:
+          team: CareTeam, policy: Policy, now: datetime) -> None:
     if patient.status != PatientStatus.active or not med.active:
         occ.status = DoseStatus.cancelled  # paused or stopped: nothing is sent or counted
         occ.remind_at = None
     elif occ.status == DoseStatus.planned:
         if now - occ.due_at > policy.grace:
-            _missed(db, occ, patient, now)  # after downtime: too late to be useful
+            _missed(db, occ, patient, team, now)  # after downtime: too late to be useful
         else:
             _remind(db, occ, med, patient, policy, now, MessageKind.reminder)
     elif occ.status == DoseStatus.snoozed:
@@ -197,7 +208,7 @@ def _step(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
     elif occ.reminders_sent < 2 and now - occ.due_at <= policy.grace + policy.followup:
         _remind(db, occ, med, patient, policy, now, MessageKind.nudge)
     else:
-        _missed(db, occ, patient, now)
+        _missed(db, occ, patient, team, now)
 
 
 def run_once(engine: Engine, policy: Policy, now: datetime | None = None) -> None:

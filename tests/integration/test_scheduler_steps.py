@@ -14,6 +14,7 @@ from assistant.messages import apply_dose_button
 from assistant.models import (
     Alert,
     AlertKind,
+    CareTeam,
     DoseOccurrence,
     DoseStatus,
     MessageKind,
@@ -98,6 +99,20 @@ def test_no_answer_brings_one_nudge_then_missed(any_db: Session) -> None:
     kinds = [m.kind for m in _outbox(any_db)]
     assert kinds == [MessageKind.reminder, MessageKind.nudge]
     assert _occurrences(any_db)[0].status == DoseStatus.missed
+
+
+def test_a_teams_own_grace_and_follow_up_apply_to_its_patients(any_db: Session) -> None:
+    patient = _patient(any_db, ("08:00", "10:00"))
+    team = any_db.get(CareTeam, patient.team_id)
+    assert team is not None
+    team.grace_minutes, team.followup_minutes = 180, 10
+    any_db.add(team)
+    any_db.commit()
+    _run(MORNING - timedelta(hours=1))
+    _run(MORNING + timedelta(hours=2, minutes=30))  # within the team's 3 h: both sent late
+    assert [o.status for o in _occurrences(any_db)[:2]] == [DoseStatus.sent] * 2
+    _run(MORNING + timedelta(hours=2, minutes=41))  # the team's 10 min follow-up: nudges
+    assert [m.kind for m in _outbox(any_db)].count(MessageKind.nudge) == 2
 
 
 def test_taken_cancels_the_pending_nudge(any_db: Session) -> None:
