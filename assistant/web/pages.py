@@ -222,6 +222,17 @@ def medication_schedule(request: Request, db: DB, caller: ConsoleCaller, patient
     return back(request, f"New schedule for {med.label} saved.")
 
 
+@router.post("/patients/{patient_id}/medications/{medication_id}/label", dependencies=[CSRF])
+def medication_label(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
+                     medication_id: Id, name: Text, dose: Text, strength: OptText = "",
+                     instructions: OptText = "", purpose: OptText = "") -> Response:
+    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
+    patients.update_medication(db, med, {"name": name, "strength": strength, "dose": dose,
+                                         "instructions": instructions, "purpose": purpose},
+                               actor=caller.actor)
+    return back(request, f"{med.label} saved.")
+
+
 @router.post("/patients/{patient_id}/medications/{medication_id}/stop", dependencies=[CSRF])
 def medication_stop(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                     medication_id: Id) -> Response:

@@ -195,6 +195,8 @@ def test_alerts_acknowledge_assign_resolve_and_reply(client: TestClient,
         alert_id = alert.id
     assert [a["id"] for a in client.get("/api/v1/alerts?status=open", headers=h).json()] == [
         alert_id]
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=h).json()["summary"] == (
+        "dizzy in the mornings")
     acked = client.patch(f"/api/v1/alerts/{alert_id}", headers=h,
                          json={"status": "acknowledged", "assigned_to": north.admin.id})
     assert acked.json()["status"] == "acknowledged"
@@ -239,6 +241,7 @@ def test_enrolment_codes_advice_team_and_audit(client: TestClient,
     assert [(a["title"], a["active"]) for a in client.get("/api/v1/advice", headers=h).json()] == [
         ("Walk", False)]
 
+    assert client.get("/api/v1/team", headers=h).json()["name"] == "North Clinic"
     assert client.patch("/api/v1/team", headers=h, json={"grace_minutes": 30}).status_code == 403
     admin = north.admin.headers
     changed = client.patch("/api/v1/team", headers=admin,

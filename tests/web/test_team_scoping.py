@@ -41,6 +41,8 @@ PAGE_FORMS: dict[str, dict[str, Any]] = {
                                             "language": "en"},
     "POST /patients/{patient_id}/medications": {"name": "X", "times": "09:00"},
     "POST /patients/{patient_id}/medications/{medication_id}/schedule": {"times": "09:00"},
+    "POST /patients/{patient_id}/medications/{medication_id}/label": {"name": "X",
+                                                                       "dose": "1 tablet"},
     "POST /patients/{patient_id}/reply": {"text": "hello"},
     "POST /patients/{patient_id}/erase": {"confirm": "Patient of North Clinic"},
     "POST /alerts/{alert_id}": {"action": "acknowledge"},
