@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 from assistant.settings import Settings
 
-TRAINING_INPUTS = ("config.yml", "nlu_data", "dialogue", "requirements/rasa.lock")
+TRAINING_INPUTS = ("config.yml", "nlu_data", "dialogue", "rasa_components",
+                   "requirements/rasa.lock")
 
 
 class EngineError(RuntimeError):
@@ -37,7 +38,7 @@ def quiet_env(settings: Settings) -> dict[str, str]:
     """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise, and
     Rasa's training cache in the data directory rather than the working directory."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "PYTHONWARNINGS": "ignore",
+            "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(settings.project_dir),  # rasa_components/
             "RASA_CACHE_DIRECTORY": str((settings.data_dir / "rasa-cache").resolve())}
 
 
@@ -46,7 +47,8 @@ def training_hash(project_dir: Path) -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
         root = project_dir / name
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       ) if root.is_dir() else [root]
         for path in files:
             digest.update(str(path.relative_to(project_dir)).encode())
             digest.update(path.read_bytes())

@@ -27,6 +27,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-.venv/bin/ruff check assistant actions scheduler tests bench
+.venv/bin/ruff check assistant actions scheduler tests bench rasa_components
 .venv/bin/mypy assistant actions scheduler
 exec .venv/bin/python -m pytest "$@"
