@@ -1,10 +1,12 @@
 """The README's first command, as a person runs it: `careloop demo` in a fresh data
-directory shows the due reminder with its choices and answers from the plan."""
+directory shows the due reminder with its choices and answers from the plan; with a
+Telegram token it serves Telegram (here the local Bot API emulator) instead."""
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, free_port
+from tests.telegram_emulator import Emulator, Sent
 
 pytestmark = pytest.mark.rasa
 
@@ -60,18 +63,27 @@ class Terminal:
         raise AssertionError(f"no line with {words!r}; the demo printed:\n{''.join(self.seen)}")
 
 
-def test_demo_shows_the_due_reminder_and_answers_from_the_plan(
-        trained_model: Path, tmp_path: Path) -> None:
+def start_demo(trained_model: Path, tmp_path: Path) -> Terminal:
     env = {**os.environ, "CARELOOP_DATA_DIR": str(tmp_path / "var"),
            "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
            "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_TIMEZONE": "Europe/Berlin"}
     # The model is already trained for the tests: share it instead of training again.
     (tmp_path / "var" / "models").mkdir(parents=True)
     (tmp_path / "var" / "models" / trained_model.name).symlink_to(trained_model)
-    process = subprocess.Popen(
+    return Terminal(subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "demo"], cwd=REPO, env=env, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    console = Terminal(process)
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+
+
+def stop(console: Terminal) -> None:
+    if console.process.poll() is None:
+        console.process.kill()
+        console.process.wait()
+
+
+def test_demo_shows_the_due_reminder_and_answers_from_the_plan(
+        trained_model: Path, tmp_path: Path) -> None:
+    console = start_demo(trained_model, tmp_path)
     try:
         console.wait_for("you are sam", timeout=240)
         console.type("what do I take today?")
@@ -81,8 +93,35 @@ def test_demo_shows_the_due_reminder_and_answers_from_the_plan(
         console.type("1")
         console.wait_for("noted: lisinopril 10 mg taken", timeout=30)
         console.type("/quit")
-        assert process.wait(timeout=60) == 0
+        assert console.process.wait(timeout=60) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop(console)
+
+
+def test_with_a_telegram_token_the_demo_serves_telegram(
+        trained_model: Path, tmp_path: Path, telegram_emulator: Emulator) -> None:
+    chat = 777
+
+    def arrives(text: str, timeout: float) -> Sent:
+        """The bot's first message to the chat with `text` (advice may come in between)."""
+        deadline = time.monotonic() + timeout
+        while not (found := [m for m in telegram_emulator.messages_to(chat) if text in m.text]):
+            assert time.monotonic() < deadline, f"no message with {text!r} reached Telegram"
+            time.sleep(0.2)
+        return found[0]
+
+    console = start_demo(trained_model, tmp_path)  # the token comes from the fixture
+    try:
+        link = console.wait_for("serving telegram", "?start=", timeout=240)
+        code = re.search(r"\?start=(\w+)", link)
+        assert code is not None
+        telegram_emulator.inject_text(chat, f"/start {code.group(1)}")
+        notice = arrives("not a medical device", timeout=20)
+        telegram_emulator.inject_callback(chat, notice, notice.buttons[0][1])
+        arrives("all set", timeout=10)
+        telegram_emulator.inject_text(chat, "what do I take today?")
+        arrives("Metformin 500 mg", timeout=30)
+        reminder = arrives("Time for your Lisinopril 10 mg", timeout=150)
+        assert [title for title, _ in reminder.buttons] == ["✅ Taken", "⏰ Snooze 15 min", "Skip"]
+    finally:
+        stop(console)
