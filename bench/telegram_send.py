@@ -5,7 +5,7 @@ and their lateness (target p99 ≤ 2 s when under the limit).
 Baseline, measured in the same run: the same path with no limit anywhere (what PTB,
 the emulator and the database can do on this machine).
 
-    .venv/bin/python -m bench.telegram_send [--messages 1000] [--limit 30]
+    .venv/bin/python -m bench.telegram_send [--messages 5000] [--limit 30]
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def run(n: int, limit: float | None, rate: float, spread: float = 0.0) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=5000)  # the issue's burst
     parser.add_argument("--limit", type=float, default=30.0)
     args = parser.parse_args()
     n, limit = args.messages, args.limit

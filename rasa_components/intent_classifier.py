@@ -42,8 +42,11 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = storage, resource
         self.pipeline = pipeline
-        self.patterns = patterns or []
-        self._compiled = [(name, re.compile(p, re.IGNORECASE)) for name, p in self.patterns]
+        self._use_patterns(patterns or [])
+
+    def _use_patterns(self, patterns: list[tuple[str, str]]) -> None:
+        self.patterns = patterns
+        self._compiled = [(name, re.compile(p, re.IGNORECASE)) for name, p in patterns]
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -55,10 +58,10 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         return text + "".join(f" __{name}__" for name, rx in self._compiled if rx.search(text))
 
     def train(self, training_data: TrainingData) -> Resource:
-        self.patterns = [(p["name"], p["pattern"]) for p in training_data.regex_features]
-        self.patterns += [(t["name"], rf"\b(?:{'|'.join(map(re.escape, t['elements']))})\b")
-                          for t in training_data.lookup_tables]
-        self._compiled = [(name, re.compile(p, re.IGNORECASE)) for name, p in self.patterns]
+        self._use_patterns(
+            [(p["name"], p["pattern"]) for p in training_data.regex_features]
+            + [(t["name"], rf"\b(?:{'|'.join(map(re.escape, t['elements']))})\b")
+               for t in training_data.lookup_tables])
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         words, chars = self.config["word_ngrams"], self.config["char_ngrams"]
         self.pipeline = make_pipeline(
