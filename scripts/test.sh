@@ -16,6 +16,7 @@ have_postgres() {
 missing=()
 have_postgres || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)  # the console's browser tests
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)  # Rasa's lock store
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} from Debian's packages"

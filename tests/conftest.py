@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,10 +206,28 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def rasa_stack(trained_model: Path, sqlite_template: Path,
+def redis_url() -> Iterator[str]:
+    """A private Redis server on a free port (`.ci/run` installs redis-server)."""
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
+                               "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True,
+                         text=True).stdout.strip() != "PONG":
+        assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+        time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(trained_model: Path, sqlite_template: Path, redis_url: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """The real Rasa server and action server, started once per session on free ports,
-    sharing one SQLite database (`stack_db_url`)."""
+    """The real Rasa server (its lock store in Redis, as with several Rasa instances) and
+    action server, started once per session on free ports, sharing one SQLite database
+    (`stack_db_url`)."""
     import asyncio
     import threading
 
@@ -219,7 +238,7 @@ def rasa_stack(trained_model: Path, sqlite_template: Path,
     env = {"CARELOOP_DATABASE_URL": f"sqlite:///{folder / 'careloop.db'}",
            "CARELOOP_DATA_DIR": str(folder / "var"),
            "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
-           "CARELOOP_ACTION_PORT": str(free_port())}
+           "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_REDIS_URL": redis_url}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)

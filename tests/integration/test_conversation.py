@@ -3,9 +3,12 @@ pairing works, answers come from the patient's own plan, and failures are gentle
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from assistant import conversation, patients
@@ -45,6 +48,22 @@ async def test_a_patient_hears_their_own_plan_from_the_real_rasa_server(
     answer = await _say(patient, "what do I take today?")
     assert "Metformin" in answer and "08:00" in answer and "20:00" in answer
     assert "blood sugar" in (await _say(patient, "what is metfromin for?")).lower()
+
+
+def _lock_writes(redis_url: str) -> int:
+    """How many SET commands the Redis server has run (Rasa stores each turn's lock so)."""
+    port = str(make_url(redis_url).port)
+    stats = subprocess.run(["redis-cli", "-p", port, "info", "commandstats"],
+                           capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^cmdstat_set:calls=(\d+)", stats, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+@pytest.mark.rasa
+async def test_rasa_locks_each_conversation_in_redis(stack_db_url: str, redis_url: str) -> None:
+    before = _lock_writes(redis_url)
+    assert "Metformin" in await _say(_patient("Eli"), "what do I take today?")
+    assert _lock_writes(redis_url) > before
 
 
 @pytest.mark.rasa
