@@ -147,6 +147,17 @@ class Emulator:
         raise AssertionError(f"{len(self.messages_to(chat_id))} of {count} messages arrived "
                              f"for chat {chat_id}: {[m.text for m in self.messages_to(chat_id)]}")
 
+    def wait_for_text(self, chat_id: int, text: str, timeout: float = 10.0) -> Sent:
+        """The first message to the chat containing `text`, whatever came in between."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages_to(chat_id) if text in m.text]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no message with {text!r} for chat {chat_id}: "
+                             f"{[m.text for m in self.messages_to(chat_id)]}")
+
     # --- the Bot API --------------------------------------------------------------------
 
     def _fault(self, method: str) -> Fault | None:

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from assistant import conversation, patients
@@ -52,8 +51,7 @@ async def test_a_patient_hears_their_own_plan_from_the_real_rasa_server(
 
 def _lock_writes(redis_url: str) -> int:
     """How many SET commands the Redis server has run (Rasa stores each turn's lock so)."""
-    port = str(make_url(redis_url).port)
-    stats = subprocess.run(["redis-cli", "-p", port, "info", "commandstats"],
+    stats = subprocess.run(["redis-cli", "-u", redis_url, "info", "commandstats"],
                            capture_output=True, text=True, check=True).stdout
     found = re.search(r"^cmdstat_set:calls=(\d+)", stats, re.MULTILINE)
     return int(found.group(1)) if found else 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, free_port
-from tests.telegram_emulator import Emulator, Sent
+from tests.telegram_emulator import Emulator
 
 pytestmark = pytest.mark.rasa
 
@@ -100,28 +100,19 @@ def test_demo_shows_the_due_reminder_and_answers_from_the_plan(
 
 def test_with_a_telegram_token_the_demo_serves_telegram(
         trained_model: Path, tmp_path: Path, telegram_emulator: Emulator) -> None:
-    chat = 777
-
-    def arrives(text: str, timeout: float) -> Sent:
-        """The bot's first message to the chat with `text` (advice may come in between)."""
-        deadline = time.monotonic() + timeout
-        while not (found := [m for m in telegram_emulator.messages_to(chat) if text in m.text]):
-            assert time.monotonic() < deadline, f"no message with {text!r} reached Telegram"
-            time.sleep(0.2)
-        return found[0]
-
+    chat, telegram = 777, telegram_emulator  # advice may arrive between the answers
     console = start_demo(trained_model, tmp_path)  # the token comes from the fixture
     try:
         link = console.wait_for("serving telegram", "?start=", timeout=240)
         code = re.search(r"\?start=(\w+)", link)
         assert code is not None
-        telegram_emulator.inject_text(chat, f"/start {code.group(1)}")
-        notice = arrives("not a medical device", timeout=20)
-        telegram_emulator.inject_callback(chat, notice, notice.buttons[0][1])
-        arrives("all set", timeout=10)
-        telegram_emulator.inject_text(chat, "what do I take today?")
-        arrives("Metformin 500 mg", timeout=30)
-        reminder = arrives("Time for your Lisinopril 10 mg", timeout=150)
+        telegram.inject_text(chat, f"/start {code.group(1)}")
+        notice = telegram.wait_for_text(chat, "not a medical device", timeout=20)
+        telegram.inject_callback(chat, notice, notice.buttons[0][1])
+        telegram.wait_for_text(chat, "all set")
+        telegram.inject_text(chat, "what do I take today?")
+        telegram.wait_for_text(chat, "Metformin 500 mg", timeout=30)
+        reminder = telegram.wait_for_text(chat, "Time for your Lisinopril 10 mg", timeout=150)
         assert [title for title, _ in reminder.buttons] == ["✅ Taken", "⏰ Snooze 15 min", "Skip"]
     finally:
         stop(console)

@@ -33,11 +33,15 @@ def rasa(rasa_cli: Path, repo_root: Path, *args: str) -> subprocess.CompletedPro
                           capture_output=True, text=True, check=False, timeout=1200)
 
 
-def macro_f1(report_dir: Path) -> tuple[float, str]:
+def assert_macro_f1(done: subprocess.CompletedProcess[str], report_dir: Path, what: str) -> None:
+    """`rasa test nlu` succeeded and its intent macro-F1 is at least MIN_MACRO_F1."""
+    assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((report_dir / "intent_report.json").read_text())
-    worst = sorted((v["f1-score"], k) for k, v in report.items()
-                   if isinstance(v, dict) and k in INTENTS)[:4]
-    return report["macro avg"]["f1-score"], ", ".join(f"{k} {f:.2f}" for f, k in worst)
+    f1 = report["macro avg"]["f1-score"]
+    worst = ", ".join(f"{k} {f:.2f}" for f, k in sorted(
+        (v["f1-score"], k) for k, v in report.items() if isinstance(v, dict) and k in INTENTS)[:4])
+    print(f"{what} intent macro-F1: {f1:.3f} (weakest: {worst})")
+    assert f1 >= MIN_MACRO_F1, f"{what} macro-F1 {f1:.3f}; weakest: {worst}"
 
 
 def examples(path: Path) -> dict[str, list[str]]:
@@ -73,20 +77,14 @@ def test_heldout_intent_macro_f1_at_least_0_92(rasa_cli: Path, repo_root: Path,
     done = rasa(rasa_cli, repo_root, "test", "nlu", "--config", "config.yml", "--nlu",
                 "tests/rasa_data/nlu_heldout.yml", "--model", str(trained_model),
                 "--out", str(tmp_path))
-    assert done.returncode == 0, done.stderr[-3000:]
-    f1, worst = macro_f1(tmp_path)
-    print(f"held-out intent macro-F1: {f1:.3f} (weakest: {worst})")
-    assert f1 >= MIN_MACRO_F1, f"held-out macro-F1 {f1:.3f}; weakest: {worst}"
+    assert_macro_f1(done, tmp_path, "held-out")
 
 
 def test_cross_validated_intent_macro_f1_at_least_0_92(rasa_cli: Path, repo_root: Path,
                                                        tmp_path: Path) -> None:
     done = rasa(rasa_cli, repo_root, "test", "nlu", "--config", "config.yml", "--nlu", "nlu_data",
                 "--cross-validation", "--folds", "5", "--out", str(tmp_path))
-    assert done.returncode == 0, done.stderr[-3000:]
-    f1, worst = macro_f1(tmp_path)
-    print(f"5-fold cross-validated intent macro-F1: {f1:.3f} (weakest: {worst})")
-    assert f1 >= MIN_MACRO_F1, f"cross-validated macro-F1 {f1:.3f}; weakest: {worst}"
+    assert_macro_f1(done, tmp_path, "5-fold cross-validated")
 
 
 def test_conversation_stories_pass(rasa_cli: Path, repo_root: Path, trained_model: Path,
