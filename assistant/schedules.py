@@ -18,8 +18,14 @@ local wall clock reads the scheduled time or later. So
 Nth dose is the same whatever window is asked for. Two slots that fall at the same
 instant (02:15 and 02:45 inside one gap) give one reminder.
 
+Every way a schedule comes in (API, console, FHIR import, CLI) goes through `validate`,
+so one set of limits holds for all: at most `MAX_TIMES_PER_DAY` reminders a day, every
+`MAX_EVERY_N_DAYS` days at most, courses of `MAX_COUNT` doses at most, dates from
+`FIRST_DATE` to `LAST_DATE`.
+
 Errors: `ScheduleError(ValueError)`, for anything a care team can type wrong; its
-message says what is wrong and what to do instead.
+message says what is wrong and what to do instead, and `field` names the part of the
+schedule at fault (`times`, `days`, `every_n_days`, `start_date`, `end_date`, `count`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 __all__ = [
     "DAY_NAMES",
+    "FIRST_DATE",
+    "LAST_DATE",
+    "MAX_COUNT",
+    "MAX_EVERY_N_DAYS",
+    "MAX_TIMES_PER_DAY",
     "ScheduleError",
     "Timing",
     "expand",
@@ -44,6 +55,15 @@ __all__ = [
     "validate",
     "zone",
 ]
+
+# The limits of a schedule, whichever way it comes in. More reminders a day than this
+# are no longer reminders a patient can answer; the dates keep every instant planning
+# computes (a day either side, in any zone) inside what a datetime can hold.
+MAX_TIMES_PER_DAY = 12
+MAX_EVERY_N_DAYS = 365
+MAX_COUNT = 10_000
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -69,7 +89,12 @@ _MIDNIGHT = time(0)
 
 
 class ScheduleError(ValueError):
-    """A schedule that cannot be used; the message says what to change."""
+    """A schedule that cannot be used; the message says what to change, `field` which
+    part of the schedule is at fault (None: not one part, e.g. the time zone)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -135,12 +160,13 @@ def _parse_time(value: str) -> time:
     match = _TIME.fullmatch(value.strip())
     if match is None:
         raise ScheduleError(
-            f"{value!r} is not a time of day: use 24-hour HH:MM, e.g. 08:00 or 20:30")
+            f"{value!r} is not a time of day: use 24-hour HH:MM, e.g. 08:00 or 20:30",
+            field="times")
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
         raise ScheduleError(
             f"{value!r} is not a time of day: hours run 00-23 and minutes 00-59, "
-            "e.g. 08:00 or 20:30")
+            "e.g. 08:00 or 20:30", field="times")
     return time(hour, minute)
 
 
@@ -165,9 +191,10 @@ def parse_days(value: str | None) -> frozenset[int] | None:
         elif "-" in part:
             days |= _day_range(part)
         else:
-            raise ScheduleError(f"{part!r} is not a day of the week: {_DAYS_HINT}")
+            raise ScheduleError(f"{part!r} is not a day of the week: {_DAYS_HINT}",
+                                field="days")
     if not days:
-        raise ScheduleError(f"no days given: {_DAYS_HINT}")
+        raise ScheduleError(f"no days given: {_DAYS_HINT}", field="days")
     return frozenset(days)
 
 
@@ -175,46 +202,68 @@ def _day_range(part: str) -> set[int]:
     """'mon-fri' -> {0..4}; 'fri-mon' wraps over the weekend."""
     first, _, last = part.partition("-")
     if first not in _DAY_WORDS or last not in _DAY_WORDS:
-        raise ScheduleError(f"{part!r} is not a range of days: write it like mon-fri")
+        raise ScheduleError(f"{part!r} is not a range of days: write it like mon-fri",
+                            field="days")
     begin, finish = _DAY_WORDS[first], _DAY_WORDS[last]
     return {(begin + step) % 7 for step in range((finish - begin) % 7 + 1)}
 
 
 def validate(timing: Timing, tz_name: str) -> None:
-    """Refuse a schedule that cannot work, saying what to change."""
+    """Refuse a schedule that cannot work or is beyond the limits, saying what to change."""
     zone(tz_name)
     if timing.every_n_days < 1:
         raise ScheduleError(
-            f"every {timing.every_n_days} days cannot be: give 1 (every day) or more")
+            f"every {timing.every_n_days} days cannot be: give 1 (every day) or more",
+            field="every_n_days")
+    if timing.every_n_days > MAX_EVERY_N_DAYS:
+        raise ScheduleError(
+            f"every {timing.every_n_days} days is too far apart: give at most "
+            f"{MAX_EVERY_N_DAYS}", field="every_n_days")
     if timing.count is not None and timing.count < 1:
         raise ScheduleError(
             f"a course of {timing.count} doses cannot be: give 1 or more, "
-            "or no count for an open-ended course")
+            "or no count for an open-ended course", field="count")
+    if timing.count is not None and timing.count > MAX_COUNT:
+        raise ScheduleError(
+            f"a course of {timing.count} doses is too long: give at most {MAX_COUNT}, "
+            "or no count for an open-ended course", field="count")
+    for what, day in (("start", timing.start_date), ("end", timing.end_date)):
+        if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+            raise ScheduleError(
+                f"{what} date {day} is out of range: give a date from {FIRST_DATE} "
+                f"to {LAST_DATE}", field=f"{what}_date")
     if timing.end_date is not None and timing.end_date < timing.start_date:
         raise ScheduleError(
             f"end date {timing.end_date} is before start date {timing.start_date}: "
-            "put the end on or after the start")
+            "put the end on or after the start", field="end_date")
     if timing.days_of_week is not None:
         if not timing.days_of_week:
-            raise ScheduleError(f"no days of the week chosen: {_DAYS_HINT}")
+            raise ScheduleError(f"no days of the week chosen: {_DAYS_HINT}", field="days")
         wrong = sorted(day for day in timing.days_of_week if day not in range(7))
         if wrong:
             raise ScheduleError(
-                f"day number(s) {wrong} do not exist: days run 0 (Monday) to 6 (Sunday)")
+                f"day number(s) {wrong} do not exist: days run 0 (Monday) to 6 (Sunday)",
+                field="days")
     if any(at.tzinfo is not None for at in timing.times_of_day):
         raise ScheduleError(
-            "times of day are the patient's wall-clock times: give them without a time zone")
+            "times of day are the patient's wall-clock times: give them without a time zone",
+            field="times")
     if timing.as_needed:
         if timing.times_of_day:
             raise ScheduleError(
                 "an as-needed (PRN) medication gets no reminders: drop the times of day, "
-                "or make it a regular schedule")
+                "or make it a regular schedule", field="times")
         return
     if not timing.times_of_day:
         raise ScheduleError(
-            "no time of day given: add at least one, e.g. 08:00, or mark it as needed")
+            "no time of day given: add at least one, e.g. 08:00, or mark it as needed",
+            field="times")
+    if len(timing.times_of_day) > MAX_TIMES_PER_DAY:
+        raise ScheduleError(
+            f"{len(timing.times_of_day)} times a day is too many reminders: give at most "
+            f"{MAX_TIMES_PER_DAY}, or mark it as needed", field="times")
     if _days_before(timing, _last_ordinal(timing) + 1) == 0:
-        raise ScheduleError(_never_message(timing))
+        raise ScheduleError(_never_message(timing), field="days")
 
 
 def _never_message(timing: Timing) -> str:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from assistant import audit, care, doses, enrolment, fhir, patients, privacy, readings
 from assistant.db import utcnow
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.models import (
     AlertStatus,
     CareTeam,
@@ -165,9 +165,12 @@ def list_medications(db: DB, caller: ApiCaller, patient_id: Id,
 def add_medication(db: DB, caller: ApiCaller, patient_id: Id,
                    body: s.MedicationIn) -> s.MedicationOut:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = patients.add_medication(db, patient=patient, actor=caller.actor,
-                                  schedule=body.schedule.spec(),
-                                  **body.model_dump(exclude={"schedule"}))
+    try:
+        med = patients.add_medication(db, patient=patient, actor=caller.actor,
+                                      schedule=body.schedule.spec(),
+                                      **body.model_dump(exclude={"schedule"}))
+    except InvalidSchedule as exc:
+        raise InvalidInput(f"schedule.{exc}") from None  # the field is inside `schedule`
     return _medication_out(db, med)
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from assistant import audit, care, doses, enrolment, patients, privacy, readings
+from assistant import audit, care, doses, enrolment, patients, privacy, readings, schedules
 from assistant.db import utcnow
 from assistant.errors import InvalidInput
 from assistant.models import (
@@ -35,6 +35,7 @@ from assistant.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, csrf_tok
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
@@ -169,8 +170,9 @@ def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id:
     return back(request, "Profile saved.")
 
 
-def _spec(times: str, days: list[str], every_n_days: int, start_date: str, end_date: str,
+def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,
           as_needed: bool) -> patients.ScheduleSpec:
+    """The form's schedule as typed; its limits are checked where every schedule's are."""
     unknown = set(days) - set(DAYS)
     if unknown:
         raise InvalidInput(f"days: {sorted(unknown)[0]!r} is not a day")
@@ -181,10 +183,17 @@ def _spec(times: str, days: list[str], every_n_days: int, start_date: str, end_d
         except ValueError:
             raise InvalidInput(f"{what}: write the date as YYYY-MM-DD") from None
 
+    text = every_n_days.strip() or "1"
+    try:  # digits only; a number too long for int() is a ValueError too
+        every = int(text) if text.isdecimal() else None
+    except ValueError:
+        every = None
+    if every is None:
+        raise InvalidInput("every_n_days: a whole number of days, e.g. 1 or 2")
     return patients.ScheduleSpec(
         times=tuple(t for t in times.replace(";", ",").replace(" ", ",").split(",") if t),
-        days=",".join(d for d in DAYS if d in days) or None, every_n_days=every_n_days,
-        start_date=day(start_date, "start date"), end_date=day(end_date, "end date"),
+        days=",".join(d for d in DAYS if d in days) or None, every_n_days=every,
+        start_date=day(start_date, "start_date"), end_date=day(end_date, "end_date"),
         as_needed=as_needed)
 
 
@@ -192,8 +201,7 @@ ScheduleForm = dict[str, Any]
 
 
 def schedule_form(times: OptText = "", days: Annotated[list[str] | None, Form()] = None,
-                  every_n_days: Annotated[int, Form(ge=1, le=365)] = 1,
-                  start_date: OptText = "", end_date: OptText = "",
+                  every_n_days: OptText = "1", start_date: OptText = "", end_date: OptText = "",
                   as_needed: Annotated[bool, Form()] = False) -> patients.ScheduleSpec:
     return _spec(times, days or [], every_n_days, start_date, end_date, as_needed)
 

@@ -15,6 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.schedules import (
+    MAX_COUNT,
+    MAX_EVERY_N_DAYS,
+    MAX_TIMES_PER_DAY,
     ScheduleError,
     Timing,
     expand,
@@ -362,6 +365,50 @@ def test_validate_refuses_with_a_message_saying_what_to_do(
 
 def test_schedule_error_is_a_value_error() -> None:
     assert issubclass(ScheduleError, ValueError)
+
+
+EVERY_MINUTE = tuple(time(hour, minute) for hour in range(24) for minute in range(60))
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [
+    ({"times_of_day": EVERY_MINUTE}, "times",
+     "1440 times a day is too many reminders: give at most 12"),
+    ({"times_of_day": tuple(time(hour) for hour in range(13))}, "times",
+     "13 times a day is too many reminders: give at most 12"),
+    ({"every_n_days": 366}, "every_n_days", "every 366 days is too far apart: give at most 365"),
+    ({"every_n_days": 10**9}, "every_n_days", "every 1000000000 days is too far apart"),
+    ({"count": 10_001}, "count", "a course of 10001 doses is too long: give at most 10000"),
+    ({"start_date": date(1, 1, 1)}, "start_date",
+     "start date 0001-01-01 is out of range: give a date from 1900-01-01 to 2199-12-31"),
+    ({"start_date": date(9999, 12, 30), "end_date": date(9999, 12, 31)}, "start_date",
+     "start date 9999-12-30 is out of range"),
+    ({"end_date": date(9999, 12, 31)}, "end_date", "end date 9999-12-31 is out of range"),
+    ({"start_date": date(2027, 3, 2), "end_date": date(2027, 3, 1)}, "end_date",
+     "end date 2027-03-01 is before start date"),
+    ({"every_n_days": 0}, "every_n_days", "every 0 days cannot be"),
+    ({"count": 0}, "count", "a course of 0 doses cannot be"),
+    ({"days_of_week": frozenset()}, "days", "no days of the week chosen"),
+    ({"times_of_day": ()}, "times", "no time of day given"),
+])
+def test_validate_holds_every_schedule_to_the_same_limits_naming_the_field(
+        fields: dict[str, object], field: str, message: str) -> None:
+    with pytest.raises(ScheduleError, match=message) as refused:
+        validate(timing(**fields), "UTC")
+    assert refused.value.field == field
+
+
+def test_the_limits_themselves_are_allowed() -> None:
+    validate(timing(times_of_day=tuple(time(hour) for hour in range(MAX_TIMES_PER_DAY)),
+                    every_n_days=MAX_EVERY_N_DAYS, count=MAX_COUNT,
+                    start_date=date(1900, 1, 1), end_date=date(2199, 12, 31)), "UTC")
+
+
+def test_parse_errors_name_their_field() -> None:
+    with pytest.raises(ScheduleError) as times:
+        parse_times(["8am"])
+    with pytest.raises(ScheduleError) as days:
+        parse_days("funday")
+    assert (times.value.field, days.value.field) == ("times", "days")
 
 
 # --- properties against a slow, obviously-correct reference ------------------------------

@@ -172,7 +172,7 @@ def test_readings_one_and_a_batch_all_or_nothing(client: TestClient,
         {"kind": "weight", "value": 80, "taken_at": "2026-01-01T08:00:00+01:00"},
         {"kind": "pulse", "value": 900}]})
     assert batch.status_code == 422
-    assert batch.json()["detail"][0]["loc"] == ["body", "readings", "1", "value"]
+    assert batch.json()["detail"][0]["loc"] == ["body", "readings", 1, "value"]  # as FastAPI says
     assert len(client.get(base, headers=h).json()) == 1  # the batch stored nothing
     naive = client.post(base, headers=h, json={"kind": "weight", "value": 80,
                                                "taken_at": "2026-01-01T08:00:00"})
