@@ -79,7 +79,7 @@ def add_patient(db: Session, *, team: CareTeam, name: str, timezone: str, actor:
                 language: str = "en", conditions: list[str] | None = None,
                 goals: list[str] | None = None) -> Patient:
     try:
-        schedules.zone(timezone)
+        schedules.place_zone(timezone)
     except schedules.ScheduleError as exc:
         raise InvalidInput(f"timezone: {exc}") from None
     patient = Patient(team_id=team.id, display_name=clean_text(name, "patient name", 120),
@@ -132,9 +132,9 @@ def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
             raise InvalidInput(f"{key}: cannot be removed, only changed")
     if "display_name" in new:
         new["display_name"] = clean_text(new["display_name"], "display_name", 120)
-    if "timezone" in new:
-        try:
-            schedules.zone(new["timezone"])
+    if "timezone" in new and new["timezone"] != patient.timezone:
+        try:  # a zone chosen now; an old alias already stored may stay as it is
+            schedules.place_zone(new["timezone"])
         except schedules.ScheduleError as exc:
             raise InvalidInput(f"timezone: {exc}") from None
     if "language" in new:

@@ -23,6 +23,10 @@ so one set of limits holds for all: at most `MAX_TIMES_PER_DAY` reminders a day,
 `MAX_EVERY_N_DAYS` days at most, courses of `MAX_COUNT` doses at most, dates from
 `FIRST_DATE` to `LAST_DATE`.
 
+Time zones: `zone` reads any name tzdata knows (old rows may hold an old alias);
+`place_zone` is for a zone someone chooses now: a place's zone (as `zone_choices` lists
+them) or UTC, never an old alias or a fixed offset.
+
 Errors: `ScheduleError(ValueError)`, for anything a care team can type wrong; its
 message says what is wrong and what to do instead, and `field` names the part of the
 schedule at fault (`times`, `days`, `every_n_days`, `start_date`, `end_date`, `count`).
@@ -35,6 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
+from importlib.resources import files
 from math import gcd
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -51,9 +56,11 @@ __all__ = [
     "local_label",
     "parse_days",
     "parse_times",
+    "place_zone",
     "to_utc",
     "validate",
     "zone",
+    "zone_choices",
 ]
 
 # The limits of a schedule, whichever way it comes in. More reminders a day than this
@@ -142,6 +149,62 @@ def zone(tz_name: str) -> ZoneInfo:
 def _zone_spelling() -> dict[str, str]:
     """Lower-cased zone name -> its proper spelling (only read when a name is wrong)."""
     return {name.lower(): name for name in available_timezones() - _NOT_A_PLACE}
+
+
+def place_zone(tz_name: str) -> ZoneInfo:
+    """The zone someone chooses now for a patient: a place's zone, or UTC.
+
+    Old aliases ("GB", "US/Eastern", "Asia/Calcutta") and names that are no place (fixed
+    offsets such as "GMT" or "Etc/GMT+1", rule names such as "EST5EDT") are refused: GMT
+    for a patient in the UK is an hour off all summer. The message names the place's
+    zone when tzdata knows it.
+    """
+    tz = zone(tz_name)
+    if tz_name in _places():
+        return tz
+    target = _links().get(tz_name, tz_name)
+    if target in _places():
+        raise ScheduleError(f"{tz_name!r} is an old name: did you mean {target!r}?")
+    if target == "Etc/UTC":
+        raise ScheduleError(f"{tz_name!r} is an old name: did you mean 'UTC'?")
+    if target == "Etc/GMT":
+        raise ScheduleError(f"{tz_name!r} never changes for summer time: did you mean "
+                            "'Europe/London' (UK time) or 'UTC'?")
+    raise ScheduleError(
+        f"{tz_name!r} is not a place's time zone: choose where the patient lives, "
+        "e.g. Europe/Berlin or America/New_York (or UTC)")
+
+
+def zone_choices(*, first: str | None = None) -> list[str]:
+    """The zones to offer when someone picks one: every place's zone (one or more per
+    country, as tzselect offers them) and UTC, sorted, with `first` (a default) first."""
+    names = sorted(_places())
+    if first in _places():
+        names.remove(first)
+        names.insert(0, first)
+    return names
+
+
+@lru_cache(maxsize=1)
+def _places() -> frozenset[str]:
+    # zone.tab lists the zones of places by country, with their usual names (also
+    # Europe/Amsterdam, a link since 2022); tzdata.zi's own zones would miss those.
+    text = _tzdata_file("zone.tab")
+    found = {line.split("\t")[2] for line in text.splitlines()
+             if line.strip() and not line.startswith("#")}
+    return frozenset({"UTC"} | (found & available_timezones()))
+
+
+@lru_cache(maxsize=1)
+def _links() -> dict[str, str]:
+    """Old name -> the zone it is a link to ("GB" -> "Europe/London")."""
+    return {parts[2]: parts[1] for line in _tzdata_file("tzdata.zi").splitlines()
+            if (parts := line.split()) and parts[0] == "L" and len(parts) == 3}
+
+
+def _tzdata_file(name: str) -> str:
+    # The tzdata package is a dependency, so its tables are there whatever the system has.
+    return files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
 
 
 def parse_times(values: Iterable[str]) -> tuple[time, ...]:

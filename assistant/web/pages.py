@@ -103,8 +103,10 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
     rows = care.summaries(db, caller.team_id, search=q[:120],
                           sort=sort if sort in care.SORTS else "risk")
     audit.record(db, actor=caller.actor, action="patients.list", detail=f"{len(rows)} rows")
+    default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
-                  sorts=care.SORTS, default_tz=get_settings().timezone)
+                  sorts=care.SORTS, default_tz=default_tz,
+                  zones=schedules.zone_choices(first=default_tz))
 
 
 @router.post("/patients", dependencies=[CSRF])
@@ -151,7 +153,8 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
         symptoms=[a for a in care.alerts(db, caller.team_id, patient_id=patient.id)
                   if a.kind == "symptom"],
         alerts=care.alerts(db, caller.team_id, patient_id=patient.id),
-        chat=care.chat_status(db, patient.id), timeline=care.timeline(db, patient))
+        chat=care.chat_status(db, patient.id), timeline=care.timeline(db, patient),
+        zones=schedules.zone_choices(first=get_settings().timezone))
 
 
 @router.post("/patients/{patient_id}/profile", dependencies=[CSRF])

@@ -24,9 +24,11 @@ from assistant.schedules import (
     local_label,
     parse_days,
     parse_times,
+    place_zone,
     to_utc,
     validate,
     zone,
+    zone_choices,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -409,6 +411,51 @@ def test_parse_errors_name_their_field() -> None:
     with pytest.raises(ScheduleError) as days:
         parse_days("funday")
     assert (times.value.field, days.value.field) == ("times", "days")
+
+
+# --- time zones a person chooses from ---------------------------------------------------
+
+
+def test_zone_choices_are_places_and_utc_with_the_default_first() -> None:
+    choices = zone_choices(first="Europe/Lisbon")
+    assert choices[0] == "Europe/Lisbon" and choices.count("Europe/Lisbon") == 1
+    assert {"UTC", "Europe/London", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata",
+            "Asia/Kathmandu", "Pacific/Chatham"} <= set(choices)
+    assert not {"GB", "US/Eastern", "GMT", "Etc/GMT+1", "Asia/Calcutta", "EST5EDT",
+                "localtime", "Factory"} & set(choices)
+    assert choices[1:] == sorted(choices[1:])
+    assert all(place_zone(name) for name in choices)
+
+
+@pytest.mark.parametrize("name", ["UTC", "Europe/London", "Europe/Amsterdam", "Europe/Kyiv",
+                                  "America/Argentina/Buenos_Aires", "Asia/Kolkata"])
+def test_place_zone_accepts_utc_and_every_place(name: str) -> None:
+    assert place_zone(name) is ZoneInfo(name)
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("GB", "'GB' is an old name: did you mean 'Europe/London'\\?"),
+    ("US/Eastern", "'US/Eastern' is an old name: did you mean 'America/New_York'\\?"),
+    ("Asia/Calcutta", "did you mean 'Asia/Kolkata'\\?"),
+    ("Europe/Kiev", "did you mean 'Europe/Kyiv'\\?"),
+    ("GMT", "'GMT' never changes for summer time: did you mean 'Europe/London' "
+            "\\(UK time\\) or 'UTC'\\?"),
+    ("Etc/GMT", "did you mean 'Europe/London' \\(UK time\\) or 'UTC'\\?"),
+    ("Etc/UTC", "'Etc/UTC' is an old name: did you mean 'UTC'\\?"),
+    ("Zulu", "did you mean 'UTC'\\?"),
+    ("Etc/GMT+1", "'Etc/GMT\\+1' is not a place's time zone: choose where the patient lives"),
+    ("EST5EDT", "'EST5EDT' is not a place's time zone"),
+    ("Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+    ("europe/london", "did you mean 'Europe/London'\\?"),
+])
+def test_place_zone_refuses_old_names_and_fixed_offsets_suggesting_the_place(
+        name: str, message: str) -> None:
+    with pytest.raises(ScheduleError, match=message):
+        place_zone(name)
+
+
+def test_zone_still_reads_old_names_already_stored() -> None:
+    assert zone("GB") is ZoneInfo("GB") and zone("US/Eastern") is ZoneInfo("US/Eastern")
 
 
 # --- properties against a slow, obviously-correct reference ------------------------------
