@@ -29,8 +29,10 @@ from assistant.settings import get_settings
 from assistant.web import schemas as s
 from assistant.web.auth import Caller
 from assistant.web.deps import DB, ApiCaller, Id, OptionalId, api_caller, require_admin
+from assistant.web.jsonbody import StrictJSONRoute
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)],
+                   route_class=StrictJSONRoute)
 NO_CONTENT = Response(status_code=204)
 _DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,7 +32,16 @@ from assistant.models import (
 )
 from assistant.settings import get_settings
 from assistant.web import auth
-from assistant.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, csrf_token, require_admin
+from assistant.web.deps import (
+    CSRF,
+    DB,
+    MAX_ID,
+    ConsoleCaller,
+    Id,
+    OptionalId,
+    csrf_token,
+    require_admin,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -309,7 +319,7 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
 @router.post("/alerts/{alert_id}", dependencies=[CSRF])
 def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
                  action: Text, note: OptText = "",
-                 assigned_to: Annotated[int | None, Form()] = None) -> Response:
+                 assigned_to: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
     alert = care.get_alert(db, caller.team_id, alert_id)
     choices: dict[str, dict[str, Any]] = {
         "acknowledge": {"status": AlertStatus.acknowledged},
@@ -332,7 +342,7 @@ def advice_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
 
 @router.post("/advice", dependencies=[CSRF])
 def advice_save(request: Request, db: DB, caller: ConsoleCaller, title: Text, body: Text,
-                tags: OptText = "", advice_id: Annotated[int | None, Form()] = None,
+                tags: OptText = "", advice_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
                 active: Annotated[bool, Form()] = False) -> Response:
     item = care.get_advice(db, caller.team_id, advice_id) if advice_id else None
     care.save_advice(db, caller.team_id, title=title, body=body, tags=_list(tags),
@@ -352,9 +362,12 @@ def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
 
 def _number(text: str, what: str) -> float | None:
     try:
-        return float(text) if text.strip() else None
+        number = float(text) if text.strip() else None
     except ValueError:
-        raise InvalidInput(f"{what}: not a number") from None
+        number = math.nan
+    if number is not None and not math.isfinite(number):  # "nan", "inf", "1e400"
+        raise InvalidInput(f"{what}: not a number")
+    return number
 
 
 @router.post("/settings", dependencies=[CSRF])

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from assistant import patients, schedules
 from assistant.models import AlertKind, AlertSeverity, AlertStatus, DoseStatus, PatientStatus
+from assistant.web.deps import MAX_ID
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$", examples=["08:00"])]
@@ -186,7 +187,7 @@ class AlertOut(BaseModel):
 
 class AlertPatch(In):
     status: AlertStatus | None = None
-    assigned_to: int | None = Field(default=None, ge=1)
+    assigned_to: int | None = Field(default=None, ge=1, le=MAX_ID)
     note: str | None = Field(default=None, max_length=2000)
 
 
