@@ -2,7 +2,8 @@
 
     CareLoopError
      ├── NotFound          no such team / patient / medication (or not yours to see)
-     ├── InvalidInput      a value that cannot be used (also ScheduleError)
+     ├── InvalidInput      a value that cannot be used
+     │    └── InvalidSchedule  a schedule refused; `field` names the part at fault
      └── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
 """
 
@@ -17,6 +18,16 @@ class NotFound(CareLoopError):
 
 class InvalidInput(CareLoopError, ValueError):
     pass
+
+
+class InvalidSchedule(InvalidInput):
+    """The message reads "field: reason", as every InvalidInput's does; callers that take
+    the schedule inside something larger (a medication, a FHIR resource) re-name `field`."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class EnrolmentRefused(CareLoopError):

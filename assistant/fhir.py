@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from assistant import patients
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.models import Medication, Patient
 from assistant.schedules import DAY_NAMES
 
@@ -58,6 +58,12 @@ _UNSUPPORTED_REPEAT = (
     "boundsDuration", "boundsRange", "countMax", "duration", "durationMax", "durationUnit",
     "frequencyMax", "periodMax", "when", "offset",
 )
+# The Timing.repeat element each part of a CareLoop schedule comes from.
+_SCHEDULE_ELEMENTS = {
+    "times": f"{_REPEAT}.timeOfDay", "days": f"{_REPEAT}.dayOfWeek",
+    "every_n_days": f"{_REPEAT}.period", "count": f"{_REPEAT}.count",
+    "start_date": f"{_REPEAT}.boundsPeriod.start", "end_date": f"{_REPEAT}.boundsPeriod.end",
+}
 # Per-one units a strength is written per ("5 mg/mL"); any other unit is a unit dose form.
 _MEASURED_UNITS = {"ml", "l", "dl", "g", "kg", "mg", "cm2", "m2"}
 
@@ -117,12 +123,17 @@ def parse_medication_request(payload: dict[str, Any]) -> ImportedMedication:
 
 def import_medication_request(db: Session, *, patient: Patient, payload: dict[str, Any],
                               actor: str) -> Medication:
-    """Add the medication a MedicationRequest prescribes to `patient`, with its schedule."""
+    """Add the medication a MedicationRequest prescribes to `patient`, with its schedule.
+    The schedule is held to the same rules as any other; a refusal names the element."""
     imported = parse_medication_request(payload)
-    return patients.add_medication(
-        db, patient=patient, name=imported.name, strength=imported.strength,
-        dose=imported.dose, instructions=imported.instructions, schedule=imported.schedule,
-        actor=actor)
+    try:
+        return patients.add_medication(
+            db, patient=patient, name=imported.name, strength=imported.strength,
+            dose=imported.dose, instructions=imported.instructions,
+            schedule=imported.schedule, actor=actor)
+    except InvalidSchedule as exc:
+        element = _SCHEDULE_ELEMENTS.get(exc.field, _REPEAT)
+        raise InvalidInput(f"{element}: {exc.reason}") from None
 
 
 # --- the resource as a whole --------------------------------------------------------------

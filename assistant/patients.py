@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from assistant import audit, schedules
 from assistant.db import utcnow
-from assistant.errors import InvalidInput, NotFound
+from assistant.errors import InvalidInput, InvalidSchedule, NotFound
 from assistant.models import (
     CareTeam,
     DoseOccurrence,
@@ -79,7 +79,7 @@ def add_patient(db: Session, *, team: CareTeam, name: str, timezone: str, actor:
                 language: str = "en", conditions: list[str] | None = None,
                 goals: list[str] | None = None) -> Patient:
     try:
-        schedules.zone(timezone)
+        schedules.place_zone(timezone)
     except schedules.ScheduleError as exc:
         raise InvalidInput(f"timezone: {exc}") from None
     patient = Patient(team_id=team.id, display_name=clean_text(name, "patient name", 120),
@@ -132,9 +132,9 @@ def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
             raise InvalidInput(f"{key}: cannot be removed, only changed")
     if "display_name" in new:
         new["display_name"] = clean_text(new["display_name"], "display_name", 120)
-    if "timezone" in new:
-        try:
-            schedules.zone(new["timezone"])
+    if "timezone" in new and new["timezone"] != patient.timezone:
+        try:  # a zone chosen now; an old alias already stored may stay as it is
+            schedules.place_zone(new["timezone"])
         except schedules.ScheduleError as exc:
             raise InvalidInput(f"timezone: {exc}") from None
     if "language" in new:
@@ -179,13 +179,11 @@ class ScheduleSpec:
 
     def timing(self, tz_name: str) -> schedules.Timing:
         """The validated timing; the start defaults to today in the patient's zone.
-        An error names the part that is wrong: `times: ...`, `days: ...`, `schedule: ...`."""
-        part = "times"
+        An error is an InvalidSchedule naming the field at fault (`times: ...`,
+        `every_n_days: ...`; `schedule: ...` when no one field is)."""
         try:
             times = schedules.parse_times(self.times)
-            part = "days"
             days = schedules.parse_days(self.days)
-            part = "schedule"
             start = self.start_date or utcnow().astimezone(schedules.zone(tz_name)).date()
             timing = schedules.Timing(
                 times_of_day=times, days_of_week=days, every_n_days=self.every_n_days,
@@ -194,7 +192,7 @@ class ScheduleSpec:
             )
             schedules.validate(timing, tz_name)
         except schedules.ScheduleError as exc:
-            raise InvalidInput(f"{part}: {exc}") from None
+            raise InvalidSchedule(exc.field or "schedule", str(exc)) from None
         return timing
 
 

@@ -3,7 +3,8 @@ thresholds the care team set; a reading outside them raises an alert for the tea
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -17,6 +18,10 @@ UNITS = {"blood_pressure": "mmHg", "glucose": "mmol/L", "weight": "kg", "pulse":
          "temperature": "°C"}
 # What a team threshold can bound: one value per kind, two for blood pressure.
 MEASURES = tuple(PLAUSIBLE)
+# A reading's time is a real moment: not before 1900, and not after now, give or take a
+# device clock running a little fast.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _values(kind: str, value: float, value2: float | None) -> dict[str, float]:
@@ -37,12 +42,16 @@ def check_thresholds(thresholds: dict[str, dict[str, float]]) -> dict[str, dict[
     """Team thresholds as {measure: {"low": x, "high": y}}, either bound optional."""
     for measure, bounds in thresholds.items():
         if measure not in MEASURES:
-            raise InvalidInput(f"thresholds: unknown measure {measure!r}; one of "
+            raise InvalidInput(f"reading_thresholds: unknown measure {measure!r}; one of "
                                f"{', '.join(MEASURES)}")
         if set(bounds) - {"low", "high"}:
-            raise InvalidInput(f"thresholds.{measure}: only 'low' and 'high' bounds")
+            raise InvalidInput(f"reading_thresholds.{measure}: only 'low' and 'high' bounds")
+        for bound, value in bounds.items():
+            if not math.isfinite(value):
+                raise InvalidInput(f"reading_thresholds.{measure}.{bound}: {value} is not a "
+                                   "number a reading can be compared with: give a finite one")
         if "low" in bounds and "high" in bounds and bounds["low"] >= bounds["high"]:
-            raise InvalidInput(f"thresholds.{measure}: low must be below high")
+            raise InvalidInput(f"reading_thresholds.{measure}: low must be below high")
     return thresholds
 
 
@@ -58,6 +67,25 @@ def outside(team: CareTeam, kind: str, value: float, value2: float | None) -> li
     return found
 
 
+def _moment(taken_at: datetime | None, now: datetime) -> datetime:
+    """When a reading was taken, in UTC; `now` when not given."""
+    if taken_at is None:
+        return now
+    if taken_at.utcoffset() is None:
+        raise InvalidInput("taken_at: give the time with its UTC offset, "
+                           "e.g. 2027-03-01T08:00:00+01:00")
+    try:
+        moment = taken_at.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: no such instant in UTC
+        moment = None
+    if moment is None or moment < EARLIEST:
+        raise InvalidInput(f"taken_at: {taken_at.isoformat()} is not when a reading was "
+                           "taken: give a time from 1900 until now, with its UTC offset")
+    if moment > now + CLOCK_SKEW:
+        raise InvalidInput("taken_at: a reading cannot be taken in the future")
+    return moment
+
+
 def record(db: Session, *, patient: Patient, kind: str, value: float,
            value2: float | None = None, taken_at: datetime | None = None,
            source: str = "chat", actor: str = "patient") -> Reading:
@@ -68,10 +96,8 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
             raise InvalidInput(f"value: {number:g} is not a plausible {measure} "
                                f"({low:g} to {high:g} {UNITS[kind]})")
     now = utcnow()
-    if taken_at is not None and taken_at > now:
-        raise InvalidInput("taken_at: a reading cannot be taken in the future")
     reading = Reading(patient_id=patient.id, kind=kind, value=value, value2=value2,
-                      unit=UNITS[kind], taken_at=taken_at or now, source=source[:32])
+                      unit=UNITS[kind], taken_at=_moment(taken_at, now), source=source[:32])
     db.add(reading)
     db.flush()
     team = db.get(CareTeam, patient.team_id)

@@ -18,8 +18,18 @@ local wall clock reads the scheduled time or later. So
 Nth dose is the same whatever window is asked for. Two slots that fall at the same
 instant (02:15 and 02:45 inside one gap) give one reminder.
 
+Every way a schedule comes in (API, console, FHIR import, CLI) goes through `validate`,
+so one set of limits holds for all: at most `MAX_TIMES_PER_DAY` reminders a day, every
+`MAX_EVERY_N_DAYS` days at most, courses of `MAX_COUNT` doses at most, dates from
+`FIRST_DATE` to `LAST_DATE`.
+
+Time zones: `zone` reads any name tzdata knows (old rows may hold an old alias);
+`place_zone` is for a zone someone chooses now: a place's zone (as `zone_choices` lists
+them) or UTC, never an old alias or a fixed offset.
+
 Errors: `ScheduleError(ValueError)`, for anything a care team can type wrong; its
-message says what is wrong and what to do instead.
+message says what is wrong and what to do instead, and `field` names the part of the
+schedule at fault (`times`, `days`, `every_n_days`, `start_date`, `end_date`, `count`).
 """
 
 from __future__ import annotations
@@ -29,21 +39,38 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
+from importlib.resources import files
 from math import gcd
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 __all__ = [
     "DAY_NAMES",
+    "FIRST_DATE",
+    "LAST_DATE",
+    "MAX_COUNT",
+    "MAX_EVERY_N_DAYS",
+    "MAX_TIMES_PER_DAY",
     "ScheduleError",
     "Timing",
     "expand",
     "local_label",
     "parse_days",
     "parse_times",
+    "place_zone",
     "to_utc",
     "validate",
     "zone",
+    "zone_choices",
 ]
+
+# The limits of a schedule, whichever way it comes in. More reminders a day than this
+# are no longer reminders a patient can answer; the dates keep every instant planning
+# computes (a day either side, in any zone) inside what a datetime can hold.
+MAX_TIMES_PER_DAY = 12
+MAX_EVERY_N_DAYS = 365
+MAX_COUNT = 10_000
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -69,7 +96,12 @@ _MIDNIGHT = time(0)
 
 
 class ScheduleError(ValueError):
-    """A schedule that cannot be used; the message says what to change."""
+    """A schedule that cannot be used; the message says what to change, `field` which
+    part of the schedule is at fault (None: not one part, e.g. the time zone)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -119,6 +151,62 @@ def _zone_spelling() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones() - _NOT_A_PLACE}
 
 
+def place_zone(tz_name: str) -> ZoneInfo:
+    """The zone someone chooses now for a patient: a place's zone, or UTC.
+
+    Old aliases ("GB", "US/Eastern", "Asia/Calcutta") and names that are no place (fixed
+    offsets such as "GMT" or "Etc/GMT+1", rule names such as "EST5EDT") are refused: GMT
+    for a patient in the UK is an hour off all summer. The message names the place's
+    zone when tzdata knows it.
+    """
+    tz = zone(tz_name)
+    if tz_name in _places():
+        return tz
+    target = _links().get(tz_name, tz_name)
+    if target in _places():
+        raise ScheduleError(f"{tz_name!r} is an old name: did you mean {target!r}?")
+    if target == "Etc/UTC":
+        raise ScheduleError(f"{tz_name!r} is an old name: did you mean 'UTC'?")
+    if target == "Etc/GMT":
+        raise ScheduleError(f"{tz_name!r} never changes for summer time: did you mean "
+                            "'Europe/London' (UK time) or 'UTC'?")
+    raise ScheduleError(
+        f"{tz_name!r} is not a place's time zone: choose where the patient lives, "
+        "e.g. Europe/Berlin or America/New_York (or UTC)")
+
+
+def zone_choices(*, first: str | None = None) -> list[str]:
+    """The zones to offer when someone picks one: every place's zone (one or more per
+    country, as tzselect offers them) and UTC, sorted, with `first` (a default) first."""
+    names = sorted(_places())
+    if first in _places():
+        names.remove(first)
+        names.insert(0, first)
+    return names
+
+
+@lru_cache(maxsize=1)
+def _places() -> frozenset[str]:
+    # zone.tab lists the zones of places by country, with their usual names (also
+    # Europe/Amsterdam, a link since 2022); tzdata.zi's own zones would miss those.
+    text = _tzdata_file("zone.tab")
+    found = {line.split("\t")[2] for line in text.splitlines()
+             if line.strip() and not line.startswith("#")}
+    return frozenset({"UTC"} | (found & available_timezones()))
+
+
+@lru_cache(maxsize=1)
+def _links() -> dict[str, str]:
+    """Old name -> the zone it is a link to ("GB" -> "Europe/London")."""
+    return {parts[2]: parts[1] for line in _tzdata_file("tzdata.zi").splitlines()
+            if (parts := line.split()) and parts[0] == "L" and len(parts) == 3}
+
+
+def _tzdata_file(name: str) -> str:
+    # The tzdata package is a dependency, so its tables are there whatever the system has.
+    return files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+
+
 def parse_times(values: Iterable[str]) -> tuple[time, ...]:
     """'08:00', '8:00', '20:30' -> sorted, unique times.
 
@@ -135,12 +223,13 @@ def _parse_time(value: str) -> time:
     match = _TIME.fullmatch(value.strip())
     if match is None:
         raise ScheduleError(
-            f"{value!r} is not a time of day: use 24-hour HH:MM, e.g. 08:00 or 20:30")
+            f"{value!r} is not a time of day: use 24-hour HH:MM, e.g. 08:00 or 20:30",
+            field="times")
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
         raise ScheduleError(
             f"{value!r} is not a time of day: hours run 00-23 and minutes 00-59, "
-            "e.g. 08:00 or 20:30")
+            "e.g. 08:00 or 20:30", field="times")
     return time(hour, minute)
 
 
@@ -165,9 +254,10 @@ def parse_days(value: str | None) -> frozenset[int] | None:
         elif "-" in part:
             days |= _day_range(part)
         else:
-            raise ScheduleError(f"{part!r} is not a day of the week: {_DAYS_HINT}")
+            raise ScheduleError(f"{part!r} is not a day of the week: {_DAYS_HINT}",
+                                field="days")
     if not days:
-        raise ScheduleError(f"no days given: {_DAYS_HINT}")
+        raise ScheduleError(f"no days given: {_DAYS_HINT}", field="days")
     return frozenset(days)
 
 
@@ -175,46 +265,68 @@ def _day_range(part: str) -> set[int]:
     """'mon-fri' -> {0..4}; 'fri-mon' wraps over the weekend."""
     first, _, last = part.partition("-")
     if first not in _DAY_WORDS or last not in _DAY_WORDS:
-        raise ScheduleError(f"{part!r} is not a range of days: write it like mon-fri")
+        raise ScheduleError(f"{part!r} is not a range of days: write it like mon-fri",
+                            field="days")
     begin, finish = _DAY_WORDS[first], _DAY_WORDS[last]
     return {(begin + step) % 7 for step in range((finish - begin) % 7 + 1)}
 
 
 def validate(timing: Timing, tz_name: str) -> None:
-    """Refuse a schedule that cannot work, saying what to change."""
+    """Refuse a schedule that cannot work or is beyond the limits, saying what to change."""
     zone(tz_name)
     if timing.every_n_days < 1:
         raise ScheduleError(
-            f"every {timing.every_n_days} days cannot be: give 1 (every day) or more")
+            f"every {timing.every_n_days} days cannot be: give 1 (every day) or more",
+            field="every_n_days")
+    if timing.every_n_days > MAX_EVERY_N_DAYS:
+        raise ScheduleError(
+            f"every {timing.every_n_days} days is too far apart: give at most "
+            f"{MAX_EVERY_N_DAYS}", field="every_n_days")
     if timing.count is not None and timing.count < 1:
         raise ScheduleError(
             f"a course of {timing.count} doses cannot be: give 1 or more, "
-            "or no count for an open-ended course")
+            "or no count for an open-ended course", field="count")
+    if timing.count is not None and timing.count > MAX_COUNT:
+        raise ScheduleError(
+            f"a course of {timing.count} doses is too long: give at most {MAX_COUNT}, "
+            "or no count for an open-ended course", field="count")
+    for what, day in (("start", timing.start_date), ("end", timing.end_date)):
+        if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+            raise ScheduleError(
+                f"{what} date {day} is out of range: give a date from {FIRST_DATE} "
+                f"to {LAST_DATE}", field=f"{what}_date")
     if timing.end_date is not None and timing.end_date < timing.start_date:
         raise ScheduleError(
             f"end date {timing.end_date} is before start date {timing.start_date}: "
-            "put the end on or after the start")
+            "put the end on or after the start", field="end_date")
     if timing.days_of_week is not None:
         if not timing.days_of_week:
-            raise ScheduleError(f"no days of the week chosen: {_DAYS_HINT}")
+            raise ScheduleError(f"no days of the week chosen: {_DAYS_HINT}", field="days")
         wrong = sorted(day for day in timing.days_of_week if day not in range(7))
         if wrong:
             raise ScheduleError(
-                f"day number(s) {wrong} do not exist: days run 0 (Monday) to 6 (Sunday)")
+                f"day number(s) {wrong} do not exist: days run 0 (Monday) to 6 (Sunday)",
+                field="days")
     if any(at.tzinfo is not None for at in timing.times_of_day):
         raise ScheduleError(
-            "times of day are the patient's wall-clock times: give them without a time zone")
+            "times of day are the patient's wall-clock times: give them without a time zone",
+            field="times")
     if timing.as_needed:
         if timing.times_of_day:
             raise ScheduleError(
                 "an as-needed (PRN) medication gets no reminders: drop the times of day, "
-                "or make it a regular schedule")
+                "or make it a regular schedule", field="times")
         return
     if not timing.times_of_day:
         raise ScheduleError(
-            "no time of day given: add at least one, e.g. 08:00, or mark it as needed")
+            "no time of day given: add at least one, e.g. 08:00, or mark it as needed",
+            field="times")
+    if len(timing.times_of_day) > MAX_TIMES_PER_DAY:
+        raise ScheduleError(
+            f"{len(timing.times_of_day)} times a day is too many reminders: give at most "
+            f"{MAX_TIMES_PER_DAY}, or mark it as needed", field="times")
     if _days_before(timing, _last_ordinal(timing) + 1) == 0:
-        raise ScheduleError(_never_message(timing))
+        raise ScheduleError(_never_message(timing), field="days")
 
 
 def _never_message(timing: Timing) -> str:

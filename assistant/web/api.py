@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from assistant import audit, care, doses, enrolment, fhir, patients, privacy, readings
 from assistant.db import utcnow
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.models import (
     AlertStatus,
     CareTeam,
@@ -29,8 +29,10 @@ from assistant.settings import get_settings
 from assistant.web import schemas as s
 from assistant.web.auth import Caller
 from assistant.web.deps import DB, ApiCaller, Id, OptionalId, api_caller, require_admin
+from assistant.web.jsonbody import StrictJSONRoute
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)],
+                   route_class=StrictJSONRoute)
 NO_CONTENT = Response(status_code=204)
 _DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -165,9 +167,12 @@ def list_medications(db: DB, caller: ApiCaller, patient_id: Id,
 def add_medication(db: DB, caller: ApiCaller, patient_id: Id,
                    body: s.MedicationIn) -> s.MedicationOut:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = patients.add_medication(db, patient=patient, actor=caller.actor,
-                                  schedule=body.schedule.spec(),
-                                  **body.model_dump(exclude={"schedule"}))
+    try:
+        med = patients.add_medication(db, patient=patient, actor=caller.actor,
+                                      schedule=body.schedule.spec(),
+                                      **body.model_dump(exclude={"schedule"}))
+    except InvalidSchedule as exc:
+        raise InvalidInput(f"schedule.{exc}") from None  # the field is inside `schedule`
     return _medication_out(db, med)
 
 

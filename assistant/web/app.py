@@ -18,7 +18,9 @@ from assistant.web import api, pages
 from assistant.web.auth import TooManyAttempts, secret_key
 from assistant.web.deps import LoginRequired
 
-_FIELD = re.compile(r"^([\w.]+): (.+)$", re.S)
+# "field: reason", the field dotted and indexed as in "readings.1.value" or
+# "dosageInstruction[0].timing.repeat.period".
+_FIELD = re.compile(r"^([\w.\[\]]+): (.+)$", re.S)
 
 
 def _is_api(request: Request) -> bool:
@@ -30,9 +32,15 @@ def _invalid(request: Request, exc: Exception) -> Response:
     if not _is_api(request):
         return pages.show_error(request, str(exc))
     match = _FIELD.match(str(exc))
-    loc, msg = (["body", *match.group(1).split(".")], match.group(2)) if match else (
+    loc, msg = (["body", *_path(match.group(1))], match.group(2)) if match else (
         ["body"], str(exc))
     return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, 422)
+
+
+def _path(field: str) -> list[str | int]:
+    """'readings.1.value' -> ['readings', 1, 'value']: list positions are numbers, as in
+    FastAPI's own validation errors."""
+    return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field)]
 
 
 def _not_found(request: Request, exc: Exception) -> Response:

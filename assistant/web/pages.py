@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from assistant import audit, care, doses, enrolment, patients, privacy, readings
+from assistant import audit, care, doses, enrolment, patients, privacy, readings, schedules
 from assistant.db import utcnow
 from assistant.errors import InvalidInput
 from assistant.models import (
@@ -31,10 +32,20 @@ from assistant.models import (
 )
 from assistant.settings import get_settings
 from assistant.web import auth
-from assistant.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, csrf_token, require_admin
+from assistant.web.deps import (
+    CSRF,
+    DB,
+    MAX_ID,
+    ConsoleCaller,
+    Id,
+    OptionalId,
+    csrf_token,
+    require_admin,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
@@ -102,8 +113,10 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
     rows = care.summaries(db, caller.team_id, search=q[:120],
                           sort=sort if sort in care.SORTS else "risk")
     audit.record(db, actor=caller.actor, action="patients.list", detail=f"{len(rows)} rows")
+    default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
-                  sorts=care.SORTS, default_tz=get_settings().timezone)
+                  sorts=care.SORTS, default_tz=default_tz,
+                  zones=schedules.zone_choices(first=default_tz))
 
 
 @router.post("/patients", dependencies=[CSRF])
@@ -150,7 +163,8 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
         symptoms=[a for a in care.alerts(db, caller.team_id, patient_id=patient.id)
                   if a.kind == "symptom"],
         alerts=care.alerts(db, caller.team_id, patient_id=patient.id),
-        chat=care.chat_status(db, patient.id), timeline=care.timeline(db, patient))
+        chat=care.chat_status(db, patient.id), timeline=care.timeline(db, patient),
+        zones=schedules.zone_choices(first=get_settings().timezone))
 
 
 @router.post("/patients/{patient_id}/profile", dependencies=[CSRF])
@@ -169,8 +183,9 @@ def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id:
     return back(request, "Profile saved.")
 
 
-def _spec(times: str, days: list[str], every_n_days: int, start_date: str, end_date: str,
+def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,
           as_needed: bool) -> patients.ScheduleSpec:
+    """The form's schedule as typed; its limits are checked where every schedule's are."""
     unknown = set(days) - set(DAYS)
     if unknown:
         raise InvalidInput(f"days: {sorted(unknown)[0]!r} is not a day")
@@ -181,10 +196,17 @@ def _spec(times: str, days: list[str], every_n_days: int, start_date: str, end_d
         except ValueError:
             raise InvalidInput(f"{what}: write the date as YYYY-MM-DD") from None
 
+    text = every_n_days.strip() or "1"
+    try:  # digits only; a number too long for int() is a ValueError too
+        every = int(text) if text.isdecimal() else None
+    except ValueError:
+        every = None
+    if every is None:
+        raise InvalidInput("every_n_days: a whole number of days, e.g. 1 or 2")
     return patients.ScheduleSpec(
         times=tuple(t for t in times.replace(";", ",").replace(" ", ",").split(",") if t),
-        days=",".join(d for d in DAYS if d in days) or None, every_n_days=every_n_days,
-        start_date=day(start_date, "start date"), end_date=day(end_date, "end date"),
+        days=",".join(d for d in DAYS if d in days) or None, every_n_days=every,
+        start_date=day(start_date, "start_date"), end_date=day(end_date, "end_date"),
         as_needed=as_needed)
 
 
@@ -192,8 +214,7 @@ ScheduleForm = dict[str, Any]
 
 
 def schedule_form(times: OptText = "", days: Annotated[list[str] | None, Form()] = None,
-                  every_n_days: Annotated[int, Form(ge=1, le=365)] = 1,
-                  start_date: OptText = "", end_date: OptText = "",
+                  every_n_days: OptText = "1", start_date: OptText = "", end_date: OptText = "",
                   as_needed: Annotated[bool, Form()] = False) -> patients.ScheduleSpec:
     return _spec(times, days or [], every_n_days, start_date, end_date, as_needed)
 
@@ -298,7 +319,7 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
 @router.post("/alerts/{alert_id}", dependencies=[CSRF])
 def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
                  action: Text, note: OptText = "",
-                 assigned_to: Annotated[int | None, Form()] = None) -> Response:
+                 assigned_to: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
     alert = care.get_alert(db, caller.team_id, alert_id)
     choices: dict[str, dict[str, Any]] = {
         "acknowledge": {"status": AlertStatus.acknowledged},
@@ -321,7 +342,7 @@ def advice_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
 
 @router.post("/advice", dependencies=[CSRF])
 def advice_save(request: Request, db: DB, caller: ConsoleCaller, title: Text, body: Text,
-                tags: OptText = "", advice_id: Annotated[int | None, Form()] = None,
+                tags: OptText = "", advice_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
                 active: Annotated[bool, Form()] = False) -> Response:
     item = care.get_advice(db, caller.team_id, advice_id) if advice_id else None
     care.save_advice(db, caller.team_id, title=title, body=body, tags=_list(tags),
@@ -341,9 +362,12 @@ def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
 
 def _number(text: str, what: str) -> float | None:
     try:
-        return float(text) if text.strip() else None
+        number = float(text) if text.strip() else None
     except ValueError:
-        raise InvalidInput(f"{what}: not a number") from None
+        number = math.nan
+    if number is not None and not math.isfinite(number):  # "nan", "inf", "1e400"
+        raise InvalidInput(f"{what}: not a number")
+    return number
 
 
 @router.post("/settings", dependencies=[CSRF])

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from assistant import patients
+from assistant import patients, schedules
 from assistant.models import AlertKind, AlertSeverity, AlertStatus, DoseStatus, PatientStatus
+from assistant.web.deps import MAX_ID
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$", examples=["08:00"])]
@@ -62,13 +63,17 @@ class PatientOut(BaseModel):
 
 
 class ScheduleIn(In):
-    times: list[Clock] = Field(default=[], max_length=12)
+    # The limits are the schedule rules' own (assistant.schedules), which every other way
+    # in (console, FHIR import, CLI) is held to as well; here they also document the API.
+    times: list[Clock] = Field(default=[], max_length=schedules.MAX_TIMES_PER_DAY)
     days: list[Day] | None = Field(default=None, max_length=7,
                                    description="days of the week; omitted: every day")
-    every_n_days: int = Field(default=1, ge=1, le=365)
-    start_date: date | None = None
-    end_date: date | None = None
-    count: int | None = Field(default=None, ge=1, le=10000)
+    every_n_days: int = Field(default=1, ge=1, le=schedules.MAX_EVERY_N_DAYS)
+    start_date: date | None = Field(default=None, ge=schedules.FIRST_DATE,
+                                    le=schedules.LAST_DATE)
+    end_date: date | None = Field(default=None, ge=schedules.FIRST_DATE,
+                                  le=schedules.LAST_DATE)
+    count: int | None = Field(default=None, ge=1, le=schedules.MAX_COUNT)
     as_needed: bool = False
 
     def spec(self) -> patients.ScheduleSpec:
@@ -182,7 +187,7 @@ class AlertOut(BaseModel):
 
 class AlertPatch(In):
     status: AlertStatus | None = None
-    assigned_to: int | None = Field(default=None, ge=1)
+    assigned_to: int | None = Field(default=None, ge=1, le=MAX_ID)
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -15,15 +15,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.schedules import (
+    MAX_COUNT,
+    MAX_EVERY_N_DAYS,
+    MAX_TIMES_PER_DAY,
     ScheduleError,
     Timing,
     expand,
     local_label,
     parse_days,
     parse_times,
+    place_zone,
     to_utc,
     validate,
     zone,
+    zone_choices,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -362,6 +367,95 @@ def test_validate_refuses_with_a_message_saying_what_to_do(
 
 def test_schedule_error_is_a_value_error() -> None:
     assert issubclass(ScheduleError, ValueError)
+
+
+EVERY_MINUTE = tuple(time(hour, minute) for hour in range(24) for minute in range(60))
+
+
+@pytest.mark.parametrize(("fields", "field", "message"), [
+    ({"times_of_day": EVERY_MINUTE}, "times",
+     "1440 times a day is too many reminders: give at most 12"),
+    ({"times_of_day": tuple(time(hour) for hour in range(13))}, "times",
+     "13 times a day is too many reminders: give at most 12"),
+    ({"every_n_days": 366}, "every_n_days", "every 366 days is too far apart: give at most 365"),
+    ({"every_n_days": 10**9}, "every_n_days", "every 1000000000 days is too far apart"),
+    ({"count": 10_001}, "count", "a course of 10001 doses is too long: give at most 10000"),
+    ({"start_date": date(1, 1, 1)}, "start_date",
+     "start date 0001-01-01 is out of range: give a date from 1900-01-01 to 2199-12-31"),
+    ({"start_date": date(9999, 12, 30), "end_date": date(9999, 12, 31)}, "start_date",
+     "start date 9999-12-30 is out of range"),
+    ({"end_date": date(9999, 12, 31)}, "end_date", "end date 9999-12-31 is out of range"),
+    ({"start_date": date(2027, 3, 2), "end_date": date(2027, 3, 1)}, "end_date",
+     "end date 2027-03-01 is before start date"),
+    ({"every_n_days": 0}, "every_n_days", "every 0 days cannot be"),
+    ({"count": 0}, "count", "a course of 0 doses cannot be"),
+    ({"days_of_week": frozenset()}, "days", "no days of the week chosen"),
+    ({"times_of_day": ()}, "times", "no time of day given"),
+])
+def test_validate_holds_every_schedule_to_the_same_limits_naming_the_field(
+        fields: dict[str, object], field: str, message: str) -> None:
+    with pytest.raises(ScheduleError, match=message) as refused:
+        validate(timing(**fields), "UTC")
+    assert refused.value.field == field
+
+
+def test_the_limits_themselves_are_allowed() -> None:
+    validate(timing(times_of_day=tuple(time(hour) for hour in range(MAX_TIMES_PER_DAY)),
+                    every_n_days=MAX_EVERY_N_DAYS, count=MAX_COUNT,
+                    start_date=date(1900, 1, 1), end_date=date(2199, 12, 31)), "UTC")
+
+
+def test_parse_errors_name_their_field() -> None:
+    with pytest.raises(ScheduleError) as times:
+        parse_times(["8am"])
+    with pytest.raises(ScheduleError) as days:
+        parse_days("funday")
+    assert (times.value.field, days.value.field) == ("times", "days")
+
+
+# --- time zones a person chooses from ---------------------------------------------------
+
+
+def test_zone_choices_are_places_and_utc_with_the_default_first() -> None:
+    choices = zone_choices(first="Europe/Lisbon")
+    assert choices[0] == "Europe/Lisbon" and choices.count("Europe/Lisbon") == 1
+    assert {"UTC", "Europe/London", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata",
+            "Asia/Kathmandu", "Pacific/Chatham"} <= set(choices)
+    assert not {"GB", "US/Eastern", "GMT", "Etc/GMT+1", "Asia/Calcutta", "EST5EDT",
+                "localtime", "Factory"} & set(choices)
+    assert choices[1:] == sorted(choices[1:])
+    assert all(place_zone(name) for name in choices)
+
+
+@pytest.mark.parametrize("name", ["UTC", "Europe/London", "Europe/Amsterdam", "Europe/Kyiv",
+                                  "America/Argentina/Buenos_Aires", "Asia/Kolkata"])
+def test_place_zone_accepts_utc_and_every_place(name: str) -> None:
+    assert place_zone(name) is ZoneInfo(name)
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("GB", "'GB' is an old name: did you mean 'Europe/London'\\?"),
+    ("US/Eastern", "'US/Eastern' is an old name: did you mean 'America/New_York'\\?"),
+    ("Asia/Calcutta", "did you mean 'Asia/Kolkata'\\?"),
+    ("Europe/Kiev", "did you mean 'Europe/Kyiv'\\?"),
+    ("GMT", "'GMT' never changes for summer time: did you mean 'Europe/London' "
+            "\\(UK time\\) or 'UTC'\\?"),
+    ("Etc/GMT", "did you mean 'Europe/London' \\(UK time\\) or 'UTC'\\?"),
+    ("Etc/UTC", "'Etc/UTC' is an old name: did you mean 'UTC'\\?"),
+    ("Zulu", "did you mean 'UTC'\\?"),
+    ("Etc/GMT+1", "'Etc/GMT\\+1' is not a place's time zone: choose where the patient lives"),
+    ("EST5EDT", "'EST5EDT' is not a place's time zone"),
+    ("Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+    ("europe/london", "did you mean 'Europe/London'\\?"),
+])
+def test_place_zone_refuses_old_names_and_fixed_offsets_suggesting_the_place(
+        name: str, message: str) -> None:
+    with pytest.raises(ScheduleError, match=message):
+        place_zone(name)
+
+
+def test_zone_still_reads_old_names_already_stored() -> None:
+    assert zone("GB") is ZoneInfo("GB") and zone("US/Eastern") is ZoneInfo("US/Eastern")
 
 
 # --- properties against a slow, obviously-correct reference ------------------------------

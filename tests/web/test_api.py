@@ -59,6 +59,8 @@ def test_patients_list_create_read_update(client: TestClient, teams: tuple[Team,
 @pytest.mark.parametrize(("body", "field"), [
     ({"display_name": ""}, "display_name"),
     ({"display_name": "A", "timezone": "Mars/Olympus"}, "timezone"),
+    ({"display_name": "A", "timezone": "GB"}, "timezone"),
+    ({"display_name": "A", "timezone": "GMT"}, "timezone"),
     ({"display_name": "A", "colour": "red"}, "colour"),
 ])
 def test_bad_patients_are_422_naming_the_field(client: TestClient, teams: tuple[Team, Team],
@@ -67,6 +69,25 @@ def test_bad_patients_are_422_naming_the_field(client: TestClient, teams: tuple[
     assert answer.status_code == 422
     assert field in answer.json()["detail"][0]["loc"]
     assert len(client.get("/api/v1/patients", headers=teams[0].clinician.headers).json()) == 1
+
+
+def test_a_zone_is_a_place_or_utc_and_an_old_name_gets_the_place_suggested(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    h = teams[0].clinician.headers
+    for name, place in (("GB", "Europe/London"), ("US/Eastern", "America/New_York"),
+                        ("GMT", "Europe/London"), ("Etc/UTC", "UTC")):
+        answer = client.post("/api/v1/patients", headers=h,
+                             json={"display_name": "Ada", "timezone": name})
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["detail"]
+        assert error["loc"] == ["body", "timezone"] and f"did you mean {place!r}" in error["msg"]
+    moved = client.patch(f"/api/v1/patients/{teams[0].patient_id}", headers=h,
+                         json={"timezone": "Europe/Kiev"})
+    assert moved.status_code == 422 and "'Europe/Kyiv'" in moved.text
+    for name in ("UTC", "Europe/Kyiv", "Europe/Amsterdam"):
+        made = client.post("/api/v1/patients", headers=h,
+                           json={"display_name": "Ada", "timezone": name})
+        assert made.status_code == 201 and made.json()["timezone"] == name
 
 
 def test_medications_schedules_and_weekly_view(client: TestClient,
@@ -172,7 +193,7 @@ def test_readings_one_and_a_batch_all_or_nothing(client: TestClient,
         {"kind": "weight", "value": 80, "taken_at": "2026-01-01T08:00:00+01:00"},
         {"kind": "pulse", "value": 900}]})
     assert batch.status_code == 422
-    assert batch.json()["detail"][0]["loc"] == ["body", "readings", "1", "value"]
+    assert batch.json()["detail"][0]["loc"] == ["body", "readings", 1, "value"]  # as FastAPI says
     assert len(client.get(base, headers=h).json()) == 1  # the batch stored nothing
     naive = client.post(base, headers=h, json={"kind": "weight", "value": 80,
                                                "taken_at": "2026-01-01T08:00:00"})

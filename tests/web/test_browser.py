@@ -117,6 +117,40 @@ def test_a_nurse_enrols_a_patient_with_a_schedule(page: Page, console_url: str,
     shot(page, "patients")
 
 
+def test_the_time_zone_is_chosen_from_the_places_list(page: Page, console_url: str,
+                                                      teams: tuple[Team, Team]) -> None:
+    log_in(page, console_url, teams[0].clinician.email)
+    new = page.locator("form[method=post][action='/patients']")
+    field = new.get_by_label("Time zone")
+    offered = page.locator(f"datalist#{field.get_attribute('list')} option").evaluate_all(
+        "options => options.map(option => option.value)")
+    assert offered[0] == "UTC"  # the default for new patients (CARELOOP_TIMEZONE) first
+    assert {"Europe/London", "Europe/Lisbon", "America/New_York", "Asia/Kolkata"} <= set(offered)
+    assert not {"GB", "GMT", "US/Eastern", "Etc/GMT+1"} & set(offered)
+    expect(field).to_have_value("UTC")
+
+    new.get_by_label("Name").fill("Harold")
+    field.fill("GMT")
+    new.get_by_role("button", name="Add patient").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "did you mean 'Europe/London' (UK time) or 'UTC'?")
+    new.get_by_label("Name").fill("Harold")
+    field.fill("Europe/London")
+    new.get_by_role("button", name="Add patient").click()
+    expect(page.get_by_role("heading", name="Harold")).to_be_visible()
+    expect(page.get_by_text("Times are local to the patient (Europe/London)")).to_be_visible()
+
+    profile = page.locator("form[action$='/profile']")
+    zone = profile.get_by_label("Time zone")
+    expect(zone).to_have_value("Europe/London")
+    assert page.locator(f"datalist#{zone.get_attribute('list')} option").count() > 400
+    zone.fill("Europe/Dublin")
+    profile.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("status")).to_have_text("Profile saved.")
+    expect(page.get_by_text("Times are local to the patient (Europe/Dublin)")).to_be_visible()
+    shot(page, "patient-time-zone")
+
+
 def test_a_nurse_acknowledges_an_alert(page: Page, console_url: str,
                                        teams: tuple[Team, Team]) -> None:
     north, _ = teams
