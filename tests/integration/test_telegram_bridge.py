@@ -149,10 +149,15 @@ def test_moving_a_patient_to_another_chat_tells_the_old_chat_and_the_team(
     assert len(bridge.messages_to(CHAT)) == 3  # notice, welcome, and the word of the move
 
 
-def test_many_chats_guessing_are_throttled_together(bridge: Emulator,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def six_wrong_codes_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the bridge starts (it reads the settings as it starts)."""
     monkeypatch.setenv("CARELOOP_ENROLMENT_FAILURES_PER_HOUR", "6")
     get_settings.cache_clear()
+
+
+def test_many_chats_guessing_are_throttled_together(six_wrong_codes_an_hour: None,
+                                                   bridge: Emulator) -> None:
     patient = _patient()
     for chat in range(100, 106):  # each chat stays under its own limit of 5
         bridge.inject_text(chat, f"/start WRONG{chat}XYZ")
