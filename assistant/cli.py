@@ -98,8 +98,8 @@ def _member(db: Session, email: str) -> TeamMember:
 @friendly
 def member_password(email: str, password: Annotated[str, typer.Option(
         prompt=True, hide_input=True, confirmation_prompt=True,
-        help="at least 10 characters; asked for when not given")]) -> None:
-    """Set the password a member logs in to the console with."""
+        help="at least 10 characters, not easy to guess; asked for when not given")]) -> None:
+    """Set the password a member logs in to the console with; their sessions end."""
     from assistant.web.auth import set_password
 
     with session() as db:

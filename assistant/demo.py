@@ -19,7 +19,7 @@ from assistant.db import session, utcnow
 from assistant.logs import setup_logging
 from assistant.migrate import upgrade
 from assistant.models import CareTeam, ChatLink, Medication, Patient
-from assistant.settings import Settings
+from assistant.settings import Settings, private_dir
 
 TEAM, PATIENT, ACTOR = "Demo clinic", "Sam", "demo"
 
@@ -86,7 +86,7 @@ async def _run(settings: Settings, patient: Patient) -> int:
 
 def main(settings: Settings) -> int:
     setup_logging(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     upgrade(settings.db_url)
     patient = seed(settings)
     if not engine.model_path(settings).exists():

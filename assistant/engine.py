@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy.engine import make_url
 
-from assistant.settings import Settings
+from assistant.settings import Settings, private_dir
 
 TRAINING_INPUTS = ("config.yml", "nlu_data", "dialogue", "rasa_components",
                    "requirements/rasa.lock")
@@ -65,6 +65,8 @@ def train(settings: Settings, models_dir: Path | None = None, force: bool = Fals
     target = model_path(settings, models_dir)
     if target.exists() and not force:
         return target
+    if models_dir is None:
+        private_dir(settings.data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     project = settings.project_dir
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -94,8 +96,8 @@ def tracker_store(settings: Settings) -> dict[str, object]:
 
 def write_endpoints(settings: Settings) -> tuple[Path, Path]:
     """endpoints.yml and credentials.yml for `rasa run`, under the data directory."""
-    folder = settings.data_dir / "rasa"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    folder = private_dir(settings.data_dir / "rasa")  # endpoints.yml holds the DB password
     endpoints: dict[str, object] = {
         "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
         "tracker_store": tracker_store(settings),

@@ -89,6 +89,7 @@ class AlertKind(StrEnum):
     unreachable = "unreachable"
     refill = "refill"
     schedule_change = "schedule_change"
+    chat_changed = "chat_changed"    # a new code moved the patient to another chat
 
 
 class AlertSeverity(StrEnum):
@@ -145,12 +146,28 @@ class ApiToken(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """Failed console logins, to rate-limit password guessing per email and per address."""
+    """Failed console logins (and those being checked), to rate-limit password guessing
+    per email and address together, and per address."""
 
     __tablename__ = "login_attempts"
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
-    key: str = Field(max_length=300, index=True)     # "email:..." or "ip:..."
+    key: str = Field(max_length=300, index=True)     # "pair:EMAIL ADDRESS" or "ip:ADDRESS"
     at: datetime = _created()
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A console login. The browser's cookie carries a random id, only its hash is kept
+    here; logout, a password change and deactivation revoke it."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    last_seen_at: datetime = _created()                # ends after CARELOOP_SESSION_MINUTES idle
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # however busy
+    revoked_at: datetime | None = _at()
 
 
 def new_chat_ref() -> str:
@@ -211,12 +228,13 @@ class EnrolmentCode(SQLModel, table=True):
 
 
 class EnrolmentAttempt(SQLModel, table=True):
-    """Failed `/start CODE` attempts, to throttle guessing per chat."""
+    """Failed `/start CODE` attempts, to throttle guessing per chat and from all chats."""
 
     __tablename__ = "enrolment_attempts"
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     chat_id: str = Field(max_length=64, index=True)
-    at: datetime = _created()
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False,
+                         index=True)  # counted across all chats too
 
 
 class Medication(SQLModel, table=True):

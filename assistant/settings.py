@@ -6,6 +6,7 @@ environment. Invalid values stop start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     crisis_line: str = "your local crisis line"
 
     enrolment_code_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+    # Wrong codes from all chats together in an hour before enrolment pauses (guessing
+    # from many chats); each chat alone may fail 5 times.
+    enrolment_failures_per_hour: Annotated[int, Field(ge=1, le=100_000)] = 100
     grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
     followup_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
     snooze_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
@@ -63,10 +67,16 @@ class Settings(BaseSettings):
 
     web_host: str = "127.0.0.1"
     web_port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    # Signs console session cookies; when unset, one is made once in the data directory.
+    # Signs console session cookies and keys the hashes of enrolment codes; when unset, one
+    # is made once in the data directory (assistant/keys.py).
     secret_key: SecretStr = SecretStr("")
+    # A console session ends after this long unused, and this long after login however busy.
     session_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] = 8 * 60
+    session_max_hours: Annotated[int, Field(ge=1, le=30 * 24)] = 12
     login_failures_per_hour: Annotated[int, Field(ge=1, le=1000)] = 10
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names
+    # the caller; when empty, the caller is whoever connects.
+    trusted_proxies: str = ""
     # Set when the console is served over HTTPS (behind a proxy): cookies are Secure then.
     secure_cookies: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -79,6 +89,17 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from exc
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return ",".join(items)
 
     @field_validator("rasa_url", "telegram_api_url")
     @classmethod
@@ -128,6 +149,16 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a folder, created readable by this user only (0700) when it is new: the
+    data directory holds patients' data, the secret key and database passwords."""
+    if not path.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # whatever the umask
+    return path
 
 
 class SettingsError(RuntimeError):

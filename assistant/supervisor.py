@@ -56,7 +56,9 @@ def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
             found.append(Service("web", [
                 sys.executable, "-m", "uvicorn", "--factory", "assistant.web.app:create_app",
                 "--host", settings.web_host, "--port", str(settings.web_port),
-                "--no-access-log"],  # paths name patients: keep them out of the logs
+                # paths name patients: keep them out of the logs; X-Forwarded-For is the
+                # app's to judge (CARELOOP_TRUSTED_PROXIES), not uvicorn's
+                "--no-access-log", "--no-proxy-headers"],
                 dict(os.environ), f"http://127.0.0.1:{settings.web_port}/healthz"))
         else:
             found.append(Service(name, [*me, name], dict(os.environ)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -105,3 +108,25 @@ def test_migrations_match_the_models(any_db_url: str) -> None:
     with dbmod.get_engine().connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_data_directory_secret_and_sqlite_file_are_private(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.keys import secret_key
+    from assistant.settings import get_settings
+
+    data = tmp_path / "fresh" / "var"
+    monkeypatch.setenv("CARELOOP_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    previous = os.umask(0o022)  # the usual umask: files readable by everyone unless we say
+    try:
+        assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+        secret_key(get_settings())
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("careloop.db", "secret_key"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name

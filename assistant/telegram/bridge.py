@@ -30,7 +30,7 @@ from assistant.db import session
 from assistant.errors import EnrolmentRefused
 from assistant.messages import apply_dose_button
 from assistant.models import Patient
-from assistant.outbox import Buttons, Unreachable
+from assistant.outbox import Buttons, RetryLater, Unreachable
 from assistant.rasa_client import RasaClient, Reply
 from assistant.settings import Settings
 from assistant.telegram.sender import TelegramSender, make_bot
@@ -49,6 +49,9 @@ WELCOME = ("You're all set, {name}. I'll remind you of your doses here. Ask me '
            "take today?' or type /help.")
 STOPPED = ("You won't get any more messages from me. If you want to start again, ask your "
            "care team for a new code.")
+MOVED = ("Your CareLoop reminders now go to another Telegram chat: a new enrolment code "
+         "from your care team was used there. This chat gets no more messages. If that "
+         "was not you, call your care team now.")
 UNSUPPORTED = "Sorry, I can only read text messages. Please type your message."
 EDITED = "I only see new messages, not edits. Please send it again as a new message."
 COMMANDS = [BotCommand("today", "What do I take today?"), BotCommand("help", "What I can do"),
@@ -132,13 +135,28 @@ class Bridge:
             await self.reply(chat_id, "OK, nothing was linked. " + JOIN)
             return
         try:
-            patient = await _db(lambda db: enrolment.redeem_code(
+            previous = await _db(lambda db: enrolment.moving_from(
                 db, code=code, channel=CHANNEL, chat_id=str(chat_id)))
+            # The chat the patient used until now hears of the move while it is linked.
+            told = previous is not None and await self._tell_moved(previous.channel,
+                                                                   previous.chat_id)
+            patient = await _db(lambda db: enrolment.redeem_code(
+                db, code=code, channel=CHANNEL, chat_id=str(chat_id), previous_told=told))
         except EnrolmentRefused as refused:
             await self.reply(chat_id, str(refused))
             return
         log.info("chat linked to patient %s", patient.id)
         await self.reply(chat_id, WELCOME.format(name=patient.display_name))
+
+    async def _tell_moved(self, channel: str, chat_id: str) -> bool:
+        """Tell a patient's previous chat that their reminders move; False if it cannot be."""
+        if channel != CHANNEL:
+            return False
+        try:
+            await self.sender.send(chat_id, MOVED, [])
+        except (Unreachable, RetryLater):  # blocked, or Telegram kept failing: the alert says
+            return False
+        return True
 
     async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/stop`: unlink the chat; nothing more is sent to it."""

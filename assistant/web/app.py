@@ -1,26 +1,85 @@
-"""The care-team web application: the console (server-rendered pages, session cookie
-with CSRF tokens) and the REST API (`/api/v1`, API tokens) on one FastAPI app."""
+"""The care-team web application: the console (server-rendered pages, server-side sessions
+with CSRF tokens) and the REST API (`/api/v1`, API tokens) on one FastAPI app.
+
+Every answer forbids framing and inline code (Content-Security-Policy) and, but for the
+stylesheet, being kept in any cache: pages and API answers are about patients.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant.errors import InvalidInput, NotFound
+from assistant.keys import secret_key
 from assistant.settings import Settings, get_settings
 from assistant.web import api, pages
-from assistant.web.auth import TooManyAttempts, secret_key
+from assistant.web.auth import TooManyAttempts
 from assistant.web.deps import LoginRequired
 
+<<<<<<< HEAD
 # "field: reason", the field dotted and indexed as in "readings.1.value" or
 # "dosageInstruction[0].timing.repeat.period".
 _FIELD = re.compile(r"^([\w.\[\]]+): (.+)$", re.S)
+=======
+_FIELD = re.compile(r"^([\w.]+): (.+)$", re.S)
+# Only the app's own files: no inline script or style, no plugins, no framing.
+CSP = ("default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+
+
+class SecurityHeaders:
+    """Adds the security headers to every answer (an answer may set its own policy)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = str(scope["path"]).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers["X-Frame-Options"] = "DENY"
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"
+                if not cacheable:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _docs(app: FastAPI) -> HTMLResponse:
+    """Swagger UI (scripts from its CDN): its one inline script is allowed by its hash."""
+    page = get_swagger_ui_html(openapi_url=app.openapi_url or "", title=f"{app.title} docs")
+    scripts = re.findall(r"<script>(.*?)</script>", bytes(page.body).decode(), re.S)
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in scripts)
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src {SWAGGER_CDN} {hashes}; "
+        f"style-src {SWAGGER_CDN} 'unsafe-inline'; img-src 'self' data: https:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+    return page
+>>>>>>> h14-security
 
 
 def _is_api(request: Request) -> bool:
@@ -65,10 +124,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Patients, medications and schedules, dose history, readings, "
                               "alerts, advice and enrolment codes of one care team. "
                               "Authenticate with `Authorization: Bearer <API token>`.",
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json")
+    # The cookie holds the CSRF token, a flash message and the id of a server-side session
+    # (`auth.start_session`): copying it is no use once that session ends.
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings),
                        session_cookie="careloop_session", max_age=settings.session_minutes * 60,
                        same_site="strict", https_only=settings.secure_cookies)
+    app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:  # else X-Forwarded-For is anyone's claim, and ignored
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     handlers: dict[Any, Any] = {InvalidInput: _invalid, NotFound: _not_found,
                                 TooManyAttempts: _too_many, LoginRequired: _login}
     for exc_class, handler in handlers.items():
@@ -76,6 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return _docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from assistant.db import session
-from assistant.models import TeamMember
-from assistant.web.auth import Caller, member_for_token
+from assistant.settings import get_settings
+from assistant.web.auth import Caller, member_for_session, member_for_token
 
 
 def _db() -> Iterator[Session]:
@@ -47,9 +47,9 @@ class LoginRequired(Exception):
 
 
 def console_caller(request: Request, db: DB) -> Caller:
-    member_id = request.session.get("member_id")
-    member = db.get(TeamMember, member_id) if isinstance(member_id, int) else None
-    if member is None or not member.active:
+    """The member whose live server-side session the cookie names."""
+    member = member_for_session(db, get_settings(), request.session.get("sid"))
+    if member is None:
         request.session.clear()
         raise LoginRequired()
     return Caller(member)

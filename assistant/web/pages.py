@@ -83,19 +83,25 @@ def login_page(request: Request, next: str = "/patients") -> Response:
 @router.post("/login", dependencies=[CSRF])
 def login(request: Request, db: DB, email: Text, password: Text,
           next: OptText = "/patients") -> Response:
-    address = request.client.host if request.client else "unknown"
-    member = auth.login(db, get_settings(), email=email, password=password, address=address)
+    settings = get_settings()
+    member = auth.login(db, settings, email=email, password=password, address=_address(request))
     if member is None:
         return render(request, "login.html", code=401, next=next, email=email,
                       error="Wrong email or password.")
-    request.session.clear()
-    request.session["member_id"] = member.id
+    request.session.clear()  # a new session (and CSRF token) for whoever logs in
+    request.session["sid"] = auth.start_session(db, settings, member)
     return RedirectResponse(next if next.startswith("/") and not next.startswith("//")
                             else "/patients", status_code=303)
 
 
+def _address(request: Request) -> str:
+    """The caller's address: the peer's, or the one a trusted proxy forwarded."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/logout", dependencies=[CSRF])
-def logout(request: Request) -> Response:
+def logout(request: Request, db: DB) -> Response:
+    auth.end_session(db, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -418,8 +424,11 @@ def member_add(request: Request, db: DB, caller: ConsoleCaller, name: Text, emai
     assert team is not None
     if role not in Role.__members__:
         raise InvalidInput("role: admin or clinician")
+    # The password is judged first, and an email taken in any team gets one answer: the
+    # form must not tell whether an address is in use in another team.
+    password_hash = auth.hash_password(password, name=name, email=email)
     patients.add_member(db, team=team, name=name, email=email, role=Role(role),
-                        password_hash=auth.hash_password(password), actor=caller.actor)
+                        password_hash=password_hash, actor=caller.actor)
     return back(request, f"{name} can now log in.")
 
 
@@ -434,6 +443,7 @@ def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
         raise InvalidInput("you cannot deactivate yourself")
     member.active = False
     db.add(member)
+    auth.end_sessions(db, member.id)
     audit.record(db, actor=caller.actor, action="member.deactivate", detail=f"member {member.id}")
     return back(request, f"{member.name} can no longer log in.")
 
@@ -441,6 +451,21 @@ def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
 @router.get("/tokens")
 def tokens_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     return render(request, "tokens.html", caller, tokens=care.tokens(db, caller.member.id))
+
+
+@router.post("/account/password", dependencies=[CSRF])
+def password_change(request: Request, db: DB, caller: ConsoleCaller, current: Text,
+                    password: Text, repeat: Text) -> Response:
+    """A member's new password; their other sessions end, this one goes on."""
+    member = caller.member
+    if auth.verify(db, get_settings(), email=member.email, password=current,
+                   address=_address(request)) is None:
+        raise InvalidInput("current password: wrong password; nothing was changed")
+    if password != repeat:
+        raise InvalidInput("the two new passwords differ; type the same one twice")
+    auth.set_password(db, member, password, actor=caller.actor,
+                      keep_session=request.session.get("sid"))
+    return back(request, "Password changed. You were logged out everywhere else.")
 
 
 @router.post("/tokens", dependencies=[CSRF])

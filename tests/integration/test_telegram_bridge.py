@@ -4,6 +4,7 @@ emulator: enrolment and its refusals, /stop, dose buttons with Rasa down, odd in
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import timedelta
 
@@ -12,7 +13,12 @@ from sqlmodel import select
 
 from assistant import conversation, enrolment, outbox, patients
 from assistant.db import get_engine, session, utcnow
+from assistant.errors import EnrolmentRefused
 from assistant.models import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    ChatLink,
     DoseOccurrence,
     DoseStatus,
     EnrolmentCode,
@@ -105,6 +111,77 @@ def test_repeated_wrong_codes_are_throttled(bridge: Emulator) -> None:
     bridge.inject_text(CHAT, f"/start {_code(patient)}")  # even the right one, for now
     assert "Too many tries" in bridge.wait_for(CHAT, 6)[5].text
     assert _linked() is None
+
+
+def test_a_new_code_revokes_the_patients_older_ones(bridge: Emulator) -> None:
+    patient = _patient()
+    older, newer = _code(patient), _code(patient)
+    bridge.inject_text(CHAT, f"/start {older}")
+    assert bridge.wait_for(CHAT)[0].text == enrolment.REFUSED
+    bridge.inject_text(CHAT, f"/start {newer}")
+    assert "not a medical device" in bridge.wait_for(CHAT, 2)[1].text
+
+
+def test_a_code_already_shown_is_refused_once_a_newer_one_is_issued(bridge: Emulator) -> None:
+    patient = _patient()
+    bridge.inject_text(CHAT, f"/start {_code(patient)}")
+    [notice] = bridge.wait_for(CHAT)
+    _code(patient)  # the team issues another code before this chat agreed
+    bridge.inject_callback(CHAT, notice, notice.buttons[0][1])
+    assert bridge.wait_for(CHAT, 2)[1].text == enrolment.REFUSED
+    assert _linked() is None
+
+
+def test_moving_a_patient_to_another_chat_tells_the_old_chat_and_the_team(
+        bridge: Emulator) -> None:
+    patient, other = _patient(), CHAT + 1
+    _enrol(bridge, patient)
+    _enrol(bridge, patient, chat=other)
+    told = bridge.wait_for_text(CHAT, "another Telegram chat")
+    assert "care team" in told.text
+    assert _linked(other) == patient.id and _linked(CHAT) is None
+    with session() as db:
+        [old] = db.exec(select(ChatLink).where(ChatLink.chat_id == str(CHAT))).all()
+        assert old.unlinked_at is not None and told.at < old.unlinked_at.timestamp()
+        [alert] = db.exec(select(Alert).where(Alert.patient_id == patient.id)).all()
+    assert alert.kind == AlertKind.chat_changed and alert.severity == AlertSeverity.high
+    assert "previous chat was told" in alert.summary
+    assert len(bridge.messages_to(CHAT)) == 3  # notice, welcome, and the word of the move
+
+
+@pytest.fixture
+def six_wrong_codes_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the bridge starts (it reads the settings as it starts)."""
+    monkeypatch.setenv("CARELOOP_ENROLMENT_FAILURES_PER_HOUR", "6")
+    get_settings.cache_clear()
+
+
+def test_many_chats_guessing_are_throttled_together(six_wrong_codes_an_hour: None,
+                                                   bridge: Emulator) -> None:
+    patient = _patient()
+    for chat in range(100, 106):  # each chat stays under its own limit of 5
+        bridge.inject_text(chat, f"/start WRONG{chat}XYZ")
+        assert bridge.wait_for(chat)[0].text == enrolment.REFUSED
+    bridge.inject_text(CHAT, f"/start {_code(patient)}")  # even a right code, for now
+    assert "Too many tries" in bridge.wait_for(CHAT)[0].text
+    assert _linked() is None
+
+
+def test_codes_are_kept_only_as_a_hash_keyed_with_the_server_secret(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    patient = _patient()
+    code = _code(patient)
+    with session() as db:
+        [row] = db.exec(select(EnrolmentCode)).all()
+    assert row.code_hash not in {hashlib.sha256(code.encode()).hexdigest(),
+                                 hashlib.sha256(code.lower().encode()).hexdigest()}
+    with session() as db:
+        assert enrolment.check_code(db, code=code.lower(), chat_id="1").id == patient.id
+    # Without the server's secret, the stored hashes do not tell a guess from the code.
+    monkeypatch.setenv("CARELOOP_SECRET_KEY", "another server's secret, 32+ chars")
+    get_settings.cache_clear()
+    with session() as db, pytest.raises(EnrolmentRefused):
+        enrolment.check_code(db, code=code, chat_id="1")
 
 
 def test_an_unlinked_chat_learns_how_to_join_and_nothing_else(bridge: Emulator) -> None:

@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium driven by Playwright): a nurse logs
 in, adds a patient and a medication with its schedule, sees the weekly view, issues an
-enrolment code and acknowledges an alert. Screenshots go to artifacts/screenshots."""
+enrolment code and acknowledges an alert, with nothing blocked by the console's
+Content-Security-Policy. Screenshots go to artifacts/screenshots."""
 
 from __future__ import annotations
 
@@ -39,9 +40,15 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; the test fails if the Content-Security-Policy blocked anything on it."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    yield page
     context.close()
+    assert refused == [], refused
 
 
 def shot(page: Page, name: str) -> None:
