@@ -29,12 +29,9 @@ from assistant.web import api, pages
 from assistant.web.auth import TooManyAttempts
 from assistant.web.deps import LoginRequired
 
-<<<<<<< HEAD
 # "field: reason", the field dotted and indexed as in "readings.1.value" or
 # "dosageInstruction[0].timing.repeat.period".
 _FIELD = re.compile(r"^([\w.\[\]]+): (.+)$", re.S)
-=======
-_FIELD = re.compile(r"^([\w.]+): (.+)$", re.S)
 # Only the app's own files: no inline script or style, no plugins, no framing.
 CSP = ("default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
@@ -79,7 +76,6 @@ def _docs(app: FastAPI) -> HTMLResponse:
         f"style-src {SWAGGER_CDN} 'unsafe-inline'; img-src 'self' data: https:; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
     return page
->>>>>>> h14-security
 
 
 def _is_api(request: Request) -> bool:
