@@ -149,7 +149,7 @@ def export(db: Session, patient: Patient, *, actor: str) -> dict[str, Any]:
         "dose history": _doses(db, pid, zone),
         **_activity(db, pid, patient.team_id, zone),
     }
-    audit.record(db, actor=actor, action="patient.export", patient_id=pid)
+    audit.record_read(db, actor=actor, action="patient.export", patient_id=pid)
     return data
 
 

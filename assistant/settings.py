@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Path("var")
     database_url: str = ""
+    # How long a write waits for a lock another connection holds before it gives up
+    # (the web then answers 503 with Retry-After).
+    db_busy_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     project_dir: Path = PROJECT_DIR
 
     rasa_url: str = "http://127.0.0.1:5005"

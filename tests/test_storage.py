@@ -140,6 +140,14 @@ def test_every_table_never_reuses_ids(any_db_url: str) -> None:
         assert [name for name, sql in tables.items() if "AUTOINCREMENT" not in sql] == []
 
 
+def test_database_errors_carry_no_parameters(any_db: Session) -> None:
+    """What reaches a log through an exception: the statement, never the values."""
+    any_db.add(Medication(patient_id=999_999, name="Secret-Drug-Name"))
+    with pytest.raises(IntegrityError) as caught:
+        any_db.flush()
+    assert "Secret-Drug-Name" not in str(caught.value)
+
+
 # Migrating a database with data -----------------------------------------------------------
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

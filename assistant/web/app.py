@@ -1,24 +1,34 @@
 """The care-team web application: the console (server-rendered pages, session cookie
-with CSRF tokens) and the REST API (`/api/v1`, API tokens) on one FastAPI app."""
+with CSRF tokens) and the REST API (`/api/v1`, API tokens) on one FastAPI app.
+
+Around every request: a busy database answers 503 with `Retry-After`; any other
+unexpected error a plain 500, logged by its type and route, never by its message (SQL,
+values, patient data)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import traceback
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.db import is_unavailable
 from assistant.errors import InvalidInput, NotFound
 from assistant.settings import Settings, get_settings
 from assistant.web import api, pages
 from assistant.web.auth import TooManyAttempts, secret_key
 from assistant.web.deps import LoginRequired
 
+log = logging.getLogger(__name__)
 _FIELD = re.compile(r"^([\w.]+): (.+)$", re.S)
+RETRY_AFTER_SECONDS = 5
 
 
 def _is_api(request: Request) -> bool:
@@ -51,6 +61,68 @@ def _login(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
+_BUSY = ("CareLoop's database is busy right now, so this could not be done (nothing was "
+         "saved). Please try again in a few seconds.")
+
+
+def _unavailable(scope: Scope) -> Response:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if scope["path"].startswith("/api/"):
+        return JSONResponse({"detail": "the database is busy; try again in a few seconds"},
+                            503, headers=headers)
+    return pages.templates.TemplateResponse(
+        Request(scope), "error.html", {"me": None, "csrf": "", "flash": None, "message": _BUSY},
+        status_code=503, headers=headers)
+
+
+def _where(exc: BaseException) -> str:
+    """Where it failed in our code (file, line, function): no values."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "/assistant/" in f.filename and f.filename != __file__]
+    return " < ".join(f"{f.filename.rsplit('/assistant/', 1)[1]}:{f.lineno} {f.name}"
+                      for f in reversed(frames[-3:])) or "outside CareLoop's code"
+
+
+class Failures:
+    """Outermost: what no handler answered. A busy (or unreachable) database is a 503 with
+    `Retry-After`; anything else a plain 500. Logged by type, route template and place in
+    the code: an exception's message can hold SQL parameters or what a user sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            route = f"{scope['method']} {getattr(scope.get('route'), 'path', '(no route)')}"
+            if isinstance(exc, HTTPException):  # raised outside the routes' handlers
+                response: Response = JSONResponse({"detail": exc.detail}, exc.status_code,
+                                                  headers=exc.headers)
+            elif is_unavailable(exc):
+                log.warning("database busy or unreachable (%s) on %s", type(exc).__name__,
+                            route)
+                response = _unavailable(scope)
+            else:
+                log.error("unexpected %s on %s at %s", type(exc).__name__, route, _where(exc))
+                response = (JSONResponse({"detail": "internal error"}, 500)
+                            if scope["path"].startswith("/api/") else PlainTextResponse(
+                                "Something went wrong on our side. It was logged; please "
+                                "try again later.", 500))
+            if not started:
+                await response(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="CareLoop care-team API", version="1",
@@ -73,4 +145,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Added last, so outermost: it sees what every other part let through.
+    app.add_middleware(Failures)
     return app

@@ -7,16 +7,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from assistant import audit
-from assistant.db import utcnow
+from assistant.db import brief_write, engine_of, is_unavailable, utcnow
 from assistant.errors import CareLoopError, InvalidInput
 from assistant.models import ApiToken, LoginAttempt, Role, TeamMember
 from assistant.settings import Settings
@@ -117,9 +118,26 @@ def member_for_token(db: Session, token: str) -> TeamMember | None:
     member = db.get(TeamMember, row.member_id)
     if member is None or not member.active:
         return None
-    row.last_used_at = utcnow()
-    db.add(row)
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        _note_use(db, row.id, now)
     return member
+
+
+# When a token was last used is for people ("3 minutes ago"): noted at most once a
+# minute, and only when the database is free at once, so that a read never waits for
+# (nor fails on) the write lock because of it.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def _note_use(db: Session, token_id: int, now: datetime) -> None:
+    try:
+        with brief_write(engine_of(db), wait_seconds=0.1) as conn:
+            conn.execute(update(ApiToken).where(col(ApiToken.id) == token_id)
+                         .values(last_used_at=now))
+    except SQLAlchemyError as exc:
+        if not is_unavailable(exc):
+            raise
 
 
 def secret_key(settings: Settings) -> str:
