@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     login_failures_per_hour: Annotated[int, Field(ge=1, le=1000)] = 10
     # Set when the console is served over HTTPS (behind a proxy): cookies are Secure then.
     secure_cookies: bool = False
+    # Larger request bodies are refused (413) before they are read.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

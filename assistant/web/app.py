@@ -1,21 +1,24 @@
 """The care-team web application: the console (server-rendered pages, session cookie
 with CSRF tokens) and the REST API (`/api/v1`, API tokens) on one FastAPI app.
 
-Around every request: a busy database answers 503 with `Retry-After`; any other
-unexpected error a plain 500, logged by its type and route, never by its message (SQL,
-values, patient data)."""
+Around every request: bodies over the cap are refused (413) before they are read; a busy
+database answers 503 with `Retry-After`; any other unexpected error a plain 500, logged
+by its type and route, never by its message (SQL, values, patient data)."""
 
 from __future__ import annotations
 
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,20 +32,36 @@ from assistant.web.deps import LoginRequired
 log = logging.getLogger(__name__)
 _FIELD = re.compile(r"^([\w.]+): (.+)$", re.S)
 RETRY_AFTER_SECONDS = 5
+# Error messages may quote what was sent: never more than this of it.
+MESSAGE_CHARS = 300
 
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
+
+
 def _invalid(request: Request, exc: Exception) -> Response:
     """422 with the field and the reason, as FastAPI's own validation errors are."""
     if not _is_api(request):
-        return pages.show_error(request, str(exc))
+        return pages.show_error(request, _short(str(exc)))
     match = _FIELD.match(str(exc))
     loc, msg = (["body", *match.group(1).split(".")], match.group(2)) if match else (
         ["body"], str(exc))
-    return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}, 422)
+    return JSONResponse({"detail": [{"loc": loc, "msg": _short(msg), "type": "value_error"}]},
+                        422)
+
+
+def _request_invalid(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, without the `input` (and `ctx`) it would echo back: what was sent
+    may be megabytes, or health data."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": [
+        {"loc": list(error["loc"]), "msg": _short(str(error["msg"])), "type": error["type"]}
+        for error in exc.errors()]}, 422)
 
 
 def _not_found(request: Request, exc: Exception) -> Response:
@@ -59,6 +78,42 @@ def _too_many(request: Request, exc: Exception) -> Response:
 
 def _login(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def _too_large(cap: int) -> HTTPException:
+    return HTTPException(413, f"the request body is larger than {cap} bytes")
+
+
+class BodyLimit:
+    """Refuses (413) a request body over the cap before it is read into memory: by its
+    Content-Length, else by counting the bytes as they arrive. The cap is `limit`, or
+    what `larger` gives the route's path template (a file upload, say)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int,
+                 larger: Mapping[str, int] | None = None) -> None:
+        self.app, self.limit, self.larger = app, limit, dict(larger or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received, cap = 0, 0
+
+        async def counted() -> Message:
+            nonlocal received, cap
+            if not cap:
+                # The body is asked for once the request is routed: the route's cap applies.
+                cap = self.larger.get(getattr(scope.get("route"), "path", ""), self.limit)
+                declared = Headers(scope=scope).get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise _too_large(cap)
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > cap:
+                raise _too_large(cap)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 _BUSY = ("CareLoop's database is busy right now, so this could not be done (nothing was "
@@ -134,7 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        session_cookie="careloop_session", max_age=settings.session_minutes * 60,
                        same_site="strict", https_only=settings.secure_cookies)
     handlers: dict[Any, Any] = {InvalidInput: _invalid, NotFound: _not_found,
-                                TooManyAttempts: _too_many, LoginRequired: _login}
+                                TooManyAttempts: _too_many, LoginRequired: _login,
+                                RequestValidationError: _request_invalid}
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
     app.include_router(api.router)
@@ -145,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    # Added last, so outermost: it sees what every other part let through.
+    # Added last, so outermost: they see every request first.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Failures)
     return app
