@@ -1,6 +1,7 @@
 """The one way to reach the database: an engine per URL and `session()` for a unit of work.
 
-SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL is used as it is. Every
+SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL a lock timeout of the same
+length. Errors never carry the statement's parameters (they end up in logs). Every
 datetime goes in and comes out as aware UTC, whatever the backend keeps.
 """
 
@@ -10,11 +11,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import Connection, DateTime, Engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -46,11 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_ms: int) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -63,17 +65,22 @@ def _private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
+    """An engine for `url`. A statement waits at most `busy_timeout` seconds (the
+    setting by default) for a lock that another connection holds, then fails."""
+    busy_ms = round(1000 * (busy_timeout or get_settings().db_busy_timeout_seconds))
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_file(Path(parsed.database))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, hide_parameters=True, connect_args={
+            "check_same_thread": False, "timeout": busy_ms / 1000})
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=busy_ms))
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(parsed, hide_parameters=True, pool_pre_ping=True, pool_size=5,
+                         max_overflow=10, connect_args={"options": f"-c lock_timeout={busy_ms}"})
 
 
 @cache
@@ -99,3 +106,55 @@ def session(engine: Engine | None = None) -> Iterator[Session]:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def engine_of(db: Session) -> Engine:
+    bind = db.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+# SQLite: SQLITE_BUSY, SQLITE_LOCKED. PostgreSQL: lock not available (lock_timeout), query
+# cancelled (statement_timeout), deadlock, and the server shutting down or starting up.
+_SQLITE_BUSY = {5, 6}
+_PG_BUSY = {"55P03", "57014", "40P01", "57P01", "57P02", "57P03"}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is busy or out of reach for now (a lock held too
+    long, a timeout, a lost connection): worth trying again later, not a bug."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no free connection in the pool
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_BUSY
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is None:  # psycopg could not connect at all
+        return isinstance(exc, sa_exc.OperationalError)
+    return state in _PG_BUSY or state.startswith("08")
+
+
+@contextmanager
+def brief_write(engine: Engine, *, wait_seconds: float) -> Iterator[Connection]:
+    """A transaction on a connection of its own that waits at most `wait_seconds` for a
+    lock (instead of the busy timeout): for small writes that must not hold up a request.
+    Commits when the block ends cleanly; `is_unavailable` tells a busy database apart."""
+    wait_ms = max(1, round(wait_seconds * 1000))
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+            conn.commit()
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                yield conn
+        finally:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={usual}")
+                conn.commit()

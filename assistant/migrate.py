@@ -8,6 +8,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from assistant.db import make_engine
+from assistant.settings import get_settings
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -22,9 +25,28 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(url: str | None = None, engine: Engine | None = None, revision: str = "head") -> None:
     """Bring the schema to `revision`; on `engine` when given (tests), else on `url`."""
     config = alembic_config(url)
-    if engine is None:
-        command.upgrade(config, revision)
-        return
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    own = engine is None
+    engine = engine or make_engine(url or get_settings().db_url)
+    try:
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite alters a table by copying it and dropping the old one; with foreign
+                # keys on, that drop would delete the rows referring to it (ON DELETE
+                # CASCADE). The pragma only takes effect outside a transaction.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, revision)
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise RuntimeError("the migration left rows whose foreign keys "
+                                           "point nowhere")
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
+    finally:
+        if own:
+            engine.dispose()

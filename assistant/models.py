@@ -4,6 +4,10 @@ Teams and their members; patients, the chat linked to each and the one-time code
 link them; medications with their dose schedules and every dose occurrence with its
 outcome; the outbox of messages to send; readings, alerts, advice and the audit log.
 Schema changes go through Alembic (`assistant/migrations`), never `create_all`.
+
+Every table is `sqlite_autoincrement`: SQLite otherwise gives a deleted row's id to the
+next row, and an id must never come back (an erased patient's audit trail would pass to
+the next patient). PostgreSQL's sequences never go back anyway.
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ class AlertStatus(StrEnum):
 
 class CareTeam(SQLModel, table=True):
     __tablename__ = "care_teams"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     name: str = Field(max_length=120, unique=True)
     emergency_number: str | None = Field(default=None, max_length=32)
@@ -122,6 +127,7 @@ class CareTeam(SQLModel, table=True):
 
 class TeamMember(SQLModel, table=True):
     __tablename__ = "team_members"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     team_id: int = Field(foreign_key="care_teams.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=120)
@@ -136,6 +142,7 @@ class ApiToken(SQLModel, table=True):
     """A member's token for the REST API; only its hash is kept."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=60)
@@ -150,6 +157,7 @@ class LoginAttempt(SQLModel, table=True):
     per email and address together, and per address."""
 
     __tablename__ = "login_attempts"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     key: str = Field(max_length=300, index=True)     # "pair:EMAIL ADDRESS" or "ip:ADDRESS"
     at: datetime = _created()
@@ -176,6 +184,7 @@ def new_chat_ref() -> str:
 
 class Patient(SQLModel, table=True):
     __tablename__ = "patients"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     team_id: int = Field(foreign_key="care_teams.id", index=True, ondelete="CASCADE")
     # The conversation id Rasa sees: opaque, never the Telegram id nor the row id.
@@ -206,6 +215,7 @@ class ChatLink(SQLModel, table=True):
         Index("uq_chat_links_active_patient", "patient_id", unique=True,
               sqlite_where=text("unlinked_at IS NULL"),
               postgresql_where=text("unlinked_at IS NULL")),
+        {"sqlite_autoincrement": True},
     )
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
@@ -218,6 +228,7 @@ class ChatLink(SQLModel, table=True):
 
 class EnrolmentCode(SQLModel, table=True):
     __tablename__ = "enrolment_codes"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     code_hash: str = Field(max_length=64, unique=True)
@@ -231,6 +242,7 @@ class EnrolmentAttempt(SQLModel, table=True):
     """Failed `/start CODE` attempts, to throttle guessing per chat and from all chats."""
 
     __tablename__ = "enrolment_attempts"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     chat_id: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False,
@@ -239,6 +251,7 @@ class EnrolmentAttempt(SQLModel, table=True):
 
 class Medication(SQLModel, table=True):
     __tablename__ = "medications"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=120)
@@ -261,6 +274,7 @@ class DoseSchedule(SQLModel, table=True):
     """When a medication is due, after FHIR `Timing.repeat`; local to the patient's zone."""
 
     __tablename__ = "dose_schedules"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     medication_id: int = Field(foreign_key="medications.id", index=True, ondelete="CASCADE")
     times_of_day: list[str] = _json(list)                 # ["08:00", "20:00"]
@@ -281,6 +295,7 @@ class DoseOccurrence(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("schedule_id", "due_at", name="uq_dose_occurrences_schedule_due"),
         Index("ix_dose_occurrences_status_due", "status", "due_at"),
+        {"sqlite_autoincrement": True},
     )
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     schedule_id: int = Field(foreign_key="dose_schedules.id", ondelete="CASCADE")
@@ -297,7 +312,8 @@ class DoseOccurrence(SQLModel, table=True):
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "priority", "not_before"),)
+    __table_args__ = (Index("ix_outbox_pending", "status", "priority", "not_before"),
+                      {"sqlite_autoincrement": True})
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     kind: MessageKind = Field(sa_type=String(16), nullable=False)
@@ -321,6 +337,7 @@ class OutboxMessage(SQLModel, table=True):
 
 class Reading(SQLModel, table=True):
     __tablename__ = "readings"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=32)        # blood_pressure, glucose, weight, pulse, temperature
@@ -333,6 +350,7 @@ class Reading(SQLModel, table=True):
 
 class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     team_id: int = Field(foreign_key="care_teams.id", index=True, ondelete="CASCADE")
@@ -349,6 +367,7 @@ class Alert(SQLModel, table=True):
 
 class AdviceItem(SQLModel, table=True):
     __tablename__ = "advice_items"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     team_id: int | None = Field(default=None, foreign_key="care_teams.id", index=True,
                                 ondelete="CASCADE")   # None: generic safe content
@@ -361,6 +380,7 @@ class AdviceItem(SQLModel, table=True):
 
 class AdviceDelivery(SQLModel, table=True):
     __tablename__ = "advice_deliveries"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     advice_id: int = Field(foreign_key="advice_items.id", ondelete="CASCADE")
@@ -370,9 +390,13 @@ class AdviceDelivery(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_log"
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     at: datetime = _created()
     actor: str = Field(max_length=120)      # "member:3", "cli", "patient", "system"
     action: str = Field(max_length=60)
     patient_id: int | None = Field(default=None, index=True)  # no FK: survives erasure
+    # The team that may read the entry (the acting member's, else the patient's); none
+    # for what no team did or owns (the CLI acting on an erased patient). No FK either.
+    team_id: int | None = Field(default=None, index=True)
     detail: str = Field(default="", max_length=500)

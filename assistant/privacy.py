@@ -95,7 +95,7 @@ def _doses(db: Session, pid: int, zone: tzinfo) -> list[dict[str, Any]]:
                                .order_by(col(DoseOccurrence.due_at)))]
 
 
-def _activity(db: Session, pid: int, zone: tzinfo) -> dict[str, Any]:
+def _activity(db: Session, pid: int, team_id: int, zone: tzinfo) -> dict[str, Any]:
     readings = db.exec(select(Reading).where(Reading.patient_id == pid)
                        .order_by(col(Reading.taken_at)))
     alerts = db.exec(select(Alert).where(Alert.patient_id == pid).order_by(col(Alert.created_at)))
@@ -105,7 +105,8 @@ def _activity(db: Session, pid: int, zone: tzinfo) -> dict[str, Any]:
                      .order_by(col(AdviceDelivery.delivered_at)))
     outbox = db.exec(select(OutboxMessage).where(OutboxMessage.patient_id == pid)
                      .order_by(col(OutboxMessage.created_at)))
-    entries = db.exec(select(AuditEntry).where(AuditEntry.patient_id == pid)
+    entries = db.exec(select(AuditEntry).where(AuditEntry.patient_id == pid,
+                                               AuditEntry.team_id == team_id)
                       .order_by(col(AuditEntry.at), col(AuditEntry.id)))
     return {
         "readings": [{"kind": r.kind, "value": r.value, "second value": r.value2,
@@ -146,9 +147,9 @@ def export(db: Session, patient: Patient, *, actor: str) -> dict[str, Any]:
                              "used at": _time(c.used_at, zone)} for c in codes],
         "medications": _medications(db, pid, zone),
         "dose history": _doses(db, pid, zone),
-        **_activity(db, pid, zone),
+        **_activity(db, pid, patient.team_id, zone),
     }
-    audit.record(db, actor=actor, action="patient.export", patient_id=pid)
+    audit.record_read(db, actor=actor, action="patient.export", patient_id=pid)
     return data
 
 
@@ -191,9 +192,11 @@ def erase(db: Session, patient: Patient, *, actor: str) -> None:
         delete(EnrolmentCode).where(col(EnrolmentCode.patient_id) == pid),
         delete(ChatLink).where(col(ChatLink.patient_id) == pid),
         delete(Patient).where(col(Patient.id) == pid),
-        delete(AuditEntry).where(col(AuditEntry.patient_id) == pid),
+        delete(AuditEntry).where(col(AuditEntry.patient_id) == pid,
+                                 col(AuditEntry.team_id) == patient.team_id),
     ):
         db.execute(statement)
-    audit.record(db, actor=actor, action="patient.erase", patient_id=pid)
+    audit.record(db, actor=actor, action="patient.erase", patient_id=pid,
+                 team_id=patient.team_id)
     # Last: if it fails, the caller's unit of work rolls back and erasure can be retried.
     _erase_conversation(chat_ref)

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Path("var")
     database_url: str = ""
+    # How long a write waits for a lock another connection holds before it gives up
+    # (the web then answers 503 with Retry-After).
+    db_busy_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     project_dir: Path = PROJECT_DIR
 
     rasa_url: str = "http://127.0.0.1:5005"
@@ -79,6 +82,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Set when the console is served over HTTPS (behind a proxy): cookies are Secure then.
     secure_cookies: bool = False
+    # Larger request bodies are refused (413) before they are read.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

@@ -38,9 +38,9 @@ _DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _patient(db: Session, caller: Caller, patient_id: int, what: str) -> Patient:
-    """The caller's team's patient, and an audit entry saying what was read or done."""
+    """The caller's team's patient, and an audit entry saying what was read."""
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    audit.record(db, actor=caller.actor, action=what, patient_id=patient.id)
+    audit.record_read(db, actor=caller.actor, action=what, patient_id=patient.id)
     return patient
 
 
@@ -82,7 +82,8 @@ def list_patients(db: DB, caller: ApiCaller, search: str = Query("", max_length=
                   ) -> list[s.PatientOut]:
     """The team's patients, the most at risk first (urgent alerts, open alerts, adherence)."""
     found = care.summaries(db, caller.team_id, search=search, sort=sort)
-    audit.record(db, actor=caller.actor, action="patients.list", detail=f"{len(found)} rows")
+    audit.record_read(db, actor=caller.actor, action="patients.list",
+                      detail=f"{len(found)} rows")
     return [_patient_out(db, row.patient) for row in found]
 
 
@@ -291,14 +292,15 @@ def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
                 patient_id: OptionalId = None) -> list[Any]:
     """Open alerts first, urgent first, newest first."""
     found = care.alerts(db, caller.team_id, status=status, patient_id=patient_id)
-    audit.record(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
+    audit.record_read(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
     return found
 
 
 @router.get("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
 def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
     alert = care.get_alert(db, caller.team_id, alert_id)
-    audit.record(db, actor=caller.actor, action="alert.view", patient_id=alert.patient_id)
+    audit.record_read(db, actor=caller.actor, action="alert.view",
+                      patient_id=alert.patient_id)
     return alert
 
 

@@ -20,15 +20,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 from zxcvbn import zxcvbn
 
 from assistant import audit
-from assistant.db import utcnow
+from assistant.db import brief_write, engine_of, is_unavailable, utcnow
 from assistant.errors import CareLoopError, InvalidInput
 from assistant.models import ApiToken, ConsoleSession, LoginAttempt, Role, TeamMember
 from assistant.settings import Settings
@@ -47,7 +49,7 @@ LONGEST_WAIT = timedelta(hours=1)
 PAIR_MEMORY = timedelta(days=1)
 ADDRESS_WINDOW = timedelta(hours=1)
 # A session's last use is written at most this often, so that pages stay reads.
-SESSION_TOUCH = timedelta(minutes=1)
+SESSION_TOUCH = timedelta(minutes=1)  # see _note_use
 TOKEN_PREFIX = "cl_"
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so that both cases take the same time.
@@ -237,8 +239,8 @@ def member_for_session(db: Session, settings: Settings, token: object) -> TeamMe
     if member is None or not member.active:
         return None
     if now - row.last_seen_at >= SESSION_TOUCH:
-        row.last_seen_at = now
-        db.add(row)
+        _note_use(db, update(ConsoleSession).where(col(ConsoleSession.id) == row.id)
+                  .values(last_seen_at=now))
     return member
 
 
@@ -280,6 +282,23 @@ def member_for_token(db: Session, token: str) -> TeamMember | None:
     member = db.get(TeamMember, row.member_id)
     if member is None or not member.active:
         return None
-    row.last_used_at = utcnow()
-    db.add(row)
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        _note_use(db, update(ApiToken).where(col(ApiToken.id) == row.id)
+                  .values(last_used_at=now))
     return member
+
+
+# When a token or session was last used is noted at most once a minute, and only when
+# the database is free at once, so that a read never waits for (nor fails on) the write
+# lock because of it.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def _note_use(db: Session, statement: Any) -> None:
+    try:
+        with brief_write(engine_of(db), wait_seconds=0.1) as conn:
+            conn.execute(statement)
+    except SQLAlchemyError as exc:
+        if not is_unavailable(exc):
+            raise

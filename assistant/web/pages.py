@@ -118,7 +118,8 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                  sort: str = "risk") -> Response:
     rows = care.summaries(db, caller.team_id, search=q[:120],
                           sort=sort if sort in care.SORTS else "risk")
-    audit.record(db, actor=caller.actor, action="patients.list", detail=f"{len(rows)} rows")
+    audit.record_read(db, actor=caller.actor, action="patients.list",
+                      detail=f"{len(rows)} rows")
     default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
                   sorts=care.SORTS, default_tz=default_tz,
@@ -153,7 +154,7 @@ def _chart(days: list[care.DayAdherence]) -> list[dict[str, Any]]:
 @router.get("/patients/{patient_id}")
 def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    audit.record(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
+    audit.record_read(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
     team = db.get(CareTeam, caller.team_id)
     days, week = care.week(db, patient)
     found = care.readings(db, patient, 50)
@@ -315,7 +316,8 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
                 status: str = "open") -> Response:
     chosen = AlertStatus(status) if status in AlertStatus.__members__ else None
     found = care.alerts(db, caller.team_id, status=chosen)
-    audit.record(db, actor=caller.actor, action="alerts.list", detail=f"{len(found)} rows")
+    audit.record_read(db, actor=caller.actor, action="alerts.list",
+                      detail=f"{len(found)} rows")
     names = {p.patient.id: p.patient.display_name for p in care.summaries(db, caller.team_id)}
     members = care.members(db, caller.team_id)
     return render(request, "alerts.html", caller, alerts=found, names=names, status=status,

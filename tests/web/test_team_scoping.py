@@ -111,3 +111,34 @@ def test_console_pages_answer_404_to_another_team(client: TestClient, teams: tup
     assert answer.status_code == 404, f"{method} {path}: {answer.status_code}"
     assert [e for e in _snapshot() if e not in before] == []
     assert "Patient of North Clinic" not in answer.text
+
+
+def test_an_erased_patients_id_and_audit_trail_pass_to_no_one(client: TestClient,
+                                                               teams: tuple[Team, Team]) -> None:
+    """The erased patient's id is never given again, and a new patient of another team
+    inherits none of their audit entries: not in the API's audit log, the console's audit
+    page and CSV, nor the new patient's export."""
+    north, south = teams
+    made = client.post("/api/v1/patients", headers=north.admin.headers,
+                       json={"display_name": "Erased Ernie"})
+    old_id = made.json()["id"]
+    client.get(f"/api/v1/patients/{old_id}", headers=north.admin.headers)
+    assert client.delete(f"/api/v1/patients/{old_id}", headers=north.admin.headers
+                         ).status_code == 204
+
+    new = client.post("/api/v1/patients", headers=south.admin.headers,
+                      json={"display_name": "New Nora"}).json()
+    assert new["id"] > old_id
+    exported = client.get(f"/api/v1/patients/{new['id']}/export",
+                          headers=south.admin.headers).json()
+    assert [e["action"] for e in exported["who accessed or changed your data"]] == [
+        "patient.add"]
+    for entry in client.get("/api/v1/audit", headers=south.admin.headers).json():
+        assert entry["patient_id"] != old_id and entry["action"] != "patient.erase", entry
+    login(client, south.admin.email)
+    for page in (client.get("/audit").text, client.get("/audit?format=csv").text,
+                 client.get(f"/audit?patient_id={old_id}").text):
+        assert "patient.erase" not in page
+    # The team that erased the patient still sees that it did.
+    erased = client.get(f"/api/v1/audit?patient_id={old_id}", headers=north.admin.headers)
+    assert [e["action"] for e in erased.json()] == ["patient.erase"]
