@@ -117,9 +117,11 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
     command = [str(rasa_executable(settings)), "run", "--enable-api", "-i", "127.0.0.1",
                "-p", str(url.port or 5005), "--model", str(model), "--endpoints", str(endpoints),
                "--credentials", str(credentials), "--response-timeout", "10"]
-    # The HTTP API is always behind a token; a random one when none is configured.
+    # The HTTP API is always behind a token; a random one when none is configured. Joined
+    # to its option with "=": a token starting with "-" (one random token in 64) would
+    # otherwise be read by argparse as an option, and `rasa run` would refuse to start.
     token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
-    return [*command, "--auth-token", token]
+    return [*command, f"--auth-token={token}"]
 
 
 def action_server_command(settings: Settings) -> list[str]:

@@ -29,6 +29,7 @@ from assistant.migrate import upgrade
 from assistant.settings import PROJECT_DIR, Settings, get_settings
 
 REPO = PROJECT_DIR
+RASA_TOKEN = "-t-starts-like-an-option"
 pytest_plugins = ["tests.telegram_fixtures"]
 
 
@@ -225,9 +226,9 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def rasa_stack(trained_model: Path, sqlite_template: Path, redis_url: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """The real Rasa server (its lock store in Redis, as with several Rasa instances) and
-    action server, started once per session on free ports, sharing one SQLite database
-    (`stack_db_url`)."""
+    """The real Rasa server (its lock store in Redis, as with several Rasa instances; its
+    HTTP API behind `RASA_TOKEN`) and action server, started once per session on free
+    ports, sharing one SQLite database (`stack_db_url`)."""
     import asyncio
     import threading
 
@@ -238,7 +239,9 @@ def rasa_stack(trained_model: Path, sqlite_template: Path, redis_url: str,
     env = {"CARELOOP_DATABASE_URL": f"sqlite:///{folder / 'careloop.db'}",
            "CARELOOP_DATA_DIR": str(folder / "var"),
            "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
-           "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_REDIS_URL": redis_url}
+           "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_REDIS_URL": redis_url,
+           # A token that looks like an option: any token must work.
+           "CARELOOP_RASA_TOKEN": RASA_TOKEN}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
