@@ -18,11 +18,12 @@ from assistant import conversation, outbox
 from assistant.db import session
 from assistant.messages import Buttons, apply_dose_button
 from assistant.models import Patient
-from assistant.rasa_client import RasaClient, Reply
+from assistant.rasa_client import OnHold, RasaClient, Reply
 from assistant.settings import Settings
 
 CHANNEL = "console"
 PROMPT = "you> "
+HOLD = "(one moment: the assistant is starting)"
 
 
 class Console:
@@ -49,6 +50,18 @@ class Console:
     def show_replies(self, replies: list[Reply]) -> None:
         for reply in replies:
             self.show(reply.text, [(b["title"], "rasa", b["payload"]) for b in reply.buttons])
+
+    def on_hold(self) -> OnHold:
+        """What the patient sees while their message waits for Rasa to start: one line."""
+        shown = False
+
+        async def notice() -> None:
+            nonlocal shown
+            if not shown:
+                shown = True
+                self.show(HOLD, [])
+
+        return notice
 
     async def deliver(self, chat_id: str, text: str, buttons: Buttons) -> int:
         """The outbox's sender for this channel."""
@@ -79,7 +92,8 @@ async def _lines() -> asyncio.Queue[str | None]:
 async def chat(settings: Settings, patient: Patient, console: Console | None = None) -> None:
     """Chat until the patient types /quit or input ends."""
     console = console or Console()
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                      hold_seconds=settings.rasa_hold_seconds)
     stop = asyncio.Event()
     drain = asyncio.create_task(outbox.drain(console.deliver, channel=CHANNEL, stop=stop))
     lines = await _lines()
@@ -98,7 +112,8 @@ async def chat(settings: Settings, patient: Patient, console: Console | None = N
                 console.show(await asyncio.to_thread(_press, patient.id, data,
                                                      settings.snooze_minutes), [])
             else:
-                console.show_replies(await conversation.turn(rasa, patient, data))
+                console.show_replies(await conversation.turn(rasa, patient, data,
+                                                             console.on_hold()))
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):

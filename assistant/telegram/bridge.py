@@ -5,16 +5,22 @@ the patient agreed to the notice. Linked chats talk to Rasa (the conversation id
 the patient's opaque `chat_ref`, never the Telegram id). Reminder buttons are
 answered against storage directly, so they work while Rasa is down. Every reply goes
 through the one `TelegramSender`. Logs carry no message text.
+
+Updates are handled concurrently (a message held while Rasa starts must not hold up
+everyone else's buttons), one at a time and in order within a chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 from telegram import BotCommand, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -74,6 +80,20 @@ class Bridge:
         self.sender = sender
         self.rasa = rasa
         self._payloads: dict[str, str] = {}  # short button keys → long Rasa payloads
+        self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
+
+    @contextlib.asynccontextmanager
+    async def one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
+        """A chat's messages are answered one after the other, in the order they came."""
+        lock, users = self._chats.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._chats[chat_id]
 
     async def reply(self, chat_id: int, text: str, buttons: Buttons | None = None) -> None:
         try:
@@ -97,7 +117,11 @@ class Bridge:
         return rows
 
     async def converse(self, chat_id: int, patient: Patient, text: str) -> None:
-        for reply in await conversation.turn(self.rasa, patient, text):
+        async def typing() -> None:  # while the message waits for Rasa to start
+            with contextlib.suppress(TelegramError):
+                await self.sender.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+        for reply in await conversation.turn(self.rasa, patient, text, typing):
             await self.reply(chat_id, reply.text or "Please choose:", self._rasa_buttons(reply))
 
     # --- handlers ---------------------------------------------------------------------------
@@ -163,11 +187,12 @@ class Bridge:
     async def _text(self, update: Update, text: str) -> None:
         chat = update.effective_chat
         assert chat is not None
-        patient = await self.patient(chat.id)
-        if patient is None:
-            await self.reply(chat.id, JOIN)
-            return
-        await self.converse(chat.id, patient, text)
+        async with self.one_at_a_time(chat.id):
+            patient = await self.patient(chat.id)
+            if patient is None:
+                await self.reply(chat.id, JOIN)
+                return
+            await self.converse(chat.id, patient, text)
 
     async def dose_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Taken / Snooze / Skip on a reminder: recorded directly, Rasa not needed."""
@@ -211,7 +236,7 @@ class Bridge:
 
 
 def build_application(settings: Settings, rasa: RasaClient) -> Application:  # type: ignore[type-arg]
-    application = ApplicationBuilder().bot(make_bot(settings)).build()
+    application = ApplicationBuilder().bot(make_bot(settings)).concurrent_updates(True).build()
     bridge = Bridge(settings, TelegramSender.from_settings(settings, application.bot), rasa)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
@@ -236,7 +261,8 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 async def run_bridge(settings: Settings, stop: asyncio.Event) -> None:
     """Serve Telegram until `stop`: long polling, or a webhook with a secret token when a
     public URL is configured."""
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                      hold_seconds=settings.rasa_hold_seconds)
     application = build_application(settings, rasa)
     await application.initialize()
     await application.bot.set_my_commands(COMMANDS)
@@ -253,6 +279,7 @@ async def run_bridge(settings: Settings, stop: asyncio.Event) -> None:
                                                 poll_interval=0.0, timeout=10)
     log.info("bridge started (%s)", "webhook" if settings.webhook_url else "long polling")
     await stop.wait()
+    rasa.release()  # messages waiting for Rasa get their answer now
     await application.updater.stop()
     await application.stop()
     await application.shutdown()
