@@ -5,62 +5,18 @@ Telegram token it serves Telegram (here the local Bot API emulator) instead."""
 from __future__ import annotations
 
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, free_port
+from tests.processes import Terminal
 from tests.telegram_emulator import Emulator
 
 pytestmark = pytest.mark.rasa
-
-
-class Terminal:
-    """The demo's console, read line by line in a thread."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def type(self, text: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-
-    def wait_for(self, *words: str, timeout: float) -> str:
-        """The first line, printed so far or within `timeout`, with all the words."""
-
-        def fits(line: str) -> bool:
-            return all(word.lower() in line.lower() for word in words)
-
-        for line in self.seen:
-            if fits(line):
-                return line
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if fits(line):
-                return line
-        raise AssertionError(f"no line with {words!r}; the demo printed:\n{''.join(self.seen)}")
 
 
 def start_demo(trained_model: Path, tmp_path: Path) -> Terminal:
