@@ -89,6 +89,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         processes.kill(left)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_line(f"processes left running by the tests (now killed): "
                                 f"{_report(left)}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
