@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import sys
 import threading
 from typing import IO
@@ -21,7 +22,9 @@ from assistant.models import Patient
 from assistant.rasa_client import OnHold, RasaClient, Reply
 from assistant.settings import Settings
 
+log = logging.getLogger(__name__)
 CHANNEL = "console"
+FAILED = "Sorry, something went wrong there. Please try again."
 PROMPT = "you> "
 HOLD = "(one moment: the assistant is starting)"
 
@@ -96,6 +99,19 @@ async def chat(settings: Settings, patient: Patient, console: Console | None = N
                       hold_seconds=settings.rasa_hold_seconds)
     stop = asyncio.Event()
     drain = asyncio.create_task(outbox.drain(console.deliver, channel=CHANNEL, stop=stop))
+    # Turns run beside the input, one at a time and in order (a message may wait for Rasa
+    # to start); a possible emergency does not wait its turn.
+    turns, answering = asyncio.Lock(), set[asyncio.Task[None]]()
+
+    async def answer(text: str) -> None:
+        async with contextlib.nullcontext() if conversation.is_urgent(text) else turns:
+            try:
+                replies = await conversation.turn(rasa, patient, text, console.on_hold())
+            except Exception:
+                log.exception("chat turn failed")
+                replies = [Reply(FAILED)]
+            console.show_replies(replies)
+
     lines = await _lines()
     console.show("Hello! Type a message, a number to pick a choice, or /quit to leave.", [])
     try:
@@ -112,9 +128,11 @@ async def chat(settings: Settings, patient: Patient, console: Console | None = N
                 console.show(await asyncio.to_thread(_press, patient.id, data,
                                                      settings.snooze_minutes), [])
             else:
-                console.show_replies(await conversation.turn(rasa, patient, data,
-                                                             console.on_hold()))
+                answering.add(task := asyncio.create_task(answer(data)))
+                task.add_done_callback(answering.discard)
     finally:
+        rasa.release()  # what still waits for Rasa gets its answer now
+        await asyncio.gather(*answering, return_exceptions=True)
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await drain

@@ -23,6 +23,11 @@ UNAVAILABLE = ("Sorry, I can't answer right now. If this is an emergency, call {
 MAX_TEXT = 2000
 
 
+def is_urgent(text: str) -> bool:
+    """A possible emergency: answered at once, never queued behind the chat's other turns."""
+    return safety.is_red_flag(text.strip()[:MAX_TEXT])
+
+
 def _unavailable(team_id: int) -> str:
     with session() as db:
         return UNAVAILABLE.format(number=safety.emergency_number(db.get(CareTeam, team_id)))
@@ -46,12 +51,11 @@ async def turn(rasa: RasaClient, patient: Patient, text: str,
                on_hold: OnHold | None = None) -> list[Reply]:
     """The answers to one message; `on_hold` is awaited now and then while it waits for
     Rasa to start (a channel shows "typing")."""
-    text = text.strip()[:MAX_TEXT]
     await asyncio.to_thread(_touch, patient.id)
-    if safety.is_red_flag(text):
+    if is_urgent(text):
         return [Reply(await asyncio.to_thread(_emergency, patient.id))]
     try:
-        replies = await rasa.send(patient.chat_ref, text, on_hold)
+        replies = await rasa.send(patient.chat_ref, text.strip()[:MAX_TEXT], on_hold)
     except RasaUnavailable as exc:
         log.warning("rasa unavailable for a chat turn: %s", exc)  # no message content
         replies = []

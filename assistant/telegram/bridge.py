@@ -89,7 +89,8 @@ class Bridge:
 
     @contextlib.asynccontextmanager
     async def one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
-        """A chat's messages are answered one after the other, in the order they came."""
+        """A chat's messages are answered one after the other, in the order they came
+        (a possible emergency does not wait its turn: see `_text`)."""
         lock, users = self._chats.setdefault(chat_id, (asyncio.Lock(), [0]))
         users[0] += 1
         try:
@@ -192,7 +193,8 @@ class Bridge:
     async def _text(self, update: Update, text: str) -> None:
         chat = update.effective_chat
         assert chat is not None
-        async with self.one_at_a_time(chat.id):
+        urgent = conversation.is_urgent(text)
+        async with contextlib.nullcontext() if urgent else self.one_at_a_time(chat.id):
             patient = await self.patient(chat.id)
             if patient is None:
                 await self.reply(chat.id, JOIN)

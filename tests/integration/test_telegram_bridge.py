@@ -285,3 +285,23 @@ def test_a_message_held_for_rasa_shows_typing_and_holds_up_no_other_chat(
         fallback = telegram.wait_for(CHAT, 3, timeout=15)[2]
         assert time.monotonic() - sent >= 4  # held for the whole hold, not answered at once
         assert fallback.text == conversation.UNAVAILABLE.format(number="112")
+
+
+def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import free_port
+    from tests.telegram_fixtures import Running
+
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # starting
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "30")
+    get_settings.cache_clear()
+    with Running(bridge_mod.run_bridge):
+        _enrol(telegram_emulator, _patient())
+        telegram_emulator.inject_text(CHAT, "what do I take today?")  # held for Rasa
+        telegram_emulator.inject_text(CHAT, "my lips are turning blue")
+        sent = time.monotonic()
+        guidance = telegram_emulator.wait_for(CHAT, 3, timeout=20)[2]
+        assert "Call 112 now" in guidance.text and time.monotonic() - sent < 5
+    # Stopping answers the held message at once, with the fallback.
+    assert telegram_emulator.wait_for(CHAT, 4)[3].text == conversation.UNAVAILABLE.format(
+        number="112")
