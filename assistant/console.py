@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import sys
 import threading
 from typing import IO
@@ -18,11 +19,14 @@ from assistant import conversation, outbox
 from assistant.db import session
 from assistant.messages import Buttons, apply_dose_button
 from assistant.models import Patient
-from assistant.rasa_client import RasaClient, Reply
+from assistant.rasa_client import OnHold, RasaClient, Reply
 from assistant.settings import Settings
 
+log = logging.getLogger(__name__)
 CHANNEL = "console"
+FAILED = "Sorry, something went wrong there. Please try again."
 PROMPT = "you> "
+HOLD = "(one moment: the assistant is starting)"
 
 
 class Console:
@@ -49,6 +53,18 @@ class Console:
     def show_replies(self, replies: list[Reply]) -> None:
         for reply in replies:
             self.show(reply.text, [(b["title"], "rasa", b["payload"]) for b in reply.buttons])
+
+    def on_hold(self) -> OnHold:
+        """What the patient sees while their message waits for Rasa to start: one line."""
+        shown = False
+
+        async def notice() -> None:
+            nonlocal shown
+            if not shown:
+                shown = True
+                self.show(HOLD, [])
+
+        return notice
 
     async def deliver(self, chat_id: str, text: str, buttons: Buttons) -> int:
         """The outbox's sender for this channel."""
@@ -79,9 +95,23 @@ async def _lines() -> asyncio.Queue[str | None]:
 async def chat(settings: Settings, patient: Patient, console: Console | None = None) -> None:
     """Chat until the patient types /quit or input ends."""
     console = console or Console()
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                      hold_seconds=settings.rasa_hold_seconds)
     stop = asyncio.Event()
     drain = asyncio.create_task(outbox.drain(console.deliver, channel=CHANNEL, stop=stop))
+    # Turns run beside the input, one at a time and in order (a message may wait for Rasa
+    # to start); a possible emergency does not wait its turn.
+    turns, answering = asyncio.Lock(), set[asyncio.Task[None]]()
+
+    async def answer(text: str) -> None:
+        async with contextlib.nullcontext() if conversation.is_urgent(text) else turns:
+            try:
+                replies = await conversation.turn(rasa, patient, text, console.on_hold())
+            except Exception:
+                log.exception("chat turn failed")
+                replies = [Reply(FAILED)]
+            console.show_replies(replies)
+
     lines = await _lines()
     console.show("Hello! Type a message, a number to pick a choice, or /quit to leave.", [])
     try:
@@ -98,8 +128,11 @@ async def chat(settings: Settings, patient: Patient, console: Console | None = N
                 console.show(await asyncio.to_thread(_press, patient.id, data,
                                                      settings.snooze_minutes), [])
             else:
-                console.show_replies(await conversation.turn(rasa, patient, data))
+                answering.add(task := asyncio.create_task(answer(data)))
+                task.add_done_callback(answering.discard)
     finally:
+        rasa.release()  # what still waits for Rasa gets its answer now
+        await asyncio.gather(*answering, return_exceptions=True)
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await drain

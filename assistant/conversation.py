@@ -1,7 +1,8 @@
 """One chat turn for a linked patient, whatever the channel (Telegram or console).
 
-The emergency guard runs first; otherwise the message goes to Rasa. When Rasa or the
-action server is slow or down, the patient hears so at once: their reminders still work.
+The emergency guard runs first; otherwise the message goes to Rasa. While Rasa starts,
+the message is held for it (see `RasaClient`); when Rasa or the action server is slow or
+down, the patient hears so, with the emergency number, and that their reminders still work.
 """
 
 from __future__ import annotations
@@ -11,14 +12,25 @@ import logging
 
 from assistant import safety
 from assistant.db import session, utcnow
-from assistant.models import Patient
-from assistant.rasa_client import RasaClient, RasaUnavailable, Reply
+from assistant.models import CareTeam, Patient
+from assistant.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Sorry, I can't answer right now. Your reminders still work, and your care "
-               "team can be reached as usual. Please try again in a few minutes.")
+UNAVAILABLE = ("Sorry, I can't answer right now. If this is an emergency, call {number} now. "
+               "Your reminders still work, and your care team can be reached as usual. "
+               "Please try again in a few minutes.")
 MAX_TEXT = 2000
+
+
+def is_urgent(text: str) -> bool:
+    """A possible emergency: answered at once, never queued behind the chat's other turns."""
+    return safety.is_red_flag(text.strip()[:MAX_TEXT])
+
+
+def _unavailable(team_id: int) -> str:
+    with session() as db:
+        return UNAVAILABLE.format(number=safety.emergency_number(db.get(CareTeam, team_id)))
 
 
 def _emergency(patient_id: int) -> str:
@@ -35,14 +47,16 @@ def _touch(patient_id: int) -> None:
             patient.last_contact_at = utcnow()
 
 
-async def turn(rasa: RasaClient, patient: Patient, text: str) -> list[Reply]:
-    text = text.strip()[:MAX_TEXT]
+async def turn(rasa: RasaClient, patient: Patient, text: str,
+               on_hold: OnHold | None = None) -> list[Reply]:
+    """The answers to one message; `on_hold` is awaited now and then while it waits for
+    Rasa to start (a channel shows "typing")."""
     await asyncio.to_thread(_touch, patient.id)
-    if safety.is_red_flag(text):
+    if is_urgent(text):
         return [Reply(await asyncio.to_thread(_emergency, patient.id))]
     try:
-        replies = await rasa.send(patient.chat_ref, text)
+        replies = await rasa.send(patient.chat_ref, text.strip()[:MAX_TEXT], on_hold)
     except RasaUnavailable as exc:
         log.warning("rasa unavailable for a chat turn: %s", exc)  # no message content
-        return [Reply(UNAVAILABLE)]
-    return replies or [Reply(UNAVAILABLE)]
+        replies = []
+    return replies or [Reply(await asyncio.to_thread(_unavailable, patient.team_id))]

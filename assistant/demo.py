@@ -1,14 +1,17 @@
 """`careloop demo`: CareLoop on one machine, offline, in two minutes.
 
 Seeds a demo team and patient with two medications (one due about a minute after
-start), trains the model if needed, starts Rasa, the action server and the scheduler,
-then opens a console chat as that patient. With a Telegram token it serves Telegram
-instead and prints the demo patient's enrolment link.
+start) and a demo nurse, trains the model if needed, starts Rasa, the action server, the
+scheduler and the care-team console, prints the console's address with a login (a new
+one-time password each run), then opens a console chat as that patient. With a
+Telegram token it serves Telegram instead and prints the demo patient's enrolment link.
+The terminal shows only the demo; every log goes to the data directory's `logs/`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 from datetime import timedelta
 
@@ -18,10 +21,11 @@ from assistant import engine, enrolment, patients, schedules
 from assistant.db import session, utcnow
 from assistant.logs import setup_logging
 from assistant.migrate import upgrade
-from assistant.models import CareTeam, ChatLink, Medication, Patient
+from assistant.models import CareTeam, ChatLink, Medication, Patient, Role, TeamMember
 from assistant.settings import Settings, private_dir
 
 TEAM, PATIENT, ACTOR = "Demo clinic", "Sam", "demo"
+NURSE, NURSE_EMAIL = "Demo nurse", "nurse@demo.careloop.example"
 
 
 def seed(settings: Settings) -> Patient:
@@ -55,20 +59,39 @@ def seed(settings: Settings) -> Patient:
         return patient
 
 
+def seed_nurse() -> str:
+    """The demo team's nurse, created once, with a new random password each run (hashed
+    like any password); returns that password."""
+    from assistant.web.auth import set_password
+
+    password = secrets.token_urlsafe(12)
+    with session() as db:
+        team = db.exec(select(CareTeam).where(CareTeam.name == TEAM)).one()
+        nurse = db.exec(select(TeamMember).where(TeamMember.email == NURSE_EMAIL)).first()
+        if nurse is None:
+            nurse = patients.add_member(db, team=team, name=NURSE, email=NURSE_EMAIL,
+                                        role=Role.admin, password_hash=None, actor=ACTOR)
+        set_password(db, nurse, password, actor=ACTOR)
+    return password
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
 
-async def _run(settings: Settings, patient: Patient) -> int:
+async def _run(settings: Settings, patient: Patient, password: str) -> int:
     from assistant import console
-    from assistant.supervisor import Stack, default_names, services, stop_on_signals
+    from assistant.supervisor import Stack, run_names, services, stop_on_signals
 
     stop_on_signals()
-    names = default_names(settings)
+    names = run_names(settings)
     log_dir = settings.logs_dir
     _say(f"Starting {', '.join(names)} (the Rasa server takes about 30 s; logs in {log_dir}) ...")
     async with Stack(services(settings, names), log_dir=log_dir) as stack:
         await stack.wait_healthy(progress=lambda name: _say(f"  {name} is ready"))
+        _say(f"\nThe care team's console: http://{settings.web_host}:{settings.web_port}/ "
+             f"(log in as {NURSE_EMAIL} with the one-time password {password} ; a new one "
+             "each run). The demo patient's page shows their reminders and readings.")
         if settings.telegram_enabled:
             with session() as db:
                 issued = enrolment.issue_code(db, patient=patient, actor=ACTOR,
@@ -85,15 +108,16 @@ async def _run(settings: Settings, patient: Patient) -> int:
 
 
 def main(settings: Settings) -> int:
-    setup_logging(settings)
     private_dir(settings.data_dir)
+    setup_logging(settings, log_file=settings.logs_dir / "demo.log")
     upgrade(settings.db_url)
     patient = seed(settings)
+    password = seed_nurse()
     if not engine.model_path(settings).exists():
         _say("Training the assistant's language model (about a minute, first run only) ...")
     engine.train(settings)
     try:
-        return asyncio.run(_run(settings, patient))
+        return asyncio.run(_run(settings, patient, password))
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
     except RuntimeError as exc:

@@ -116,17 +116,24 @@ def write_endpoints(settings: Settings) -> tuple[Path, Path]:
 def rasa_command(settings: Settings, model: Path) -> list[str]:
     endpoints, credentials = write_endpoints(settings)
     url = make_url(settings.rasa_url)
-    command = [str(rasa_executable(settings)), "run", "--enable-api", "-i", "127.0.0.1",
+    python = rasa_executable(settings).parent / "python"  # `rasa`, minus the noise:
+    command = [str(python), "-m", "assistant.rasa_main", "run", "--enable-api", "-i", "127.0.0.1",
                "-p", str(url.port or 5005), "--model", str(model), "--endpoints", str(endpoints),
                "--credentials", str(credentials), "--response-timeout", "10"]
-    # The HTTP API is always behind a token; a random one when none is configured.
+    # The HTTP API is always behind a token; a random one when none is configured. Joined
+    # to its option with "=": a token starting with "-" (one random token in 64) would
+    # otherwise be read by argparse as an option, and `rasa run` would refuse to start.
     token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
-    return [*command, "--auth-token", token]
+    return [*command, f"--auth-token={token}"]
 
 
 def action_server_command(settings: Settings) -> list[str]:
+    # Its endpoints file only says "no tracing"; without it, rasa_sdk logs an ERROR. Its
+    # INFO lines (a line per action registered) are for debugging.
+    endpoints, _ = write_endpoints(settings)
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-            "-p", str(settings.action_port)]
+            "-p", str(settings.action_port), "--endpoints", str(endpoints),
+            "-v" if settings.log_level == "DEBUG" else "--quiet"]
 
 
 def action_server_env() -> dict[str, str]:

@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from assistant.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Libraries that would log request bodies or URLs with the bot token stay quiet, and so
+# do those that log routine steps (alembic's "Running upgrade ...").
+QUIET = ("httpx", "httpcore", "telegram", "apscheduler", "sanic", "sqlalchemy", "alembic")
+NETWORK_ERRORS = ("NetworkError", "TimedOut", "TransportError", "TimeoutException")
 
 
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format=FORMAT, force=True)
-    # Libraries that would log request bodies or URLs with the bot token stay quiet.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "sanic", "sqlalchemy"):
+class OneLineNetworkErrors(logging.Filter):
+    """A library's network failure (Telegram unreachable, a timeout) is expected and
+    retried: one line naming it, not a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if (error is not None and record.name.split(".")[0] in QUIET
+                and any(kind.__name__ in NETWORK_ERRORS for kind in type(error).__mro__)):
+            record.msg, record.args = f"{record.getMessage()} ({type(error).__name__})", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def setup_logging(settings: Settings, log_file: Path | None = None) -> None:
+    """Log lines to stderr, or to `log_file` (the demo's terminal is a chat)."""
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings.log_level, format=FORMAT, force=True,
+                        filename=log_file)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLineNetworkErrors())
+    for noisy in QUIET:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

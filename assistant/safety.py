@@ -13,26 +13,91 @@ from sqlmodel import Session
 from assistant.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient
 from assistant.settings import get_settings
 
+# Patients write fast, in their own words and spelling: "cant", "cnt", "breath" for
+# "breathe", "sucidal". Each pattern is one way of saying something that needs help now;
+# each is anchored on words, so "suspend my reminders" is not "end my" and "chest of
+# drawers" or "blood pressure pill" are not chest pain or bleeding.
+_CANT = r"(?:can'?t|cannot|can not|cnt|couldn'?t|unable to)"
+_SOMEONE = r"(?:my|his|her|the|their)"
 _RED_FLAGS = [
-    r"chest (pain|hurts?|tight(ness)?|pressure)", r"heart attack",
-    r"can'?t breathe?", r"cannot breathe?", r"(hard|struggling) to breathe?",
-    r"short(ness)? of breath", r"\bstroke\b", r"face (is )?droop", r"slurr?ed speech",
-    r"overdose", r"took (too many|all my|the whole)",
-    r"suicid", r"kill (myself|me)", r"end (my|it all)", r"want to die", r"self[- ]?harm",
-    r"hurt(ing)? myself", r"(pass(ed)?|passing) out", r"unconscious", r"seizure",
+    # heart: pain, pressure or heaviness in the chest
+    r"\bchest\s*(?:pain|hurts?|hurting|ache|aching|tight\w*|pressure|heav\w*|crush\w*)",
+    r"\bchest\b(?! of drawers)[^.?!;]{0,40}?\b(?:pain\w*|hurt\w*|ach\w*|tight\w*|pressure|"
+    r"heav(?:y|iness)|crush\w*|squeez\w*|elephant|weight)",
+    r"\b(?:pain|pressure|tightness|heaviness|weight|crushing|squeezing|elephant)\b[^.?!;]{0,40}"
+    rf"\b(?:on|in|across|around|to) {_SOMEONE} chest\b",
+    r"heart attack", r"\bheart (?:has |is )?(?:stopp\w*)",
+    # breathing
+    rf"{_CANT} (?:really |even |hardly |properly )?breath(?:e|ing)?\b(?! (?:through|thru) "
+    r"(?:my|the) nose)",
+    r"\b(?:can|could) (?:hardly|barely) breath", r"\bcan'?t catch (?:my|his|her) breath",
+    r"(?:hard|struggling|difficult|difficulty|trouble|unable) (?:to |for )?breath",
+    r"short(?:ness)? of breath", r"gasping", r"\bchok(?:e|es|ed|ing)\b",
+    rf"{_CANT} get (?:any )?air", r"(?:not|isn'?t|stopped|stop) breathing",
+    r"\b(?:lips?|face|fingers?|skin|tongue) (?:\w+ ){0,2}(?:blue|gr[ae]y)\b",
+    r"\bblue lips\b", r"\bturn(?:ed|ing)? blue\b",
+    # bleeding
+    r"\b(?:cough|vomit|throw|threw|spit|puk|bring|brought)\w* (?:up )?(?:\w+ )?(?:blood|bloody)",
+    r"\bblood in (?:my|his|her) (?:vomit|sick|spit|cough)",
+    r"bleeding (?:\w+ )?(?:won'?t|wont|will not|doesn'?t|does not|can'?t|cannot|not) stop",
+    r"\b(?:severe|heavy|heavily|lots of|a lot of|so much|uncontrolled) bleed",
+    r"bleeding (?:a lot|heavily|badly|everywhere|so much)", r"\blosing (?:a lot of )?blood",
+    # sudden, worst-ever headache
+    r"\bworst headache\b", r"\bthunderclap\b",
+    r"\bsudden(?:ly)? (?:\w+ ){0,3}(?:headache|head pain|pain in my head)",
+    r"\bheadache\b[^.?!;]{0,20}\b(?:worst|sudden\w*|exploding|explod\w*)",
+    # allergy and airway: swelling of throat, tongue, lips or face
+    r"\bthroat\b[^.?!;]{0,25}\b(?:clos\w*|swell\w*|swollen)",
+    r"\b(?:tongue|lips?|face|mouth)\b[^.?!;]{0,25}\b(?:swell\w*|swollen|puff\w* up)",
+    r"anaphyla\w*", r"\b(?:severe|bad|serious|strong) allergic reaction",
+    # stroke: face drooping, arm or leg weakness, slurred speech
+    r"\bstroke\b", r"\bdroop\w*", r"\bslurr?(?:ed|ing)\b",
+    r"\b(?:half|one side|left side|right side) (?:of )?(?:my|his|her) (?:face|body)",
+    r"\b(?:left|right|one) (?:arm|leg|side)\b[^.?!;]{0,25}\b(?:numb|weak|dead|limp|paraly\w*)",
+    r"\b(?:arm|leg)s? (?:suddenly )?(?:went|is|are|feels?|has gone) (?:suddenly |all )?"
+    r"(?:weak|limp|numb|dead|paraly\w*)",
+    rf"{_CANT} (?:move|feel|lift) (?:my|his|her) (?:left |right )?(?:arm|leg|side)",
+    # consciousness and seizures
+    r"(?:pass(?:ed|es|ing)?|blacked|black(?:ing)?) out\b", r"\bunconscious", r"\bunresponsive",
+    r"\b(?:not|isn'?t|is not|stopped) respond", r"(?:won'?t|wont|not|can'?t|cannot) wake",
+    r"\bcollaps\w*", r"\bfaint(?:ed|ing)\b", r"\bseizure", r"\bconvuls\w*",
+    r"\bhaving a fit\b",
+    # too much medicine
+    r"\boverdos\w*", r"\btoo (?:many|much) (?:of )?(?:my |his |her |the )?(?:pills?|tablets?|"
+    r"meds?|medicines?|medication|insulin|capsules?|doses?)\b",
+    r"\btook (?:way |far )?too (?:many|much)\b", r"\binsulin\b[^.?!;]{0,40}\btoo much\b",
+    r"\btook (?:loads|lots|a handful) of\b",
+    r"\b(?:took|swallowed|ate|taken|drank|eaten) (?:a |the |an )?(?:whole|entire|full) "
+    r"(?:bottle|pack|packet|box|strip|blister)",
+    r"\b(?:took|swallowed|ate) (?:every|all the) (?:pill|tablet)s? in the (?:box|bottle|pack)",
+    r"\ball (?:of )?(?:my|his|her) \w+ at once\b", r"\b(?:took|swallowed) \d{2,} (?:pills|tablets)",
+    # self-harm and suicide
+    r"\bsuicid", r"\bsucid", r"\bkill (?:my ?self|me)\b", r"\bkilling my ?self\b",
+    r"\bend(?:ing)? (?:my life|it all|my own life)", r"\b(?:want|going|gonna|plan\w*) to end it\b",
+    r"\b(?:want|wanna|wish I could|going) (?:to )?die\b",
+    r"\b(?:don'?t|dont|do not) want to (?:live|be alive|be here|wake up)",
+    r"\bself[- ]?harm", r"\b(?:hurt|hurting|harm|harming|cut|cutting) my ?self\b",
+    r"\b(?:i'?m|im|i am) dying\b(?! (?:to|for))", r"\bno reason to live\b",
+    # asking for emergency help
+    r"\bemergency\b", r"\bambulance\b", r"\bcall (?:911|999|112|000|an ambulance)\b",
 ]
 _PATTERN = re.compile("|".join(f"(?:{p})" for p in _RED_FLAGS), re.IGNORECASE)
 
 
 def is_red_flag(text: str) -> bool:
-    normalised = " ".join(text.replace("’", "'").split())
+    """Whether the message may be an emergency (deterministic, before any NLU)."""
+    normalised = " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
     return bool(_PATTERN.search(normalised))
 
 
+def emergency_number(team: CareTeam | None) -> str:
+    """The team's emergency number, else the configured one."""
+    return (team.emergency_number if team else None) or get_settings().emergency_number
+
+
 def emergency_guidance(team: CareTeam | None) -> str:
-    settings = get_settings()
-    number = (team.emergency_number if team else None) or settings.emergency_number
-    crisis = (team.crisis_line if team else None) or settings.crisis_line
+    number = emergency_number(team)
+    crisis = (team.crisis_line if team else None) or get_settings().crisis_line
     return (f"🚨 This may be an emergency. Call {number} now, or go to the nearest emergency "
             f"department. If you are thinking about harming yourself, call {crisis}. "
             "I have also alerted your care team, but please don't wait for them.")

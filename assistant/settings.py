@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("")
     rasa_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 4.0
+    # While the Rasa server starts (or restarts), a patient's message waits this long for
+    # it, instead of getting "Sorry, I can't answer right now" at once.
+    rasa_hold_seconds: Annotated[float, Field(ge=0, le=600)] = 90.0
     rasa_tracker_url: str = ""
     redis_url: str = ""  # Rasa's lock store when several Rasa instances share trackers
     action_port: Annotated[int, Field(ge=1, le=65535)] = 5055

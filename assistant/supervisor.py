@@ -2,13 +2,16 @@
 
 Each service is its own process (the Rasa server even in its own Python). All of them:
 output prefixed with the service's name (or written to a log file), health checks
-before "ready", and on Ctrl-C a polite SIGTERM, then SIGKILL after a timeout.
+before "ready", and on Ctrl-C a polite SIGTERM, then SIGKILL after a timeout. A
+supervisor that dies without stopping them (SIGKILL, a crash, the OOM killer) takes them
+along: on Linux each child asks the kernel for SIGKILL when its parent dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -26,6 +29,7 @@ from assistant.settings import Settings
 
 log = logging.getLogger("careloop")
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 IN_PROCESS = ("scheduler", "bridge")
 SERVICES = ("rasa", "actions", *IN_PROCESS, "web")
 
@@ -76,6 +80,23 @@ def run_names(settings: Settings) -> tuple[str, ...]:
     return (*default_names(settings), "web")
 
 
+def die_with_parent() -> Callable[[], None] | None:
+    """For `preexec_fn`: the child is SIGKILLed when this process dies, however it dies.
+    Runs in the child between fork and exec, so it only makes one system call; libc's
+    `prctl` is looked up here, in the parent. None where Linux's prctl is missing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl: nobody would stop us
+            os._exit(1)
+
+    return child
+
+
 async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
     while line := await stream.readline():
         out.write(f"{prefix}{line.decode(errors='replace')}")
@@ -96,7 +117,8 @@ class Stack:
         for item in self.items:
             item.process = await asyncio.create_subprocess_exec(
                 *item.command, env=item.env, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent())
             if self.log_dir is not None:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
                 out: IO[str] = open(self.log_dir / f"{item.name}.log", "a")  # noqa: SIM115

@@ -4,10 +4,15 @@ the Rasa engine (a model trained once per session, cached by the hash of its dat
 PostgreSQL: `CARELOOP_TEST_POSTGRES_URL` (a server where the tests may create
 databases) or, when unset, a private server started here with the machine's `initdb`
 and `pg_ctl` (as the `postgres` user when the tests run as root).
+
+Processes: every process a test starts carries the test's mark in its environment (and
+the session's mark); a test that leaves one running fails at teardown, and the session
+fails if any is left at its end. The leftovers are killed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -15,7 +20,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,8 +32,10 @@ from assistant import db as dbmod
 from assistant import engine as rasa_engine
 from assistant.migrate import upgrade
 from assistant.settings import PROJECT_DIR, Settings, get_settings
+from tests import processes
 
 REPO = PROJECT_DIR
+RASA_TOKEN = "-t-starts-like-an-option"
 pytest_plugins = ["tests.telegram_fixtures"]
 
 
@@ -36,6 +43,56 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# --- processes the tests start -----------------------------------------------------------
+
+SESSION_MARK, TEST_MARK = "PYTEST_CARELOOP_SESSION", "PYTEST_CARELOOP_TEST"
+os.environ[SESSION_MARK] = uuid.uuid4().hex  # not CARELOOP_*: isolated_settings keeps it
+
+
+def _mark(item: pytest.Item) -> str:
+    return f"{os.environ[SESSION_MARK]}-{hashlib.sha256(item.nodeid.encode()).hexdigest()[:16]}"
+
+
+def _report(left: list[int]) -> str:
+    return "; ".join(f"{pid}: {processes.command_line(pid)}" for pid in left)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """What the test body starts carries its mark (fixtures stop what they start)."""
+    os.environ[TEST_MARK] = _mark(item)
+    try:
+        return (yield)
+    finally:
+        os.environ.pop(TEST_MARK, None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """After a test and its fixtures: nothing it started may still run."""
+    result = yield
+    left = processes.still_alive(processes.marked(TEST_MARK, _mark(item)), timeout=5)
+    if left:
+        processes.kill(left)
+        pytest.fail(f"the test left {len(left)} processes running (now killed): "
+                    f"{_report(left)}", pytrace=False)
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Nothing the session started (servers included) outlives it."""
+    left = processes.still_alive(processes.marked(SESSION_MARK, os.environ[SESSION_MARK]),
+                                 timeout=5)
+    if left:
+        processes.kill(left)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"processes left running by the tests (now killed): "
+                                f"{_report(left)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def reset_caches() -> None:
@@ -225,9 +282,9 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def rasa_stack(trained_model: Path, sqlite_template: Path, redis_url: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """The real Rasa server (its lock store in Redis, as with several Rasa instances) and
-    action server, started once per session on free ports, sharing one SQLite database
-    (`stack_db_url`)."""
+    """The real Rasa server (its lock store in Redis, as with several Rasa instances; its
+    HTTP API behind `RASA_TOKEN`) and action server, started once per session on free
+    ports, sharing one SQLite database (`stack_db_url`)."""
     import asyncio
     import threading
 
@@ -238,7 +295,9 @@ def rasa_stack(trained_model: Path, sqlite_template: Path, redis_url: str,
     env = {"CARELOOP_DATABASE_URL": f"sqlite:///{folder / 'careloop.db'}",
            "CARELOOP_DATA_DIR": str(folder / "var"),
            "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
-           "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_REDIS_URL": redis_url}
+           "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_REDIS_URL": redis_url,
+           # A token that looks like an option: any token must work.
+           "CARELOOP_RASA_TOKEN": RASA_TOKEN}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)

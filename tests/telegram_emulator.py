@@ -59,6 +59,7 @@ class Emulator:
     edits: list[dict[str, Any]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    chat_actions: list[tuple[int, str]] = field(default_factory=list)  # (chat id, action)
     too_many_requests: int = 0
     calls: dict[str, int] = field(default_factory=dict)
 
@@ -252,6 +253,10 @@ class Emulator:
         if method == "answerCallbackQuery":
             with self._lock:
                 self.answered.append(str(params.get("callback_query_id")))
+            return True
+        if method == "sendChatAction":
+            with self._lock:
+                self.chat_actions.append((int(params["chat_id"]), str(params["action"])))
             return True
         if method == "setMyCommands":
             commands = params.get("commands")

@@ -54,9 +54,13 @@ class Running:
 
 
 @pytest.fixture
-def bridge(telegram_emulator: Emulator, db_url: str) -> Iterator[Emulator]:
-    """The real bridge polling the emulator; yields the emulator to talk through."""
+def bridge(telegram_emulator: Emulator, db_url: str,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """The real bridge polling the emulator; yields the emulator to talk through. No Rasa
+    runs here, and none is starting: the bridge does not hold messages for it."""
     from assistant.telegram.bridge import run_bridge
 
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
+    get_settings.cache_clear()
     with Running(run_bridge):
         yield telegram_emulator

@@ -5,16 +5,24 @@ the patient agreed to the notice. Linked chats talk to Rasa (the conversation id
 the patient's opaque `chat_ref`, never the Telegram id). Reminder buttons are
 answered against storage directly, so they work while Rasa is down. Every reply goes
 through the one `TelegramSender`. Logs carry no message text.
+
+Updates are handled concurrently (a message held while Rasa starts must not hold up
+everyone else's buttons), one at a time and in order within a chat. The bridge waits for
+an unreachable Bot API without crashing, and stops within a few seconds whatever
+Telegram does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from telegram import BotCommand, Update
+from telegram.constants import ChatAction
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -38,6 +46,9 @@ from assistant.telegram.sender import TelegramSender, make_bot
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 T = TypeVar("T")
+POLLING_STOP_SECONDS = 1.0  # stopping waits this long for polling to end ...
+STOP_SECONDS = 2.0  # ... and this long for the replies in hand to be sent
+RETRY_SECONDS = 30.0  # the longest pause between tries to reach an unreachable Bot API
 
 JOIN = ("Hello! I'm CareLoop, a medication assistant used by care teams. To start, send "
         "the enrolment code your care team gave you, like this: /start ABCD234XYZ")
@@ -77,6 +88,21 @@ class Bridge:
         self.sender = sender
         self.rasa = rasa
         self._payloads: dict[str, str] = {}  # short button keys → long Rasa payloads
+        self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
+
+    @contextlib.asynccontextmanager
+    async def one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
+        """A chat's messages are answered one after the other, in the order they came
+        (a possible emergency does not wait its turn: see `_text`)."""
+        lock, users = self._chats.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._chats[chat_id]
 
     async def reply(self, chat_id: int, text: str, buttons: Buttons | None = None) -> None:
         try:
@@ -100,7 +126,11 @@ class Bridge:
         return rows
 
     async def converse(self, chat_id: int, patient: Patient, text: str) -> None:
-        for reply in await conversation.turn(self.rasa, patient, text):
+        async def typing() -> None:  # while the message waits for Rasa to start
+            with contextlib.suppress(TelegramError):
+                await self.sender.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+        for reply in await conversation.turn(self.rasa, patient, text, typing):
             await self.reply(chat_id, reply.text or "Please choose:", self._rasa_buttons(reply))
 
     # --- handlers ---------------------------------------------------------------------------
@@ -181,11 +211,13 @@ class Bridge:
     async def _text(self, update: Update, text: str) -> None:
         chat = update.effective_chat
         assert chat is not None
-        patient = await self.patient(chat.id)
-        if patient is None:
-            await self.reply(chat.id, JOIN)
-            return
-        await self.converse(chat.id, patient, text)
+        urgent = conversation.is_urgent(text)
+        async with contextlib.nullcontext() if urgent else self.one_at_a_time(chat.id):
+            patient = await self.patient(chat.id)
+            if patient is None:
+                await self.reply(chat.id, JOIN)
+                return
+            await self.converse(chat.id, patient, text)
 
     async def dose_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Taken / Snooze / Skip on a reminder: recorded directly, Rasa not needed."""
@@ -229,7 +261,7 @@ class Bridge:
 
 
 def build_application(settings: Settings, rasa: RasaClient) -> Application:  # type: ignore[type-arg]
-    application = ApplicationBuilder().bot(make_bot(settings)).build()
+    application = ApplicationBuilder().bot(make_bot(settings)).concurrent_updates(True).build()
     bridge = Bridge(settings, TelegramSender.from_settings(settings, application.bot), rasa)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
@@ -251,13 +283,67 @@ def build_application(settings: Settings, rasa: RasaClient) -> Application:  # t
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
+async def _or_stop(work: Awaitable[T], stop: asyncio.Event) -> tuple[bool, T | None]:
+    """(True, its result), or (False, None) when `stop` is set first (the work cancelled)."""
+    task, stopped = asyncio.ensure_future(work), asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return True, task.result()
+    while not task.done():  # PTB swallows a first cancellation while it stops polling
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        task.exception()  # read, so that asyncio does not report it as never retrieved
+    return False, None
+
+
+async def _connect(application: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+    """Reach the Bot API, trying again (with growing pauses) while it is unreachable;
+    False when told to stop first."""
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            done, _ = await _or_stop(application.initialize(), stop)
+            if done:
+                await application.bot.set_my_commands(COMMANDS)
+            return done
+        except NetworkError as exc:  # also timeouts; a wrong token is not retried
+            log.warning("Telegram Bot API unreachable (%s); trying again in %.0f s",
+                        type(exc).__name__, pause)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+        pause = min(pause * 2, RETRY_SECONDS)
+    return False
+
+
+async def _stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Answer the updates in hand (held messages get their fallback now), then close."""
+    await application.stop()
+    await application.shutdown()
+
+
+def _after(seconds: float) -> asyncio.Event:
+    """An event set `seconds` from now."""
+    event = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, event.set)
+    return event
+
+
+def _polling_failed(exc: TelegramError) -> None:
+    """PTB retries by itself; one line per failure, not a traceback each time."""
+    log.warning("polling Telegram failed (%s); retrying", type(exc).__name__)
+
+
 async def run_bridge(settings: Settings, stop: asyncio.Event) -> None:
     """Serve Telegram until `stop`: long polling, or a webhook with a secret token when a
     public URL is configured."""
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                      hold_seconds=settings.rasa_hold_seconds)
     application = build_application(settings, rasa)
-    await application.initialize()
-    await application.bot.set_my_commands(COMMANDS)
+    if not await _connect(application, stop):
+        await rasa.aclose()
+        return
     await application.start()
     assert application.updater is not None
     if settings.webhook_url:
@@ -268,11 +354,18 @@ async def run_bridge(settings: Settings, stop: asyncio.Event) -> None:
             allowed_updates=ALLOWED_UPDATES)
     else:
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
-                                                poll_interval=0.0, timeout=10)
+                                                poll_interval=0.0, timeout=10,
+                                                error_callback=_polling_failed)
     log.info("bridge started (%s)", "webhook" if settings.webhook_url else "long polling")
     await stop.wait()
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    rasa.release()  # messages waiting for Rasa get their answer now
+    # When Telegram is unreachable, PTB's polling waits out its retry pause (up to 30 s)
+    # before it looks at its stop event: cut that short.
+    done, _ = await _or_stop(application.updater.stop(), _after(POLLING_STOP_SECONDS))
+    if not done:
+        log.warning("Telegram did not answer; stopping without it")
+    done, _ = await _or_stop(_stop(application), _after(STOP_SECONDS))
+    if not done:
+        log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)
     await rasa.aclose()
     log.info("bridge stopped")

@@ -3,16 +3,19 @@ pairing works, answers come from the patient's own plan, and failures are gentle
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import subprocess
 import time
 
+import httpx
 import pytest
 from sqlmodel import select
 
 from assistant import conversation, patients
 from assistant.db import session
-from assistant.models import Alert, AlertKind, Patient
+from assistant.models import Alert, AlertKind, CareTeam, Patient
 from assistant.rasa_client import RasaClient, Reply
 from assistant.settings import get_settings
 from tests.conftest import free_port
@@ -32,7 +35,8 @@ def _patient(name: str) -> Patient:
 
 async def _say(patient: Patient, text: str) -> str:
     settings = get_settings()
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds * 3)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds * 3,
+                      hold_seconds=settings.rasa_hold_seconds)
     try:
         replies = await conversation.turn(rasa, patient, text)
     finally:
@@ -72,12 +76,17 @@ async def test_a_stranger_reaches_no_plan_data(stack_db_url: str) -> None:
     assert "Metformin" not in answer and "care team" in answer.lower()
 
 
+@pytest.mark.parametrize("text", ["I have crushing chest pain",
+                                  "my chest feels like an elephant is sitting on it"])
 async def test_emergency_wording_gets_guidance_and_alerts_without_rasa(
-        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        db_url: str, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "60")  # as if Rasa were starting
     get_settings.cache_clear()
     patient = _patient("Cem")
-    answer = await _say(patient, "I have crushing chest pain")
+    started = time.monotonic()
+    answer = await _say(patient, text)
+    assert time.monotonic() - started < 5  # at once: the guard does not wait for Rasa
     assert "112" in answer
     with session() as db:
         [alert] = db.exec(select(Alert)).all()
@@ -95,4 +104,91 @@ async def test_when_rasa_is_down_the_patient_hears_so_within_five_seconds(
     replies = await conversation.turn(rasa, patient, "what do I take today?")
     await rasa.aclose()
     assert time.monotonic() - started < 5
-    assert replies == [Reply(conversation.UNAVAILABLE)]
+    assert replies == [Reply(conversation.UNAVAILABLE.format(number="112"))]
+    assert "If this is an emergency, call 112 now" in replies[0].text
+
+
+class StartingRasa:
+    """The Rasa server as a channel sees it while it loads its model: nothing listens on
+    its port until it is up (`up_after` seconds from now; None: never)."""
+
+    def __init__(self, up_after: float | None) -> None:
+        self.up_at = None if up_after is None else time.monotonic() + up_after
+        self.messages: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.up_at is None or time.monotonic() < self.up_at:
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.url.path == "/":
+            return httpx.Response(200, text="Hello from Rasa: 3.6.21")
+        self.messages.append(json.loads(request.content)["message"])
+        return httpx.Response(200, json=[{"text": "Today: Metformin 500 mg at 08:00."}])
+
+    def client(self, hold_seconds: float) -> RasaClient:
+        return RasaClient("http://rasa", 4.0, httpx.MockTransport(self),
+                          hold_seconds=hold_seconds)
+
+
+async def test_a_message_sent_while_rasa_starts_gets_the_real_answer_once_it_is_up(
+        db_url: str) -> None:
+    patient, rasa = _patient("Eva"), StartingRasa(up_after=1.5)
+    client, holds = rasa.client(hold_seconds=30), []
+
+    async def typing() -> None:
+        holds.append(time.monotonic())
+
+    started = time.monotonic()
+    replies = await conversation.turn(client, patient, "what do I take today?", typing)
+    assert replies == [Reply("Today: Metformin 500 mg at 08:00.")]
+    assert 1.5 <= time.monotonic() - started < 5
+    assert rasa.messages == ["what do I take today?"]  # sent once, when Rasa was up
+    assert holds and holds[0] - started < 0.5  # "typing" at once while held
+    await client.aclose()
+
+
+async def test_when_rasa_is_not_up_within_the_hold_the_fallback_carries_the_team_number(
+        db_url: str) -> None:
+    patient, rasa = _patient("Fay"), StartingRasa(up_after=None)
+    with session() as db:
+        team = db.get(CareTeam, patient.team_id)
+        assert team is not None
+        team.emergency_number = "999"
+    client = rasa.client(hold_seconds=1)
+    started = time.monotonic()
+    [reply] = await conversation.turn(client, patient, "what do I take today?")
+    assert 1 <= time.monotonic() - started < 4
+    assert reply.text == conversation.UNAVAILABLE.format(number="999")
+    assert "If this is an emergency, call 999 now" in reply.text
+    # The outage has outlasted its hold: the next message is not held again ...
+    started = time.monotonic()
+    [reply] = await conversation.turn(client, patient, "hello?")
+    assert time.monotonic() - started < 1 and "call 999 now" in reply.text
+    # ... and once Rasa is back, answers are real again.
+    rasa.up_at = time.monotonic()
+    assert (await conversation.turn(client, patient, "hello?"))[0].text.startswith("Today")
+    await client.aclose()
+
+
+async def test_a_slow_rasa_is_not_held_for(db_url: str) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer in time", request=request)
+
+    client = RasaClient("http://rasa", 4.0, httpx.MockTransport(slow), hold_seconds=60)
+    started = time.monotonic()
+    [reply] = await conversation.turn(client, _patient("Gus"), "what do I take today?")
+    assert time.monotonic() - started < 2
+    assert reply.text == conversation.UNAVAILABLE.format(number="112")
+    await client.aclose()
+
+
+async def test_a_held_message_gets_the_fallback_at_once_when_the_channel_stops(
+        db_url: str) -> None:
+    client = StartingRasa(up_after=None).client(hold_seconds=60)
+    turn = asyncio.create_task(conversation.turn(client, _patient("Hal"), "hello"))
+    await asyncio.sleep(0.5)
+    assert not turn.done()  # held
+    started = time.monotonic()
+    client.release()
+    [reply] = await asyncio.wait_for(turn, timeout=5)
+    assert time.monotonic() - started < 1 and "call 112 now" in reply.text
+    await client.aclose()

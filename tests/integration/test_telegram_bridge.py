@@ -296,7 +296,8 @@ def test_odd_and_huge_text_is_answered_without_a_crash(bridge: Emulator) -> None
     _enrol(bridge, patient)
     started = time.monotonic()
     bridge.inject_text(CHAT, "\u202e\u0000💊" * 3000)
-    assert bridge.wait_for(CHAT, 3)[2].text == conversation.UNAVAILABLE  # Rasa is down here
+    # Rasa is down here: the fallback, with the emergency number
+    assert bridge.wait_for(CHAT, 3)[2].text == conversation.UNAVAILABLE.format(number="112")
     assert time.monotonic() - started < 5
 
 
@@ -336,3 +337,48 @@ def test_webhook_mode_accepts_only_updates_carrying_the_secret(
         time.sleep(0.3)
         assert len(telegram_emulator.messages_to(CHAT)) == 1  # nothing for the forged one
     assert telegram_emulator.calls.get("setWebhook") == 1
+
+
+def test_a_message_held_for_rasa_shows_typing_and_holds_up_no_other_chat(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import free_port
+    from tests.telegram_fixtures import Running
+
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # starting
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "4")
+    get_settings.cache_clear()
+    telegram, other = telegram_emulator, CHAT + 1
+    with Running(bridge_mod.run_bridge):
+        _enrol(telegram, _patient())
+        sent = time.monotonic()
+        telegram.inject_text(CHAT, "what do I take today?")
+        telegram.inject_text(other, "hello")  # someone else, while that message is held
+        assert telegram.wait_for(other)[0].text == bridge_mod.JOIN
+        assert time.monotonic() - sent < 3
+        deadline = time.monotonic() + 3
+        while (CHAT, "typing") not in telegram.chat_actions:
+            assert time.monotonic() < deadline, "no 'typing' while the message was held"
+            time.sleep(0.05)
+        fallback = telegram.wait_for(CHAT, 3, timeout=15)[2]
+        assert time.monotonic() - sent >= 4  # held for the whole hold, not answered at once
+        assert fallback.text == conversation.UNAVAILABLE.format(number="112")
+
+
+def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import free_port
+    from tests.telegram_fixtures import Running
+
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # starting
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "30")
+    get_settings.cache_clear()
+    with Running(bridge_mod.run_bridge):
+        _enrol(telegram_emulator, _patient())
+        telegram_emulator.inject_text(CHAT, "what do I take today?")  # held for Rasa
+        telegram_emulator.inject_text(CHAT, "my lips are turning blue")
+        sent = time.monotonic()
+        guidance = telegram_emulator.wait_for(CHAT, 3, timeout=20)[2]
+        assert "Call 112 now" in guidance.text and time.monotonic() - sent < 5
+    # Stopping answers the held message at once, with the fallback.
+    assert telegram_emulator.wait_for(CHAT, 4)[3].text == conversation.UNAVAILABLE.format(
+        number="112")

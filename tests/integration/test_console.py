@@ -1,0 +1,58 @@
+"""The console channel (the demo's chat) while Rasa starts: a message waits for it, and a
+possible emergency behind it is answered at once."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+import time
+
+import pytest
+
+from assistant import console as console_mod
+from assistant import conversation, patients
+from assistant.db import session
+from assistant.models import Patient
+from assistant.settings import get_settings
+from tests.conftest import free_port
+
+
+def _patient() -> Patient:
+    with session() as db:
+        team = patients.add_team(db, name="Ward 3", actor="test")
+        return patients.add_patient(db, team=team, name="Ida", timezone="Europe/Berlin",
+                                    actor="test")
+
+
+async def _until(condition: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+
+
+async def test_an_emergency_is_answered_at_once_behind_a_message_held_for_rasa(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # starting
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "30")
+    get_settings.cache_clear()
+    reader, writer = os.pipe()
+    monkeypatch.setattr(sys, "stdin", open(reader))  # noqa: SIM115  (the chat reads it)
+    typed, screen = open(writer, "w"), io.StringIO()  # noqa: SIM115
+    chat = asyncio.create_task(console_mod.chat(get_settings(), _patient(),
+                                                console_mod.Console(screen)))
+    try:
+        typed.write("what do I take today?\nmy lips are turning blue\n")
+        typed.flush()
+        started = time.monotonic()
+        await _until(lambda: "Call 112 now" in screen.getvalue(), timeout=10)
+        assert time.monotonic() - started < 5
+        assert console_mod.HOLD in screen.getvalue()  # the first one waits for Rasa
+        typed.write("/quit\n")
+        typed.close()
+        await asyncio.wait_for(chat, timeout=10)  # leaving answers it, with the fallback
+        assert conversation.UNAVAILABLE.format(number="112") in screen.getvalue()
+    finally:
+        chat.cancel()

@@ -1,0 +1,169 @@
+"""`careloop run` and its children: any Rasa token starts the engine, the children die
+with the supervisor however it dies, the bridge stops promptly, the output is quiet."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant import engine, enrolment, patients
+from assistant.db import session
+from assistant.settings import Settings, get_settings
+from tests.conftest import RASA_TOKEN, REPO, free_port
+from tests.processes import Terminal, command_line, descendants, kill, still_alive
+from tests.telegram_emulator import Emulator, Server
+from tests.telegram_fixtures import TOKEN
+
+
+def careloop(*args: str, env: dict[str, str] | None = None) -> Terminal:
+    """`careloop ARGS` in its own process, as an operator starts it."""
+    return Terminal(subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", *args], cwd=REPO, text=True,
+        env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+
+
+def stop(terminal: Terminal) -> None:
+    if terminal.process.poll() is None:
+        terminal.process.kill()
+        terminal.process.wait()
+
+
+@pytest.mark.parametrize("token", ["-starts-with-a-dash", "--two-dashes", "plain_token-1"])
+def test_the_rasa_token_is_passed_as_one_argument_whatever_it_looks_like(
+        token: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("CARELOOP_RASA_TOKEN", token)
+    get_settings.cache_clear()
+    command = engine.rasa_command(get_settings(), engine.model_path(get_settings()))
+    assert command[-1] == f"--auth-token={token}"
+    assert token not in command[:-1]
+
+
+def test_a_random_rasa_token_starting_with_a_dash_is_passed_as_one_argument(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.secrets, "token_urlsafe", lambda n: "-Yq3" + "x" * 28)
+    command = engine.rasa_command(Settings(), engine.model_path(Settings()))
+    assert command[-1] == "--auth-token=-Yq3" + "x" * 28
+
+
+@pytest.mark.rasa
+def test_rasa_starts_with_a_token_like_an_option_and_refuses_calls_without_it(
+        rasa_stack: Settings) -> None:
+    assert rasa_stack.rasa_token.get_secret_value() == RASA_TOKEN  # the stack started with it
+    status = f"{rasa_stack.rasa_url}/status"
+    assert httpx.get(status).status_code == 401
+    assert httpx.get(status, params={"token": "wrong"}).status_code == 401
+    answer = httpx.get(status, params={"token": RASA_TOKEN})
+    assert answer.status_code == 200 and answer.json()["model_file"].endswith(".tar.gz")
+
+
+@pytest.mark.parametrize("lost", ["before it starts", "while it polls"])
+def test_the_bridge_stops_within_five_seconds_when_telegram_is_unreachable(lost: str) -> None:
+    server = Server(Emulator(TOKEN))
+    api = (server.__enter__().base_url if lost == "while it polls"
+           else f"http://127.0.0.1:{free_port()}/bot")  # a closed port
+    bridge = careloop("run", "--only", "bridge", env={
+        "CARELOOP_TELEGRAM_TOKEN": TOKEN, "CARELOOP_TELEGRAM_API_URL": api})
+    try:
+        if lost == "while it polls":
+            bridge.wait_for("bridge started", timeout=60)
+            server.__exit__()
+            # PTB pauses longer after each failed poll: 1 s, 1.5 s, ... 7.6 s after the 6th.
+            bridge.wait_for("polling", "fail", timeout=60, count=6)
+        else:
+            bridge.wait_for("unreachable", timeout=60)  # waiting for Telegram, not crashed
+        started = time.monotonic()
+        bridge.process.send_signal(signal.SIGTERM)
+        assert bridge.process.wait(timeout=30) == 0, bridge.output()
+        assert time.monotonic() - started < 5, bridge.output()
+        assert "Traceback" not in bridge.output()
+    finally:
+        stop(bridge)
+        if server.thread.is_alive():
+            server.__exit__()
+
+
+STACK = """
+import asyncio, sys
+from assistant.supervisor import Service, Stack
+
+async def main() -> None:
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    async with Stack([Service(f"s{n}", sleeper, {}) for n in range(3)]) as stack:
+        print("children", *[item.process.pid for item in stack.items], flush=True)
+        await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def test_children_die_with_a_supervisor_killed_by_sigkill() -> None:
+    """SIGKILL leaves the supervisor no time to stop anything: the children must go by
+    themselves."""
+    supervisor = Terminal(subprocess.Popen(
+        [sys.executable, "-c", STACK], cwd=REPO, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT))
+    children = [int(pid) for pid in supervisor.wait_for("children", timeout=60).split()[1:]]
+    try:
+        assert len(children) == 3 and not set(children) - set(descendants(
+            supervisor.process.pid))
+        supervisor.process.kill()
+        supervisor.process.wait()
+        left = still_alive(children, timeout=5)
+        assert left == [], [command_line(pid) for pid in left]
+    finally:
+        stop(supervisor)
+        kill(children)
+
+
+@pytest.mark.rasa
+def test_careloop_run_answers_a_message_sent_while_rasa_starts_and_its_children_die_with_it(
+        trained_model: Path, tmp_path: Path, telegram_emulator: Emulator, db_url: str) -> None:
+    chat, telegram = 5150, telegram_emulator
+    with session() as db:
+        team = patients.add_team(db, name="Ward 7", actor="test")
+        patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
+                                       actor="test")
+        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                schedule=patients.ScheduleSpec(times=("08:00",)), actor="test")
+        code = enrolment.issue_code(db, patient=patient, actor="test", hours=1).code
+    models = tmp_path / "var" / "models"  # the tests' model, not trained again
+    models.mkdir(parents=True)
+    (models / trained_model.name).symlink_to(trained_model)
+    run = careloop("run", env={"CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
+                               "CARELOOP_ACTION_PORT": str(free_port()),
+                               "CARELOOP_WEB_PORT": str(free_port())})
+    try:
+        # The bridge is up long before Rasa: the patient enrols and writes meanwhile.
+        telegram.inject_text(chat, f"/start {code}")
+        notice = telegram.wait_for_text(chat, "not a medical device", timeout=120)
+        telegram.inject_callback(chat, notice, notice.buttons[0][1])
+        telegram.wait_for_text(chat, "all set", timeout=30)
+        telegram.inject_text(chat, "what do I take today?")
+        deadline = time.monotonic() + 30
+        while (chat, "typing") not in telegram.chat_actions:
+            assert time.monotonic() < deadline, "no 'typing' while Rasa was starting"
+            time.sleep(0.1)
+        assert not any("ready:" in line for line in run.seen + [run.output(timeout=0)])
+        # Once Rasa is up, the real answer: never the apology.
+        telegram.wait_for_text(chat, "Metformin 500 mg", timeout=300)
+        run.wait_for("ready:", timeout=30)
+        assert not [m.text for m in telegram.messages_to(chat) if "can't answer" in m.text]
+        shown = run.output(timeout=0)
+        noise = ["DeprecationWarning", "endpoints.yml", "Traceback", "Registered function"]
+        assert [word for word in noise if word in shown] == [], shown
+        # SIGKILLed, the supervisor cannot stop its children: they must go by themselves.
+        children = descendants(run.process.pid)
+        assert len(children) >= 5  # rasa, actions, scheduler, bridge, web
+        stop(run)
+        left = still_alive(children, timeout=5)
+        assert left == [], [command_line(pid) for pid in left]
+    finally:
+        stop(run)
