@@ -1,6 +1,7 @@
 """One chat turn for a linked patient, whatever the channel (Telegram or console).
 
-The emergency guard runs first; otherwise the message goes to Rasa. When Rasa or the
+The emergency guard runs first, then the diagnosis guard (such questions go to the care
+team); otherwise the message goes to Rasa. When Rasa or the
 action server is slow or down, the patient hears so at once: their reminders still work.
 """
 
@@ -28,6 +29,13 @@ def _emergency(patient_id: int) -> str:
         return safety.raise_emergency(db, patient)
 
 
+def _relay(patient_id: int, text: str) -> str:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        assert patient is not None
+        return safety.relay_question(db, patient, text)
+
+
 def _touch(patient_id: int) -> None:
     with session() as db:
         patient = db.get(Patient, patient_id)
@@ -40,6 +48,8 @@ async def turn(rasa: RasaClient, patient: Patient, text: str) -> list[Reply]:
     await asyncio.to_thread(_touch, patient.id)
     if safety.is_red_flag(text):
         return [Reply(await asyncio.to_thread(_emergency, patient.id))]
+    if safety.is_diagnosis_question(text):
+        return [Reply(await asyncio.to_thread(_relay, patient.id, text))]
     try:
         replies = await rasa.send(patient.chat_ref, text)
     except RasaUnavailable as exc:

@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def noon_zone() -> str:
+    """A fixed-offset zone where it is about noon now: a test that asks about "today" or
+    "tomorrow" there cannot straddle the patient's midnight."""
+    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 .. +11 hours from UTC
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs are inverted
 
 
 def reset_caches() -> None:
