@@ -4,7 +4,12 @@
 """
 
 from actions.doses import ActionConfirmDose, ActionSkipDose, ActionSnoozeDose
-from actions.plan import ActionAdherence, ActionAnswerSchedule, ActionMedicationInfo
+from actions.plan import (
+    ActionAdherence,
+    ActionAnswerSchedule,
+    ActionMedicationInfo,
+    ActionMissedDose,
+)
 from actions.preferences import (
     ActionChangeReminderTime,
     ActionPauseReminders,
@@ -20,7 +25,8 @@ from actions.reports import (
 
 __all__ = [
     "ActionAdherence", "ActionAnswerSchedule", "ActionChangeReminderTime", "ActionConfirmDose",
-    "ActionEmergency", "ActionLogMeasurement", "ActionMedicationInfo", "ActionPauseReminders",
+    "ActionEmergency", "ActionLogMeasurement", "ActionMedicationInfo", "ActionMissedDose",
+    "ActionPauseReminders",
     "ActionRelayToCareTeam", "ActionReportSymptom", "ActionRequestAdvice",
     "ActionResumeReminders", "ActionSkipDose", "ActionSnoozeDose",
 ]

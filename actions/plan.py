@@ -1,17 +1,21 @@
-"""Answers from the care plan: what to take and when, what a medicine is for, adherence."""
+"""Answers from the care plan: what to take and when (today, tomorrow, on a weekday), what
+a medicine is for, what to do about a missed dose, adherence."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import doses, patients, schedules
+from assistant import doses, parsing, patients, schedules
 from assistant.db import utcnow
 from assistant.messages import dose_label
-from assistant.models import DoseSchedule, DoseStatus, Medication, Patient
+from assistant.models import Alert, AlertKind, DoseSchedule, DoseStatus, Medication, Patient
 
 MARK = {DoseStatus.taken: " ✅ taken", DoseStatus.skipped: " (skipped)",
         DoseStatus.missed: " (missed)", DoseStatus.snoozed: " (snoozed)"}
@@ -25,6 +29,21 @@ def _lines(plan: list[doses.PlannedDose], patient: Patient) -> str:
                      f"{MARK.get(p.status, '')}" for p in plan)
 
 
+def _day_title(day: date, today: date) -> str:
+    """'Today, Fri 27 Nov', 'Tomorrow, Sat 28 Nov', 'Friday 4 Dec'."""
+    short = f"{day:%a} {day.day} {day:%b}"
+    if day == today:
+        return f"Today, {short}"
+    if day == today + timedelta(days=1):
+        return f"Tomorrow, {short}"
+    return f"{day:%A} {day.day} {day:%b}"
+
+
+def _in_part(plan: list[doses.PlannedDose], part: parsing.PartOfDay | None,
+             tz: ZoneInfo) -> list[doses.PlannedDose]:
+    return [p for p in plan if part is None or part.holds(p.due.astimezone(tz).time())]
+
+
 class ActionAnswerSchedule(PatientAction):
     action_name = "action_answer_schedule"
 
@@ -35,19 +54,21 @@ class ActionAnswerSchedule(PatientAction):
         if not meds:
             dispatcher.utter_message(text=NO_PLAN)
             return []
-        if re.search(r"\b(on|list|medications|medicines|meds do i have|tablets am i|pills am i)\b",
-                     text) and not re.search(r"today|tonight|tomorrow|next|now", text):
-            dispatcher.utter_message(text=self._full_list(meds))
-            return []
         now = utcnow()
         tz = schedules.zone(patient.timezone)
-        if "tomorrow" in text:
-            plan = doses.day_plan(db, patient, day_offset=1, now=now)
-            dispatcher.utter_message(text="Tomorrow:\n" + _lines(plan, patient) if plan
-                                     else "Nothing is scheduled for tomorrow.")
+        today = now.astimezone(tz).date()
+        part = parsing.part_of_day(text)
+        days = parsing.days_asked(text, today)
+        if days:  # "tmrw", "on friday", "this weekend": that day's plan, not today's
+            dispatcher.utter_message(text="\n\n".join(
+                self._day(db, patient, day, today, part, now) for day in days))
             return []
-        today = doses.day_plan(db, patient, now=now)
-        upcoming = [p for p in today if p.due > now and p.status == DoseStatus.planned]
+        if re.search(r"\b(on|list|medications|medicines|meds do i have|tablets am i|pills am i)\b",
+                     text) and not re.search(r"today|tonight|next|now", text):
+            dispatcher.utter_message(text=self._full_list(meds))
+            return []
+        plan = doses.day_plan(db, patient, now=now)
+        upcoming = [p for p in plan if p.due > now and p.status == DoseStatus.planned]
         if "next" in text or "now" in text:
             nxt = upcoming[0] if upcoming else next(iter(doses.day_plan(db, patient, 1, now)), None)
             dispatcher.utter_message(
@@ -55,15 +76,20 @@ class ActionAnswerSchedule(PatientAction):
                      f"{schedules.local_label(nxt.due, tz)}." if nxt
                 else "No more doses are scheduled for now.")
             return []
-        if re.search(r"tonight|evening|night", text):
-            part, chosen = "this evening", [p for p in today if p.due.astimezone(tz).hour >= 17]
-        elif "morning" in text:
-            part, chosen = "this morning", [p for p in today if p.due.astimezone(tz).hour < 12]
-        else:
-            part, chosen = "today", today
-        dispatcher.utter_message(text=f"Your doses {part}:\n" + _lines(chosen, patient)
-                                 if chosen else f"Nothing is scheduled {part}.")
+        when = f"this {part.name}" if part else "today"
+        chosen = _in_part(plan, part, tz)
+        dispatcher.utter_message(text=f"Your doses {when}:\n" + _lines(chosen, patient)
+                                 if chosen else f"Nothing is scheduled {when}.")
         return []
+
+    @staticmethod
+    def _day(db: Session, patient: Patient, day: date, today: date,
+             part: parsing.PartOfDay | None, now: datetime) -> str:
+        tz = schedules.zone(patient.timezone)
+        title = _day_title(day, today) + (f" {part.name}" if part else "")
+        chosen = _in_part(doses.day_plan(db, patient, now=now, day=day), part, tz)
+        return f"{title}:\n{_lines(chosen, patient)}" if chosen else (
+            f"{title}: nothing is scheduled.")
 
     @staticmethod
     def _full_list(meds: list[tuple[Medication, DoseSchedule | None]]) -> str:
@@ -77,6 +103,69 @@ class ActionAnswerSchedule(PatientAction):
                 timing = f"at {', '.join(row.times_of_day)}{on}"
             lines.append(f"• {dose_label(med)}, {timing}")
         return "Your medications:\n" + "\n".join(lines)
+
+
+def _missed_meant(turn: Turn, meds: list[tuple[Medication, DoseSchedule | None]]
+                  ) -> list[Medication]:
+    """The medications a missed-dose question is about: the one named; else those with a
+    dose in the part of the day named ('my morning dose'); else the only one. Empty when
+    that leaves it ambiguous."""
+    everything = [med for med, _ in meds]
+    named = turn.entities.get("medication")
+    if named:
+        return doses.match_medication(named, everything)
+    found = {med.id: med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
+             for med in doses.match_medication(word, everything)}
+    if found:
+        return list(found.values())
+    part = parsing.part_of_day(turn.text)
+    if part:
+        in_part = [med for med, row in meds if row is not None and not row.as_needed and any(
+            part.holds(time.fromisoformat(at)) for at in row.times_of_day)]
+        if in_part:
+            return in_part
+    return everything if len(everything) == 1 else []
+
+
+class ActionMissedDose(PatientAction):
+    """What to do about a missed dose: only what the care team wrote for that medication;
+    without it the question goes to the team. Never dosing advice of our own."""
+
+    action_name = "action_missed_dose"
+
+    def act(self, db: Session, patient: Patient, turn: Turn,
+            dispatcher: CollectingDispatcher) -> Events:
+        meds = patients.medications(db, patient.id)
+        if not meds:
+            dispatcher.utter_message(text=NO_PLAN)
+            return []
+        chosen = _missed_meant(turn, meds)
+        if not chosen:
+            dispatcher.utter_message(text="Which medicine did you miss?", buttons=[
+                {"title": med.label,
+                 "payload": "/ask_missed_dose" + json.dumps({"medication": med.name})}
+                for med, _ in meds])
+            return []
+        written = [med for med in chosen if med.missed_dose_instructions]
+        unwritten = [med for med in chosen if not med.missed_dose_instructions]
+        parts = []
+        if len(written) == 1:
+            parts.append(f"If you miss a dose of {written[0].label}, your care team says: "
+                         f"{written[0].missed_dose_instructions}")
+        elif written:
+            parts.append("If you miss a dose, your care team says:\n" + "\n".join(
+                f"• {med.label}: {med.missed_dose_instructions}" for med in written))
+        if unwritten:
+            names = ", ".join(med.label for med in unwritten)
+            db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
+                         kind=AlertKind.question,
+                         summary=f"Missed-dose question, no instructions written for {names}: "
+                                 f"{turn.text}"[:2000]))
+            parts.append(f"Your care team hasn't written what to do when a dose of {names} is "
+                         "missed, so I won't guess. I've passed your question on and they will "
+                         "reply here.")
+        dispatcher.utter_message(text="\n\n".join(parts))
+        return []
 
 
 class ActionMedicationInfo(PatientAction):

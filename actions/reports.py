@@ -67,8 +67,5 @@ class ActionRelayToCareTeam(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        _team_alert(db, patient, AlertKind.question, f"Question from the patient: {turn.text}")
-        dispatcher.utter_message(
-            text="That's a question for your care team, so I won't guess. I've passed it on "
-                 "and they will reply here. Until then, keep taking your medicines as planned.")
+        dispatcher.utter_message(text=safety.relay_question(db, patient, turn.text))
         return []

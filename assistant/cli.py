@@ -162,6 +162,8 @@ def med_add(
     dose: Annotated[str, typer.Option()] = "1 tablet",
     instructions: Annotated[str, typer.Option(help='e.g. "with food"')] = "",
     purpose: Annotated[str, typer.Option(help="what it is for, as the team explains it")] = "",
+    if_missed: Annotated[str, typer.Option(
+        help="what to do when a dose is missed, as the team says it")] = "",
     supply: Annotated[int | None, typer.Option(help="doses in hand, for refill reminders")] = None,
 ) -> None:
     """Add a medication with its schedule; prints the medication id."""
@@ -172,8 +174,8 @@ def med_add(
     with session() as db:
         med = patients.add_medication(
             db, patient=patients.get_patient(db, patient), name=name, strength=strength,
-            dose=dose, instructions=instructions, purpose=purpose, schedule=spec,
-            supply_count=supply, actor=ACTOR)
+            dose=dose, instructions=instructions, purpose=purpose,
+            missed_dose_instructions=if_missed, schedule=spec, supply_count=supply, actor=ACTOR)
     typer.echo(med.id)
 
 

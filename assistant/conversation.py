@@ -1,8 +1,9 @@
 """One chat turn for a linked patient, whatever the channel (Telegram or console).
 
-The emergency guard runs first; otherwise the message goes to Rasa. While Rasa starts,
-the message is held for it (see `RasaClient`); when Rasa or the action server is slow or
-down, the patient hears so, with the emergency number, and that their reminders still work.
+The emergency guard runs first, then the diagnosis guard (such questions go to the care
+team); otherwise the message goes to Rasa. While Rasa starts, the message is held for it
+(see `RasaClient`); when Rasa or the action server is slow or down, the patient hears so,
+with the emergency number, and that their reminders still work.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def _emergency(patient_id: int) -> str:
         return safety.raise_emergency(db, patient)
 
 
+def _relay(patient_id: int, text: str) -> str:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        assert patient is not None
+        return safety.relay_question(db, patient, text)
+
+
 def _touch(patient_id: int) -> None:
     with session() as db:
         patient = db.get(Patient, patient_id)
@@ -54,6 +62,8 @@ async def turn(rasa: RasaClient, patient: Patient, text: str,
     await asyncio.to_thread(_touch, patient.id)
     if is_urgent(text):
         return [Reply(await asyncio.to_thread(_emergency, patient.id))]
+    if safety.is_diagnosis_question(text):
+        return [Reply(await asyncio.to_thread(_relay, patient.id, text))]
     try:
         replies = await rasa.send(patient.chat_ref, text.strip()[:MAX_TEXT], on_hold)
     except RasaUnavailable as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import update
@@ -176,12 +176,12 @@ class PlannedDose:
 
 
 def day_plan(db: Session, patient: Patient, day_offset: int = 0,
-             now: datetime | None = None) -> list[PlannedDose]:
-    """The patient's doses on their local day (today, or `day_offset` days away), with the
-    outcome recorded so far."""
+             now: datetime | None = None, *, day: date | None = None) -> list[PlannedDose]:
+    """The patient's doses on a local day (`day`; else today, or `day_offset` days away),
+    with the outcome recorded so far."""
     now = now or utcnow()
     tz = schedules.zone(patient.timezone)
-    local_day = now.astimezone(tz).date() + timedelta(days=day_offset)
+    local_day = day or now.astimezone(tz).date() + timedelta(days=day_offset)
     start = schedules.to_utc(local_day, datetime.min.time(), tz)
     end = schedules.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
     plan: list[PlannedDose] = []

@@ -259,6 +259,9 @@ class Medication(SQLModel, table=True):
     dose: str = Field(default="1 tablet", max_length=60)   # how much per occurrence
     instructions: str = Field(default="", max_length=500)  # "with food"
     purpose: str = Field(default="", max_length=500)       # written by the care team
+    # What to do when a dose is missed, as the care team wrote it: the only missed-dose
+    # answer the assistant gives (it never makes up dosing advice of its own).
+    missed_dose_instructions: str = Field(default="", max_length=500)
     supply_count: int | None = Field(default=None, ge=0)
     refill_days: int | None = Field(default=None, ge=0)
     active: bool = True

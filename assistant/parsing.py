@@ -1,14 +1,15 @@
-"""Reading what patients type: measurements, snooze durations and times of day.
+"""Reading what patients type: measurements, snooze durations, times of day, the days
+and parts of the day they ask about.
 
 Pure functions, no Duckling server: the phrasings people really use ("142 over 90",
-"half an hour", "9pm") and their units, normalised to one unit per kind.
+"half an hour", "9pm", "tmrw", "fri") and their units, normalised to one unit per kind.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time, timedelta
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,72 @@ def parse_time_of_day(text: str) -> time | None:
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
+
+
+# Days as patients type them, typos included. Weekday abbreviations count only as whole
+# words, and "sat"/"sun" only where a day fits ("on sat", "sun meds?"), not in "i sat
+# down" or "in the sun".
+_TOMORROW = r"to?m+or+o+w*|tomrrow|tomoz|tmr+w?|tmw|2m+or+o*w*|2mr[ow]?"
+_DAY_AFTER = r"(?=\s*(?:[?!.,]|$|morning|evening|night|meds?|pills?|tablets?|doses?))"
+_WEEKDAY_WORDS = (
+    (r"mondays?|(?<!')mon", 0), (r"tuesdays?|tues?", 1),
+    (r"wed+nes?days?|wensdays?|wendsdays?|weds?", 2), (r"thursdays?|thu|thur|thurs", 3),
+    (r"fridays?|fri", 4),
+    (rf"saturdays?|(?<!i )sat{_DAY_AFTER}|(?<=on )sat", 5),
+    (rf"sundays?|(?<!the )sun{_DAY_AFTER}|(?<=on )sun", 6),
+)
+
+
+def _days_named(t: str, today: date) -> list[date]:
+    found: list[date] = []
+    if re.search(rf"\bday after (?:{_TOMORROW})\b", t):
+        found.append(today + timedelta(days=2))
+    elif re.search(rf"\b(?:{_TOMORROW})\b", t):
+        found.append(today + timedelta(days=1))
+    if re.search(r"\b(?:this |the |next )?week-?ends?\b", t):
+        if today.weekday() == 6:  # Sunday: what is left of the weekend is today
+            found.append(today)
+        else:
+            saturday = today + timedelta(days=5 - today.weekday())
+            found += [saturday, saturday + timedelta(days=1)]
+    for pattern, weekday in _WEEKDAY_WORDS:
+        match = re.search(rf"\b(next )?(?:{pattern})\b", t)
+        if match:
+            ahead = (weekday - today.weekday()) % 7
+            found.append(today + timedelta(days=ahead or (7 if match.group(1) else 0)))
+    return found
+
+
+def days_asked(text: str, today: date) -> list[date]:
+    """The local days a question is about, in order: 'tmrw' → tomorrow, 'on fri' → the
+    coming Friday (today when it is Friday; 'next fri' → the one after today), 'this
+    weekend' → its Saturday and Sunday still to come. Empty when no day is named
+    ('today', 'tonight' and no day at all mean today)."""
+    return sorted(set(_days_named(" ".join(text.lower().split()), today)))
+
+
+@dataclass(frozen=True)
+class PartOfDay:
+    name: str   # "morning", "afternoon", "evening"
+    start: int  # local hours [start, end)
+    end: int
+
+    def holds(self, at: time) -> bool:
+        return self.start <= at.hour < self.end
+
+
+_PARTS = (
+    (r"morning|mornin|breakfast|brekfast|brekkie", PartOfDay("morning", 0, 12)),
+    (r"afternoon|arvo|lunch|midday|noon", PartOfDay("afternoon", 12, 17)),
+    (r"evening|tonight|tonite|2nite|night|bedtime|\bbed\b|dinner|supper",
+     PartOfDay("evening", 17, 24)),
+)
+
+
+def part_of_day(text: str) -> PartOfDay | None:
+    """The part of the day a message names ('my morning dose', 'tonite'), or None."""
+    t = text.lower()
+    for pattern, part in _PARTS:
+        if re.search(pattern, t):
+            return part
+    return None

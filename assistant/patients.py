@@ -223,8 +223,9 @@ def timing_of(row: DoseSchedule) -> schedules.Timing:
 
 def add_medication(db: Session, *, patient: Patient, name: str, strength: str = "",
                    dose: str = "1 tablet", instructions: str = "", purpose: str = "",
-                   schedule: ScheduleSpec, supply_count: int | None = None,
-                   refill_days: int | None = None, actor: str) -> Medication:
+                   missed_dose_instructions: str = "", schedule: ScheduleSpec,
+                   supply_count: int | None = None, refill_days: int | None = None,
+                   actor: str) -> Medication:
     timing = schedule.timing(patient.timezone)  # refuse a bad schedule before writing
     if supply_count is not None and supply_count < 0:
         raise InvalidInput("supply count must be 0 or more")
@@ -233,8 +234,10 @@ def add_medication(db: Session, *, patient: Patient, name: str, strength: str = 
         strength=clean_text(strength, "strength", 60, required=False),
         dose=clean_text(dose, "dose", 60),
         instructions=clean_text(instructions, "instructions", 500, False),
-        purpose=clean_text(purpose, "purpose", 500, False), supply_count=supply_count,
-        refill_days=refill_days,
+        purpose=clean_text(purpose, "purpose", 500, False),
+        missed_dose_instructions=clean_text(missed_dose_instructions,
+                                            "missed_dose_instructions", 500, False),
+        supply_count=supply_count, refill_days=refill_days,
     )
     db.add(medication)
     db.flush()
@@ -266,12 +269,14 @@ def replace_schedule(db: Session, *, medication: Medication, schedule: ScheduleS
 
 
 MEDICATION_FIELDS = {"name": (120, True), "strength": (60, False), "dose": (60, True),
-                     "instructions": (500, False), "purpose": (500, False)}
+                     "instructions": (500, False), "purpose": (500, False),
+                     "missed_dose_instructions": (500, False)}
 
 
 def update_medication(db: Session, medication: Medication, changes: dict[str, Any], *,
                       actor: str) -> Medication:
-    """Change what the label says (name, strength, dose, instructions, purpose, supply)."""
+    """Change what the label says (name, strength, dose, instructions, purpose, what to do
+    if a dose is missed, supply)."""
     new = dict(changes)
     for key, value in changes.items():
         if key in MEDICATION_FIELDS:

@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             reporter.write_line(f"processes left running by the tests (now killed): "
                                 f"{_report(left)}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+# A place for each offset from UTC whose clocks never change (-12: Tarawa's clock shows
+# the same hour, a day ahead).
+_STEADY_ZONES = {
+    -12: "Pacific/Tarawa", -11: "Pacific/Pago_Pago", -10: "Pacific/Honolulu",
+    -9: "Pacific/Gambier", -8: "Pacific/Pitcairn", -7: "America/Phoenix",
+    -6: "America/Regina", -5: "America/Bogota", -4: "America/La_Paz",
+    -3: "America/Argentina/Buenos_Aires", -2: "America/Noronha", -1: "Atlantic/Cape_Verde",
+    0: "UTC", 1: "Africa/Lagos", 2: "Africa/Johannesburg", 3: "Europe/Moscow",
+    4: "Asia/Dubai", 5: "Asia/Karachi", 6: "Asia/Dhaka", 7: "Asia/Bangkok",
+    8: "Asia/Singapore", 9: "Asia/Tokyo", 10: "Australia/Brisbane", 11: "Pacific/Guadalcanal",
+}
+
+
+def noon_zone() -> str:
+    """A patient's zone (a place, without daylight saving) where it is about noon now: a
+    test that asks about "today" or "tomorrow" there cannot straddle the patient's
+    midnight."""
+    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -12 .. +11 hours from UTC
+    return _STEADY_ZONES[offset]
 
 
 def reset_caches() -> None:

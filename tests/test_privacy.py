@@ -45,6 +45,7 @@ def _build(db: Session, team: CareTeam, name: str, drug: str, chat_id: str) -> t
     patient = patients.add_patient(db, team=team, name=name, timezone=ZONE, actor="cli",
                                    conditions=["diabetes"], goals=["walk more"])
     med = patients.add_medication(db, patient=patient, name=drug, strength="500 mg",
+                                  missed_dose_instructions="Take it when you remember.",
                                   schedule=patients.ScheduleSpec(times=("08:00",)), actor="cli")
     schedule = db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == med.id)).one()
     occurrence = DoseOccurrence(schedule_id=schedule.id, medication_id=med.id,
@@ -107,6 +108,7 @@ def test_export_is_readable_json_without_secrets(any_db: Session) -> None:
     assert {m["name"]: m["active"] for m in data["medications"]} == {"Metformin": True,
                                                                        "Ramipril": False}
     assert data["medications"][0]["schedules"][0]["times of day"] == ["08:00"]
+    assert data["medications"][0]["if a dose is missed"] == "Take it when you remember."
     assert data["care team"] == "Ward 7"
     assert data["profile"]["time zone"] == ZONE
     assert data["chat links"][0]["reachable"] is True

@@ -253,10 +253,12 @@ def medication_schedule(request: Request, db: DB, caller: ConsoleCaller, patient
 @router.post("/patients/{patient_id}/medications/{medication_id}/label", dependencies=[CSRF])
 def medication_label(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                      medication_id: Id, name: Text, dose: Text, strength: OptText = "",
-                     instructions: OptText = "", purpose: OptText = "") -> Response:
+                     instructions: OptText = "", purpose: OptText = "",
+                     missed_dose_instructions: OptText = "") -> Response:
     med = care.medication_of(db, caller.team_id, patient_id, medication_id)
     patients.update_medication(db, med, {"name": name, "strength": strength, "dose": dose,
-                                         "instructions": instructions, "purpose": purpose},
+                                         "instructions": instructions, "purpose": purpose,
+                                         "missed_dose_instructions": missed_dose_instructions},
                                actor=caller.actor)
     return back(request, f"{med.label} saved.")
 

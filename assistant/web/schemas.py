@@ -99,6 +99,10 @@ class MedicationIn(In):
     dose: str = Field(default="1 tablet", min_length=1, max_length=60)
     instructions: str = Field(default="", max_length=500)
     purpose: str = Field(default="", max_length=500)
+    missed_dose_instructions: str = Field(
+        default="", max_length=500,
+        description="what to do when a dose is missed; the assistant answers patients' "
+                    "missed-dose questions with it, and relays them to the team without it")
     supply_count: int | None = Field(default=None, ge=0, le=100000)
     refill_days: int | None = Field(default=None, ge=0, le=365)
     schedule: ScheduleIn
@@ -110,6 +114,7 @@ class MedicationPatch(In):
     dose: str | None = Field(default=None, min_length=1, max_length=60)
     instructions: str | None = Field(default=None, max_length=500)
     purpose: str | None = Field(default=None, max_length=500)
+    missed_dose_instructions: str | None = Field(default=None, max_length=500)
     supply_count: int | None = Field(default=None, ge=0, le=100000)
     refill_days: int | None = Field(default=None, ge=0, le=365)
 
@@ -121,6 +126,7 @@ class MedicationOut(BaseModel):
     dose: str
     instructions: str
     purpose: str
+    missed_dose_instructions: str
     supply_count: int | None
     refill_days: int | None
     active: bool

@@ -3,7 +3,7 @@ what the patient reads, the events returned, and what is stored."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from assistant.models import (
     PatientStatus,
     Reading,
 )
+from tests.conftest import noon_zone
 
 
 def tracker(patient: Patient | None, text: str, intent: str,
@@ -250,3 +251,170 @@ async def test_a_shift_keeps_todays_reminders_and_moves_the_later_ones(db_url: s
     later = {day: times for day, times in by_day.items() if day > today}
     assert later and all(times == ["09:15"] for times in later.values())
     assert by_day.get(today, ["08:00"]) == ["08:00"]  # today's dose, if still ahead, unchanged
+
+
+# Schedule questions about another day -------------------------------------------------
+
+def _planned(zone: str, *meds: tuple[str, str, str | None]) -> Patient:
+    """A patient in `zone` with (name, time, days) medications."""
+    with session() as db:
+        team = patients.add_team(db, name="Ward 9", actor="test")
+        patient = patients.add_patient(db, team=team, name="Bo", timezone=zone, actor="test")
+        for name, at, days in meds:
+            patients.add_medication(db, patient=patient, name=name, actor="test",
+                                    schedule=patients.ScheduleSpec(times=(at,), days=days))
+        return patient
+
+
+def _local_day(zone: str, days_ahead: int) -> date:
+    return (datetime.now(ZoneInfo(zone)) + timedelta(days=days_ahead)).date()
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@pytest.mark.parametrize("text", ["wat pils do i hav tmrw", "what do i take tmr?",
+                                  "tomoro meds pls", "my pills 2moro", "what's due tomorrow"])
+async def test_a_question_about_tomorrow_answers_for_tomorrow(db_url: str, text: str) -> None:
+    zone = noon_zone()
+    tomorrow = _local_day(zone, 1)
+    patient = _planned(zone, ("Metformin", "08:00", None),
+                       ("Alendronate", "07:00", WEEKDAYS[tomorrow.weekday()][:3]))
+    texts, _, _ = await run(actions.ActionAnswerSchedule, patient, text, "ask_schedule")
+    assert texts == [f"Tomorrow, {tomorrow:%a} {tomorrow.day} {tomorrow:%b}:\n"
+                     "• 07:00 Alendronate, 1 tablet\n• 08:00 Metformin, 1 tablet"]
+    texts, _, _ = await run(actions.ActionAnswerSchedule, patient, "what do i take today",
+                            "ask_schedule")
+    assert "Alendronate" not in texts[0] and "Metformin" in texts[0]
+
+
+@pytest.mark.parametrize("days_ahead", [2, 3, 6])
+@pytest.mark.parametrize("spelling", ["what do I take on {day}", "{abbr} meds?",
+                                      "which pills on {day} evening"])
+async def test_a_question_about_a_weekday_answers_for_that_day(
+        db_url: str, days_ahead: int, spelling: str) -> None:
+    zone = noon_zone()
+    day = _local_day(zone, days_ahead)
+    name = WEEKDAYS[day.weekday()]
+    patient = _planned(zone, ("Metformin", "20:00", None), ("Methotrexate", "18:00", name[:3]),
+                       ("Alendronate", "07:00", name[:3]))
+    text = spelling.format(day=name.title(), abbr=name[:3])
+    texts, _, _ = await run(actions.ActionAnswerSchedule, patient, text, "ask_schedule")
+    evening = "evening" in text
+    assert texts == [f"{day:%A} {day.day} {day:%b}" + (" evening" if evening else "") + ":\n"
+                     + ("" if evening else "• 07:00 Alendronate, 1 tablet\n")
+                     + "• 18:00 Methotrexate, 1 tablet\n• 20:00 Metformin, 1 tablet"]
+
+
+async def test_this_weekend_lists_saturday_and_sunday(db_url: str) -> None:
+    zone = noon_zone()
+    patient = _planned(zone, ("Alendronate", "07:00", "sat"), ("Vitamin D", "09:00", "sun"))
+    texts, _, _ = await run(actions.ActionAnswerSchedule, patient, "what do i take this weekend",
+                            "ask_schedule")
+    today = _local_day(zone, 0)
+    if today.weekday() == 6:  # on a Sunday, what is left of this weekend is today
+        assert texts == [f"Today, Sun {today.day} {today:%b}:\n• 09:00 Vitamin D, 1 tablet"]
+        return
+    saturday = today + timedelta(days=5 - today.weekday())
+    sunday = saturday + timedelta(days=1)
+    first = (f"Today, Sat {today.day} {today:%b}" if saturday == today
+             else f"Tomorrow, Sat {saturday.day} {saturday:%b}" if saturday == today + timedelta(1)
+             else f"Saturday {saturday.day} {saturday:%b}")
+    second = (f"Tomorrow, Sun {sunday.day} {sunday:%b}" if sunday == today + timedelta(1)
+              else f"Sunday {sunday.day} {sunday:%b}")
+    assert texts == [f"{first}:\n• 07:00 Alendronate, 1 tablet\n\n"
+                     f"{second}:\n• 09:00 Vitamin D, 1 tablet"]
+
+
+# Missed doses ---------------------------------------------------------------------------
+
+IF_MISSED = ("Take it as soon as you remember, unless your next dose is due within 4 hours. "
+             "Never take two doses at once.")
+
+
+def _with_instructions(*meds: tuple[str, tuple[str, ...], str]) -> Patient:
+    """A patient with (name, times, missed-dose instructions) medications."""
+    with session() as db:
+        team = patients.add_team(db, name="Ward 8", actor="test")
+        patient = patients.add_patient(db, team=team, name="Cy", timezone="Europe/Berlin",
+                                       actor="test")
+        for name, times, if_missed in meds:
+            patients.add_medication(db, patient=patient, name=name, strength="10 mg",
+                                    missed_dose_instructions=if_missed, actor="test",
+                                    schedule=patients.ScheduleSpec(times=times))
+        return patient
+
+
+def _alerts() -> list[Alert]:
+    with session() as db:
+        return list(db.exec(select(Alert)).all())
+
+
+async def test_a_missed_dose_question_gets_what_the_care_team_wrote(db_url: str) -> None:
+    patient = _with_instructions(("Metformin", ("08:00",), IF_MISSED),
+                                 ("Ramipril", ("20:00",), ""))
+    texts, events, _ = await run(actions.ActionMissedDose, patient,
+                                 "i forgot my morning dose what do i do", "ask_missed_dose")
+    assert events == [] and texts == [
+        f"If you miss a dose of Metformin 10 mg, your care team says: {IF_MISSED}"]
+    assert _alerts() == []
+
+
+async def test_a_missed_dose_without_instructions_goes_to_the_care_team(db_url: str) -> None:
+    patient = _with_instructions(("Metformin", ("08:00",), IF_MISSED),
+                                 ("Ramipril", ("20:00",), ""))
+    texts, _, _ = await run(actions.ActionMissedDose, patient,
+                            "forgot my evening pill, should i take it now?", "ask_missed_dose")
+    [text] = texts
+    assert "hasn't written what to do" in text and "Ramipril 10 mg" in text
+    assert "passed your question" in text and IF_MISSED not in text
+    [alert] = _alerts()
+    assert alert.kind == AlertKind.question and alert.team_id == patient.team_id
+    assert "forgot my evening pill" in alert.summary and "Ramipril" in alert.summary
+
+
+async def test_a_named_medication_gets_its_own_instructions(db_url: str) -> None:
+    patient = _with_instructions(("Metformin", ("08:00", "20:00"), IF_MISSED),
+                                 ("Ramipril", ("08:00",), "Skip it and take the next one."))
+    texts, _, _ = await run(actions.ActionMissedDose, patient, "missed my ramipril, what now?",
+                            "ask_missed_dose",
+                            entities=[{"entity": "medication", "value": "ramipril"}])
+    assert texts == ["If you miss a dose of Ramipril 10 mg, your care team says: "
+                     "Skip it and take the next one."]
+    texts, _, _ = await run(actions.ActionMissedDose, patient, "i forgot the metfromin",
+                            "ask_missed_dose")
+    assert texts == [f"If you miss a dose of Metformin 10 mg, your care team says: {IF_MISSED}"]
+
+
+async def test_every_dose_of_that_part_of_the_day_is_answered(db_url: str) -> None:
+    patient = _with_instructions(("Metformin", ("08:00", "20:00"), IF_MISSED),
+                                 ("Ramipril", ("07:30",), "Skip it and take the next one."),
+                                 ("Atorvastatin", ("21:00",), ""))
+    texts, _, _ = await run(actions.ActionMissedDose, patient,
+                            "i didn't take my morning pills, what should i do", "ask_missed_dose")
+    assert texts == ["If you miss a dose, your care team says:\n"
+                     f"• Metformin 10 mg: {IF_MISSED}\n"
+                     "• Ramipril 10 mg: Skip it and take the next one."]
+    assert _alerts() == []
+
+
+async def test_an_ambiguous_missed_dose_question_asks_which(db_url: str) -> None:
+    patient = _with_instructions(("Metformin", ("08:00",), IF_MISSED),
+                                 ("Ramipril", ("20:00",), ""))
+    texts, _, buttons = await run(actions.ActionMissedDose, patient,
+                                  "i forgot to take my pill, what do i do", "ask_missed_dose")
+    assert texts == ["Which medicine did you miss?"]
+    assert sorted(b["payload"] for b in buttons) == [
+        '/ask_missed_dose{"medication": "Metformin"}', '/ask_missed_dose{"medication": "Ramipril"}']
+    assert _alerts() == []
+    texts, _, _ = await run(actions.ActionMissedDose, patient,
+                            '/ask_missed_dose{"medication": "Metformin"}', "ask_missed_dose",
+                            entities=[{"entity": "medication", "value": "Metformin"}])
+    assert texts == [f"If you miss a dose of Metformin 10 mg, your care team says: {IF_MISSED}"]
+
+
+async def test_with_one_medication_a_missed_dose_needs_no_question(db_url: str) -> None:
+    patient = _with_instructions(("Metformin", ("08:00", "20:00"), IF_MISSED))
+    texts, _, _ = await run(actions.ActionMissedDose, patient, "forgot my pills what now",
+                            "ask_missed_dose")
+    assert texts == [f"If you miss a dose of Metformin 10 mg, your care team says: {IF_MISSED}"]

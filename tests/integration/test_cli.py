@@ -47,6 +47,15 @@ def test_med_add_with_days_is_listed_by_doses_in_local_and_utc(patient_id: str) 
     ]
 
 
+def test_med_add_keeps_what_to_do_if_a_dose_is_missed(patient_id: str) -> None:
+    med_id = careloop("med", "add", patient_id, "--name", "Metformin", "--at", "08:00",
+                      "--if-missed", "Take it with your next meal, never two at once.")
+    with dbmod.session() as db:
+        med = db.get(Medication, int(med_id))
+        assert med is not None
+        assert med.missed_dose_instructions == "Take it with your next meal, never two at once."
+
+
 @pytest.mark.parametrize("args, message", [
     (["--at", "25:00"], "25:00"),
     (["--at", "08:00", "--days", "mon,funday"], "funday"),

@@ -8,17 +8,19 @@ import json
 import re
 import subprocess
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlmodel import select
 
-from assistant import conversation, patients
+from assistant import conversation, patients, schedules
 from assistant.db import session
 from assistant.models import Alert, AlertKind, CareTeam, Patient
 from assistant.rasa_client import RasaClient, Reply
 from assistant.settings import get_settings
-from tests.conftest import free_port
+from tests.conftest import free_port, noon_zone
 
 
 def _patient(name: str) -> Patient:
@@ -192,3 +194,94 @@ async def test_a_held_message_gets_the_fallback_at_once_when_the_channel_stops(
     [reply] = await asyncio.wait_for(turn, timeout=5)
     assert time.monotonic() - started < 1 and "call 112 now" in reply.text
     await client.aclose()
+
+
+# Diagnosis questions: never left to NLU confidence (DESIGN guarantee 6) ----------------
+
+DIAGNOSIS_QUESTIONS = [
+    "do i have diabetes", "Do I have diabetes?", "do i hav diabetis", "am i diabetic now?",
+    "could i have cancer", "have i got an infection", "do you think i have covid",
+    "is it the flu", "could this be a heart problem", "what's wrong with me",
+    "can you diagnose me", "what is my diagnosis", "do i have high blood pressure",
+    "might i have kidney disease", "is this diabetes or something else",
+    "my sugar was 9 this morning, do i have diabetes?",
+]
+NOT_DIAGNOSIS = [  # questions of the plan that merely sound alike
+    "do i have any pills left today", "do i have to take it with food",
+    "do i have anything to take now?", "what do i have tomorrow", "do i have my flu jab today",
+    "wat pils do i hav tmrw", "what is metformin for", "advice for my diabetes",
+    "do i have diabetes tablets tonight", "could i have a glass of wine with dinner",
+]
+
+
+def _relays(answer: str) -> bool:
+    return "question for your care team" in answer and "passed it on" in answer
+
+
+@pytest.mark.parametrize("text", DIAGNOSIS_QUESTIONS)
+async def test_a_diagnosis_question_goes_to_the_care_team_whatever_nlu_thinks(
+        db_url: str, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    get_settings.cache_clear()
+    patient = _patient("Fay")
+    answer = await _say(patient, text)
+    assert _relays(answer), answer
+    with session() as db:
+        [alert] = db.exec(select(Alert)).all()
+        assert alert.kind == AlertKind.question and text in alert.summary
+
+
+@pytest.mark.parametrize("text", NOT_DIAGNOSIS)
+async def test_plan_questions_that_sound_alike_still_go_to_the_assistant(
+        db_url: str, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")  # nobody there: no need to wait
+    get_settings.cache_clear()
+    assert await _say(_patient("Gus"), text) == conversation.UNAVAILABLE.format(number="112")
+
+
+@pytest.mark.rasa
+async def test_do_i_have_diabetes_is_relayed_never_given_a_tip(stack_db_url: str) -> None:
+    patient = _patient("Hal")
+    answer = await _say(patient, "do i have diabetes")
+    assert _relays(answer) and "💡" not in answer
+    # Rasa on its own (the second net, as for emergencies) relays it too.
+    settings = get_settings()
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds * 3)
+    try:
+        for text in ("do i have diabetes", "am i diabetic?"):
+            direct = "\n".join(r.text for r in await rasa.send(patient.chat_ref, text))
+            assert _relays(direct) and "💡" not in direct, (text, direct)
+    finally:
+        await rasa.aclose()
+
+
+@pytest.mark.rasa
+async def test_a_missed_dose_question_gets_the_care_teams_instruction(
+        stack_db_url: str) -> None:
+    patient = _patient("Ida")
+    with session() as db:
+        [(med, _)] = patients.medications(db, patient.id)
+        patients.update_medication(db, med, {"missed_dose_instructions": "Take it when you "
+                                             "remember, unless it is nearly time for the next."},
+                                   actor="test")
+    answer = await _say(patient, "i forgot my morning dose what do i do")
+    assert answer == ("If you miss a dose of Metformin 500 mg, your care team says: Take it "
+                      "when you remember, unless it is nearly time for the next.")
+
+
+@pytest.mark.rasa
+async def test_a_schedule_question_about_tomorrow_answers_for_tomorrow(
+        stack_db_url: str) -> None:
+    zone = noon_zone()
+    tomorrow = (datetime.now(ZoneInfo(zone)) + timedelta(days=1)).date()
+    with session() as db:
+        team = patients.add_team(db, name="Team of Jo", actor="test")
+        patient = patients.add_patient(db, team=team, name="Jo", timezone=zone, actor="test")
+        patients.add_medication(db, patient=patient, name="Alendronate", actor="test",
+                                schedule=patients.ScheduleSpec(
+                                    times=("07:00",), days=schedules.DAY_NAMES[tomorrow.weekday()]))
+    answer = await _say(patient, "wat pils do i hav tmrw")
+    assert answer == (f"Tomorrow, {tomorrow:%a} {tomorrow.day} {tomorrow:%b}:\n"
+                      "• 07:00 Alendronate, 1 tablet")
+    assert "Alendronate" not in await _say(patient, "what do i take today?")

@@ -120,6 +120,31 @@ def test_medications_schedules_and_weekly_view(client: TestClient,
     assert {m["name"]: m["active"] for m in stopped} == {"Atorvastatin": False, "Metformin": True}
 
 
+IF_MISSED = "Take it when you remember, unless the next dose is due within 4 hours."
+
+
+def test_missed_dose_instructions_are_part_of_the_label(client: TestClient,
+                                                        teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    h, base = north.clinician.headers, f"/api/v1/patients/{north.patient_id}/medications"
+    made = client.post(base, headers=h, json={"name": "Ramipril", "missed_dose_instructions":
+                                              IF_MISSED, "schedule": {"times": ["08:00"]}})
+    assert made.status_code == 201, made.text
+    assert made.json()["missed_dose_instructions"] == IF_MISSED
+    listed = {m["name"]: m["missed_dose_instructions"]
+              for m in client.get(base, headers=h).json()}
+    assert listed == {"Metformin": "", "Ramipril": IF_MISSED}
+    changed = client.patch(f"{base}/{north.medication_id}", headers=h,
+                           json={"missed_dose_instructions": "Skip it; take the next one."})
+    assert changed.json()["missed_dose_instructions"] == "Skip it; take the next one."
+    too_long = client.patch(f"{base}/{north.medication_id}", headers=h,
+                            json={"missed_dose_instructions": "x" * 501})
+    assert too_long.status_code == 422
+    assert "missed_dose_instructions" in too_long.json()["detail"][0]["loc"]
+    kept = client.get(base, headers=h).json()[0]
+    assert kept["missed_dose_instructions"] == "Skip it; take the next one."
+
+
 @pytest.mark.parametrize(("schedule", "field"), [
     ({"times": ["25:00"]}, "times"),
     ({"times": ["08:00"], "days": []}, "days"),
