@@ -2,8 +2,9 @@
 
 A Starlette app served by uvicorn in a thread on 127.0.0.1; PTB reaches it through
 `base_url`. It keeps the updates it is told to deliver and the messages the bot
-sends, enforces Telegram's limits (per bot per second, per chat) with 429s, and can
-be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts), `block_chat`.
+sends, enforces Telegram's limits exactly (per bot per second, per chat) with 429s,
+and can be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts),
+`block_chat`.
 """
 
 from __future__ import annotations
@@ -170,11 +171,14 @@ class Emulator:
         with self._lock:
             while self._recent and now - self._recent[0] >= 1.0:
                 self._recent.popleft()
+            # Exactly the configured limits, no slack: fewer than `limit_per_second`
+            # messages accepted in the second before this one, and `chat_interval` since
+            # the chat's last one.
             over_bot = (self.limit_per_second is not None
-                        and len(self._recent) >= self.limit_per_second * 1.05)
+                        and len(self._recent) >= self.limit_per_second)
             last = self._chat_last.get(chat_id)
             over_chat = (self.chat_interval is not None and last is not None
-                         and now - last < self.chat_interval * 0.9)
+                         and now - last < self.chat_interval)
             if over_bot or over_chat:
                 self.too_many_requests += 1
                 return True
