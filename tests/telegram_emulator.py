@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -109,13 +110,16 @@ class Emulator:
         self._push("message", self._message(chat_id, photo=[
             {"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}]))
 
-    def inject_callback(self, chat_id: int, message: Sent, data: str) -> None:
+    def inject_callback(self, chat_id: int, message: Sent, data: str) -> str:
+        """A press of one of the message's buttons; returns the callback query's id."""
+        query_id = f"cb{next(self._update_ids)}"
         self._push("callback_query", {
-            "id": f"cb{next(self._update_ids)}", "chat_instance": "ci", "data": data,
+            "id": query_id, "chat_instance": "ci", "data": data,
             "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"},
             "message": {"message_id": message.message_id, "date": int(message.at),
                         "chat": {"id": chat_id, "type": "private"}, "text": message.text,
                         "from": {"id": BOT_ID, "is_bot": True, "first_name": "CareLoop"}}})
+        return query_id
 
     def fail_next(self, method: str, status: int, times: int = 1, retry_after: int | None = None,
                   description: str = "") -> None:
@@ -158,6 +162,19 @@ class Emulator:
             time.sleep(0.05)
         raise AssertionError(f"no message with {text!r} for chat {chat_id}: "
                              f"{[m.text for m in self.messages_to(chat_id)]}")
+
+    def wait_until(self, check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Wait until `check()` holds, or fail saying that `what` never happened."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} never happened")
+            time.sleep(0.02)
+
+    def wait_answered(self, query_id: str, timeout: float = 10.0) -> None:
+        """Wait until the bot has answered the callback query (answerCallbackQuery)."""
+        self.wait_until(lambda: query_id in self.answered,
+                        f"an answer to callback query {query_id}", timeout)
 
     # --- the Bot API --------------------------------------------------------------------
 
