@@ -4,7 +4,7 @@ A Starlette app served by uvicorn in a thread on 127.0.0.1; PTB reaches it throu
 `base_url`. It keeps the updates it is told to deliver and the messages the bot
 sends, enforces Telegram's limits exactly (per bot per second, per chat) with 429s,
 and can be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts),
-`block_chat`.
+`block_chat`, or to hold a request in flight: `hold_next`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,20 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """A request the emulator keeps unanswered, in flight, until `release()`."""
+
+    after: int  # requests of its method (with `text`) let through before it
+    text: str   # held only when the request's text contains this
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Sent:
     chat_id: int
     message_id: int
@@ -70,6 +84,7 @@ class Emulator:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._faults: dict[str, deque[Fault]] = {}
+        self._holds: dict[str, list[Hold]] = {}
         self._blocked: set[int] = set()
         self._recent: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
@@ -134,6 +149,17 @@ class Emulator:
             for _ in range(times):
                 queue.append(Fault(200, "", delay=seconds))
 
+    def hold_next(self, method: str, after: int = 0, text: str = "") -> Hold:
+        """Hold the request of `method` (with `text` in its text) that comes after the
+        next `after` such ones: it gets no answer until released, and is then carried out
+        (Telegram got it; its answer may find nobody). `arrived` is set when it is in.
+        Meanwhile the Bot API stalls: other requests of the method wait and are then
+        refused with 502 (they never got through)."""
+        hold = Hold(after, text)
+        with self._lock:
+            self._holds.setdefault(method, []).append(hold)
+        return hold
+
     def block_chat(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
 
@@ -177,6 +203,25 @@ class Emulator:
                         f"an answer to callback query {query_id}", timeout)
 
     # --- the Bot API --------------------------------------------------------------------
+
+    def _hold(self, method: str, params: dict[str, Any]) -> tuple[Hold, bool] | None:
+        """The hold this request meets, and whether it is only stalled behind it."""
+        with self._lock:
+            holds = self._holds.get(method, [])
+            for hold in holds:
+                if hold.arrived.is_set():
+                    if not hold.released.is_set():
+                        return hold, True
+                    continue
+                if hold.text not in str(params.get("text", "")):
+                    continue
+                if hold.after:
+                    hold.after -= 1
+                    return None
+                hold.params = params
+                hold.arrived.set()
+                return hold, False
+            return None
 
     def _fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -235,6 +280,14 @@ class Emulator:
                                  "description": "Unauthorized"}, 401)
         params = await _params(request)
         self.calls[method] = self.calls.get(method, 0) + 1
+        held = self._hold(method, params)
+        if held:
+            hold, stalled = held
+            while not hold.released.is_set():
+                await asyncio.sleep(0.01)
+            if stalled:
+                return JSONResponse({"ok": False, "error_code": 502,
+                                     "description": "Bad Gateway"}, 502)
         fault = self._fault(method)
         if fault and fault.delay:
             await asyncio.sleep(fault.delay)
