@@ -177,14 +177,15 @@ class ScheduleSpec:
     count: int | None = None
     as_needed: bool = False
 
-    def timing(self, tz_name: str) -> schedules.Timing:
-        """The validated timing; the start defaults to today in the patient's zone.
-        An error is an InvalidSchedule naming the field at fault (`times: ...`,
-        `every_n_days: ...`; `schedule: ...` when no one field is)."""
+    def timing(self, tz_name: str, now: datetime | None = None) -> schedules.Timing:
+        """The validated timing; the start defaults to today (at `now`, the clock by
+        default) in the patient's zone. An error is an InvalidSchedule naming the field at
+        fault (`times: ...`, `every_n_days: ...`; `schedule: ...` when no one field is)."""
         try:
             times = schedules.parse_times(self.times)
             days = schedules.parse_days(self.days)
-            start = self.start_date or utcnow().astimezone(schedules.zone(tz_name)).date()
+            start = self.start_date or (now or utcnow()).astimezone(
+                schedules.zone(tz_name)).date()
             timing = schedules.Timing(
                 times_of_day=times, days_of_week=days, every_n_days=self.every_n_days,
                 start_date=start, end_date=self.end_date, count=self.count,
@@ -196,9 +197,11 @@ class ScheduleSpec:
         return timing
 
 
-def schedule_row(medication_id: int, timing: schedules.Timing) -> DoseSchedule:
+def schedule_row(medication_id: int, timing: schedules.Timing,
+                 written_at: datetime | None = None) -> DoseSchedule:
     return DoseSchedule(
         medication_id=medication_id,
+        updated_at=written_at or utcnow(),  # no dose due before this is reminded
         times_of_day=[t.strftime("%H:%M") for t in timing.times_of_day],
         days_of_week=sorted(timing.days_of_week) if timing.days_of_week is not None else None,
         every_n_days=timing.every_n_days,
@@ -225,8 +228,10 @@ def add_medication(db: Session, *, patient: Patient, name: str, strength: str = 
                    dose: str = "1 tablet", instructions: str = "", purpose: str = "",
                    missed_dose_instructions: str = "", schedule: ScheduleSpec,
                    supply_count: int | None = None, refill_days: int | None = None,
-                   actor: str) -> Medication:
-    timing = schedule.timing(patient.timezone)  # refuse a bad schedule before writing
+                   actor: str, now: datetime | None = None) -> Medication:
+    """A medication and its schedule, written at `now` (the clock by default)."""
+    now = now or utcnow()
+    timing = schedule.timing(patient.timezone, now)  # refuse a bad schedule before writing
     if supply_count is not None and supply_count < 0:
         raise InvalidInput("supply count must be 0 or more")
     medication = Medication(
@@ -241,7 +246,7 @@ def add_medication(db: Session, *, patient: Patient, name: str, strength: str = 
     )
     db.add(medication)
     db.flush()
-    db.add(schedule_row(medication.id, timing))
+    db.add(schedule_row(medication.id, timing, written_at=now))
     db.flush()
     audit.record(db, actor=actor, action="medication.add", patient_id=patient.id,
                  detail=f"medication {medication.id}")
@@ -249,18 +254,20 @@ def add_medication(db: Session, *, patient: Patient, name: str, strength: str = 
 
 
 def replace_schedule(db: Session, *, medication: Medication, schedule: ScheduleSpec,
-                     actor: str) -> DoseSchedule:
-    """A new schedule for a medication; future, unsent occurrences of the old one go."""
+                     actor: str, now: datetime | None = None) -> DoseSchedule:
+    """A new schedule for a medication, written at `now` (the clock by default); future,
+    unsent occurrences of the old one go."""
     if not medication.active:
         raise InvalidInput("this medication is stopped; add it again instead")
+    now = now or utcnow()
     patient = get_patient(db, medication.patient_id)
-    timing = schedule.timing(patient.timezone)
+    timing = schedule.timing(patient.timezone, now)
     for old in db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == medication.id,
                                                   DoseSchedule.active)):
         old.active = False
-        old.updated_at = utcnow()
+        old.updated_at = now
         cancel_future(db, schedule_id=old.id)
-    row = schedule_row(medication.id, timing)
+    row = schedule_row(medication.id, timing, written_at=now)
     db.add(row)
     db.flush()
     audit.record(db, actor=actor, action="schedule.replace", patient_id=patient.id,

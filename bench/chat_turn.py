@@ -35,6 +35,7 @@ from assistant.supervisor import Stack, services
 
 TOKEN = "bench-token"
 PATIENTS = 100
+WARM_UP = 20  # calls before each measurement, not counted
 
 
 def free_port() -> int:
@@ -95,10 +96,10 @@ async def bench(turns: int) -> None:
             async def turn(i: int) -> object:
                 return await conversation.turn(rasa, people[i], "what do I take today?")
 
-            await measure(20, 1, turn)  # warm up
             print(f"model: {model.name}")
             for name, call in (("NLU parse", parse), ("stock Rasa REST turn (baseline)", stock),
                                ("CareLoop chat turn", turn)):
+                await measure(WARM_UP, 1, call)  # each the same way: the baseline too
                 for concurrency in (1, 10):
                     p50, p99 = await measure(turns, concurrency, call)
                     print(f"{name:<32} {concurrency:>2} concurrent: p50 {p50:6.1f} ms  "

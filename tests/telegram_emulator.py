@@ -2,8 +2,9 @@
 
 A Starlette app served by uvicorn in a thread on 127.0.0.1; PTB reaches it through
 `base_url`. It keeps the updates it is told to deliver and the messages the bot
-sends, enforces Telegram's limits (per bot per second, per chat) with 429s, and can
-be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts), `block_chat`.
+sends, enforces Telegram's limits exactly (per bot per second, per chat) with 429s,
+and can be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts),
+`block_chat`, or to hold a request in flight: `hold_next`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,6 +36,20 @@ class Fault:
     description: str
     retry_after: int | None = None
     delay: float = 0.0
+
+
+@dataclass
+class Hold:
+    """A request the emulator keeps unanswered, in flight, until `release()`."""
+
+    after: int  # requests of its method (with `text`) let through before it
+    text: str   # held only when the request's text contains this
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -69,6 +85,7 @@ class Emulator:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._faults: dict[str, deque[Fault]] = {}
+        self._holds: dict[str, list[Hold]] = {}
         self._blocked: set[int] = set()
         self._recent: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
@@ -109,13 +126,16 @@ class Emulator:
         self._push("message", self._message(chat_id, photo=[
             {"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}]))
 
-    def inject_callback(self, chat_id: int, message: Sent, data: str) -> None:
+    def inject_callback(self, chat_id: int, message: Sent, data: str) -> str:
+        """A press of one of the message's buttons; returns the callback query's id."""
+        query_id = f"cb{next(self._update_ids)}"
         self._push("callback_query", {
-            "id": f"cb{next(self._update_ids)}", "chat_instance": "ci", "data": data,
+            "id": query_id, "chat_instance": "ci", "data": data,
             "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"},
             "message": {"message_id": message.message_id, "date": int(message.at),
                         "chat": {"id": chat_id, "type": "private"}, "text": message.text,
                         "from": {"id": BOT_ID, "is_bot": True, "first_name": "CareLoop"}}})
+        return query_id
 
     def fail_next(self, method: str, status: int, times: int = 1, retry_after: int | None = None,
                   description: str = "") -> None:
@@ -129,6 +149,17 @@ class Emulator:
             queue = self._faults.setdefault(method, deque())
             for _ in range(times):
                 queue.append(Fault(200, "", delay=seconds))
+
+    def hold_next(self, method: str, after: int = 0, text: str = "") -> Hold:
+        """Hold the request of `method` (with `text` in its text) that comes after the
+        next `after` such ones: it gets no answer until released, and is then carried out
+        (Telegram got it; its answer may find nobody). `arrived` is set when it is in.
+        Meanwhile the Bot API stalls: other requests of the method wait and are then
+        refused with 502 (they never got through)."""
+        hold = Hold(after, text)
+        with self._lock:
+            self._holds.setdefault(method, []).append(hold)
+        return hold
 
     def block_chat(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
@@ -159,7 +190,39 @@ class Emulator:
         raise AssertionError(f"no message with {text!r} for chat {chat_id}: "
                              f"{[m.text for m in self.messages_to(chat_id)]}")
 
+    def wait_until(self, check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Wait until `check()` holds, or fail saying that `what` never happened."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} never happened")
+            time.sleep(0.02)
+
+    def wait_answered(self, query_id: str, timeout: float = 10.0) -> None:
+        """Wait until the bot has answered the callback query (answerCallbackQuery)."""
+        self.wait_until(lambda: query_id in self.answered,
+                        f"an answer to callback query {query_id}", timeout)
+
     # --- the Bot API --------------------------------------------------------------------
+
+    def _hold(self, method: str, params: dict[str, Any]) -> tuple[Hold, bool] | None:
+        """The hold this request meets, and whether it is only stalled behind it."""
+        with self._lock:
+            holds = self._holds.get(method, [])
+            for hold in holds:
+                if hold.arrived.is_set():
+                    if not hold.released.is_set():
+                        return hold, True
+                    continue
+                if hold.text not in str(params.get("text", "")):
+                    continue
+                if hold.after:
+                    hold.after -= 1
+                    return None
+                hold.params = params
+                hold.arrived.set()
+                return hold, False
+            return None
 
     def _fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -171,11 +234,14 @@ class Emulator:
         with self._lock:
             while self._recent and now - self._recent[0] >= 1.0:
                 self._recent.popleft()
+            # Exactly the configured limits, no slack: fewer than `limit_per_second`
+            # messages accepted in the second before this one, and `chat_interval` since
+            # the chat's last one.
             over_bot = (self.limit_per_second is not None
-                        and len(self._recent) >= self.limit_per_second * 1.05)
+                        and len(self._recent) >= self.limit_per_second)
             last = self._chat_last.get(chat_id)
             over_chat = (self.chat_interval is not None and last is not None
-                         and now - last < self.chat_interval * 0.9)
+                         and now - last < self.chat_interval)
             if over_bot or over_chat:
                 self.too_many_requests += 1
                 return True
@@ -215,6 +281,14 @@ class Emulator:
                                  "description": "Unauthorized"}, 401)
         params = await _params(request)
         self.calls[method] = self.calls.get(method, 0) + 1
+        held = self._hold(method, params)
+        if held:
+            hold, stalled = held
+            while not hold.released.is_set():
+                await asyncio.sleep(0.01)
+            if stalled:
+                return JSONResponse({"ok": False, "error_code": 502,
+                                     "description": "Bad Gateway"}, 502)
         fault = self._fault(method)
         if fault and fault.delay:
             await asyncio.sleep(fault.delay)

@@ -1,41 +1,74 @@
 """The whole path, with every real part: python-telegram-bot against the Bot API
-emulator, the bridge, the real Rasa 3.6 server and the rasa_sdk action server, the
-scheduler's steps and the outbox drain, on one SQL database."""
+emulator, the bridge, the real Rasa 3.6 server and the rasa_sdk action server, and the
+scheduler service (planner, steps and its Telegram outbox drain) on one SQL database.
+The dose comes due through its schedule, on the clock, during the test."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from assistant.db import session
-from assistant.models import DoseOccurrence, DoseStatus, MessageKind, OutboxMessage
+from assistant import patients, schedules
+from assistant.db import session, utcnow
+from assistant.models import DoseOccurrence, DoseStatus, MessageKind, OutboxMessage, Patient
+from assistant.settings import get_settings
 from assistant.telegram.bridge import run_bridge
-from tests.integration.test_telegram_bridge import CHAT, _due_now, _enrol, _patient, deliver_outbox
+from scheduler.service import run_scheduler
+from tests.integration.test_telegram_bridge import CHAT, _enrol
 from tests.telegram_emulator import Emulator
 from tests.telegram_fixtures import Running
 
 pytestmark = pytest.mark.rasa
 
+LEAD = timedelta(seconds=30)  # time to enrol and chat before the dose is due
+
+
+def _patient_with_a_dose_soon(name: str) -> tuple[Patient, datetime]:
+    """A patient whose Metformin is due at the first whole minute at least LEAD from now."""
+    due = (utcnow() + LEAD).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with session() as db:
+        team = patients.add_team(db, name=f"Team {name}", actor="test")
+        patient = patients.add_patient(db, team=team, name=name, timezone="Europe/Berlin",
+                                       actor="test")
+        # No lifestyle advice today: the messages below are the whole chat.
+        patients.update_profile(db, patient, {"advice_per_day": 0}, actor="test")
+        at = due.astimezone(schedules.zone(patient.timezone)).strftime("%H:%M")
+        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                actor="test", schedule=patients.ScheduleSpec(times=(at,)))
+        return patient, due
+
+
+def _reply(emulator: Emulator, text: str) -> str:
+    """What the bot answers the patient's message."""
+    before = len(emulator.messages_to(CHAT))
+    emulator.inject_text(CHAT, text)
+    return emulator.wait_for(CHAT, before + 1, timeout=20)[before].text
+
 
 def test_a_patient_chats_and_answers_a_reminder_on_telegram(
-        stack_db_url: str, telegram_emulator: Emulator) -> None:
+        stack_db_url: str, telegram_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     emulator = telegram_emulator
-    with Running(run_bridge):
-        patient = _patient("Eve")
+    monkeypatch.setenv("CARELOOP_SCHEDULER_TICK_SECONDS", "0.5")
+    get_settings.cache_clear()
+    with Running(run_bridge), Running(run_scheduler):
+        patient, due = _patient_with_a_dose_soon("Eve")
+        local = due.astimezone(schedules.zone(patient.timezone)).strftime("%H:%M")
         _enrol(emulator, patient)
-        emulator.inject_text(CHAT, "what do i take today?")
-        answer = emulator.wait_for(CHAT, 3, timeout=20)[2].text
-        assert "Metformin 500 mg" in answer and "08:00" in answer
+        answer = _reply(emulator, "what do i take today?")
+        assert "Metformin 500 mg" in answer and local in answer
 
-        occurrence = _due_now(patient)
-        deliver_outbox()
-        reminder = emulator.wait_for(CHAT, 4)[3]
-        assert reminder.text.startswith("💊 Time for your Metformin 500 mg")
+        reminder = emulator.wait_for_text(CHAT, "💊 Time for your Metformin 500 mg",
+                                          timeout=(due - utcnow()).total_seconds() + 20)
+        assert reminder.at >= due.timestamp()  # on time, not before
+        assert [title for title, _ in reminder.buttons] == ["✅ Taken", "⏰ Snooze 15 min",
+                                                            "Skip"]
 
-        emulator.inject_text(CHAT, "done, took my metformin")
-        assert "taken" in emulator.wait_for(CHAT, 5, timeout=20)[4].text
+        assert "taken" in _reply(emulator, "done, took my metformin")
     with session() as db:
-        occ = db.get(DoseOccurrence, occurrence)
-        assert occ is not None and occ.status == DoseStatus.taken and occ.outcome_source == "chat"
-        sent = db.exec(select(OutboxMessage).where(OutboxMessage.occurrence_id == occurrence))
+        [occ] = db.exec(select(DoseOccurrence).where(DoseOccurrence.patient_id == patient.id,
+                                                     DoseOccurrence.due_at == due)).all()
+        assert occ.status == DoseStatus.taken and occ.outcome_source == "chat"
+        sent = db.exec(select(OutboxMessage).where(OutboxMessage.occurrence_id == occ.id))
         assert [m.kind for m in sent] == [MessageKind.reminder]

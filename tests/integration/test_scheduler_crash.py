@@ -1,6 +1,6 @@
-"""The scheduler process killed (SIGKILL) at random moments while it sends reminders to
-the Bot API emulator, and started again: every due reminder arrives, and a kill costs
-at most one duplicate."""
+"""The scheduler process killed (SIGKILL) while a reminder is in flight to the Bot API
+emulator (Telegram has it, the outbox does not know yet), at a random one of its sends,
+and started again: every due reminder arrives, and a kill costs at most one duplicate."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from assistant import patients
 from assistant.db import session, utcnow
-from assistant.models import ChatLink, DoseOccurrence, OutboxMessage, OutboxStatus
+from assistant.models import ChatLink, DoseOccurrence, MessageKind, OutboxMessage, OutboxStatus
 from tests.conftest import REPO
 from tests.telegram_emulator import Emulator
 
@@ -53,20 +53,35 @@ def _pending() -> int:
             OutboxMessage.status == OutboxStatus.pending)).all())
 
 
+def _status(chat_id: str) -> OutboxStatus:
+    with session() as db:
+        return db.exec(select(OutboxMessage.status).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.kind == MessageKind.reminder)).one()
+
+
 def test_killing_the_scheduler_mid_dispatch_loses_no_reminder(
         telegram_emulator: Emulator, db_url: str, tmp_path: Path) -> None:
     telegram_emulator.limit_per_second = 20
     _due_reminders()
     rng = random.Random(7)
+    held_chats = []
     for _ in range(KILLS):
+        hold = telegram_emulator.hold_next("sendMessage", after=rng.randint(0, 8),
+                                          text="💊 Time for your")
         process = _scheduler(tmp_path)
-        before = len(telegram_emulator.sent)
-        deadline = time.monotonic() + 30
-        while len(telegram_emulator.sent) == before and time.monotonic() < deadline:
-            time.sleep(0.02)  # wait until it is dispatching ...
-        time.sleep(rng.uniform(0.0, 0.6))  # ... then kill it somewhere in the middle
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        try:
+            assert hold.arrived.wait(timeout=30), "no reminder was sent"
+            assert process.poll() is None, "the scheduler ended by itself"
+        finally:
+            process.send_signal(signal.SIGKILL)  # while the Bot API holds that send
+            process.wait()
+            hold.release()  # Telegram carries it out; its answer finds nobody
+        chat_id = str(hold.params["chat_id"])
+        # The kill landed mid-send: the reminder reached the Bot API, but the outbox never
+        # heard back and still has it to send.
+        assert _status(chat_id) == OutboxStatus.pending
+        telegram_emulator.wait_for_text(int(chat_id), str(hold.params["text"]))
+        held_chats.append(int(chat_id))
     process = _scheduler(tmp_path)
     try:
         deadline = time.monotonic() + 60
@@ -78,6 +93,8 @@ def test_killing_the_scheduler_mid_dispatch_loses_no_reminder(
     reminders = [m for m in telegram_emulator.sent if m.text.startswith("💊 Time for your")]
     per_chat = Counter(m.chat_id for m in reminders)  # (advice may come too: not counted)
     assert len(per_chat) == PATIENTS, (tmp_path / "scheduler.log").read_text()[-3000:]
+    # Each reminder in flight at a kill was sent again after the restart: at-least-once.
+    assert all(per_chat[chat] >= 2 for chat in held_chats)
     duplicates = sum(count - 1 for count in per_chat.values())
     assert duplicates <= KILLS, f"{duplicates} duplicates after {KILLS} kills"
     assert telegram_emulator.too_many_requests == 0

@@ -1,9 +1,13 @@
-"""The scheduler's steps on real SQL (SQLite and PostgreSQL): plan, remind, nudge, miss."""
+"""The scheduler's steps on real SQL (SQLite and PostgreSQL): plan, remind, nudge, miss.
+
+Every step takes its time from the test, never from the wall clock: the tests run with
+the application's clock set to hours where they used to fail when a schedule was
+written "now" (the dose's own day after the dose, and after midnight in Berlin)."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -28,6 +32,20 @@ POLICY = Policy(horizon=timedelta(hours=48), grace=timedelta(minutes=60),
                 followup=timedelta(minutes=30), snooze_minutes=15)
 # 08:00 in Berlin on a winter Monday is 07:00 UTC.
 MORNING = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)
+WRITTEN = MORNING - timedelta(days=1)  # when the care team wrote the plan
+
+
+@pytest.fixture(autouse=True, params=["2027-01-11T07:30", "2027-01-11T23:30"])
+def wall_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The application's clock (`utcnow`) at an hour where reading it broke these steps."""
+    shift = datetime.fromisoformat(request.param).replace(tzinfo=UTC) - datetime.now(UTC)
+
+    class Shifted(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            return datetime.now(tz) + shift
+
+    monkeypatch.setattr(dbmod, "datetime", Shifted)
 
 
 def _patient(db: Session, times: tuple[str, ...] = ("08:00",)) -> Patient:
@@ -36,7 +54,7 @@ def _patient(db: Session, times: tuple[str, ...] = ("08:00",)) -> Patient:
                                    actor="test")
     patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
                             instructions="with food", actor="test",
-                            schedule=patients.ScheduleSpec(times=times))
+                            schedule=patients.ScheduleSpec(times=times), now=WRITTEN)
     db.commit()
     return patient
 
@@ -187,7 +205,8 @@ def test_a_changed_schedule_replaces_future_unsent_occurrences(any_db: Session) 
     with dbmod.session() as db:
         [(med, _)] = patients.medications(db, patient.id)
         patients.replace_schedule(db, medication=med, actor="test",
-                                  schedule=patients.ScheduleSpec(times=("09:30",)))
+                                  schedule=patients.ScheduleSpec(times=("09:30",)),
+                                  now=MORNING - timedelta(minutes=59, seconds=30))
     _run(MORNING - timedelta(minutes=59))
     live = [o for o in _occurrences(any_db) if o.status == DoseStatus.planned]
     assert {o.due_at.astimezone(UTC).strftime("%H:%M") for o in live} == {"08:30"}
@@ -201,7 +220,8 @@ def test_two_schedulers_racing_send_each_reminder_once(pg_db_url: str) -> None:
             person = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
                                           actor="test")
             patients.add_medication(db, patient=person, name="Aspirin", actor="test",
-                                    schedule=patients.ScheduleSpec(times=("07:00", "07:01")))
+                                    schedule=patients.ScheduleSpec(times=("07:00", "07:01")),
+                                    now=WRITTEN)
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -244,7 +264,7 @@ def test_a_low_supply_brings_one_refill_reminder_and_a_team_notice(any_db: Sessi
     team = patients.add_team(any_db, name="Ward 7", actor="test")
     patient = patients.add_patient(any_db, team=team, name="Ada", timezone="UTC", actor="test")
     patients.add_medication(any_db, patient=patient, name="Aspirin", actor="test",
-                            supply_count=6, refill_days=2,
+                            supply_count=6, refill_days=2, now=WRITTEN,
                             schedule=patients.ScheduleSpec(times=("07:00", "19:00")))
     any_db.commit()
     _run(MORNING - timedelta(hours=1))

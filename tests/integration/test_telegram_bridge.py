@@ -55,7 +55,7 @@ def _enrol(emulator: Emulator, patient: Patient, chat: int = CHAT) -> None:
     [notice] = emulator.wait_for(chat)
     assert "not a medical device" in notice.text
     assert notice.buttons[0][0] == "✅ I agree"
-    emulator.inject_callback(chat, notice, notice.buttons[0][1])
+    emulator.wait_answered(emulator.inject_callback(chat, notice, notice.buttons[0][1]))
     welcome = emulator.wait_for(chat, 2)[1]
     assert welcome.text.startswith(f"You're all set, {patient.display_name}")
 
@@ -81,7 +81,7 @@ def test_nothing_is_linked_without_agreement(bridge: Emulator) -> None:
     patient = _patient()
     bridge.inject_text(CHAT, f"/start {_code(patient)}")
     [notice] = bridge.wait_for(CHAT)
-    bridge.inject_callback(CHAT, notice, notice.buttons[1][1])
+    bridge.wait_answered(bridge.inject_callback(CHAT, notice, notice.buttons[1][1]))
     assert "nothing was linked" in bridge.wait_for(CHAT, 2)[1].text
     assert _linked() is None
 
@@ -252,16 +252,17 @@ def test_dose_buttons_work_with_rasa_down_and_record_once(bridge: Emulator) -> N
     message = bridge.wait_for(CHAT, 3)[2]
     assert "Time for your Metformin 500 mg" in message.text
     assert [title for title, _ in message.buttons] == ["✅ Taken", "⏰ Snooze 15 min", "Skip"]
-    bridge.inject_callback(CHAT, message, message.buttons[0][1])
+    taken = bridge.inject_callback(CHAT, message, message.buttons[0][1])
     deadline = time.monotonic() + 10
     while len(bridge.edits) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "✅ Noted: Metformin 500 mg taken" in bridge.edits[-1]["text"]
-    bridge.inject_callback(CHAT, message, message.buttons[2][1])
+    skipped = bridge.inject_callback(CHAT, message, message.buttons[2][1])
     while len(bridge.edits) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "already recorded" in bridge.edits[-1]["text"]
-    assert len(bridge.answered) == 3  # consent + two presses: every query answered
+    for query in (taken, skipped):  # every query answered
+        bridge.wait_answered(query)
     with session() as db:
         occ = db.get(DoseOccurrence, occ_id)
         assert occ is not None and occ.status == DoseStatus.taken
@@ -273,11 +274,10 @@ def test_a_button_of_another_patients_dose_changes_nothing(bridge: Emulator) -> 
     _enrol(bridge, ada)
     bobs = _due_now(bob)
     [_, welcome] = bridge.wait_for(CHAT, 2)
-    bridge.inject_callback(CHAT, welcome, f"dose:{bobs}:taken")
-    deadline = time.monotonic() + 10
-    while len(bridge.answered) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
+    bridge.wait_answered(bridge.inject_callback(CHAT, welcome, f"dose:{bobs}:taken"))
+    # The handler's last step: the buttons taken off the message pressed.
+    bridge.wait_until(lambda: any(str(edit.get("message_id")) == str(welcome.message_id)
+                                  for edit in bridge.edits), "the press handled to its end")
     with session() as db:
         stored = db.get(DoseOccurrence, bobs)
         assert stored is not None and stored.status == DoseStatus.sent

@@ -18,6 +18,7 @@ from assistant.settings import Settings, get_settings
 from assistant.telegram.sender import TelegramSender, split_text
 from tests.integration.test_telegram_bridge import deliver_outbox
 from tests.telegram_emulator import Emulator
+from tests.telegram_fixtures import TOKEN
 
 CHAT = "5151"
 
@@ -61,6 +62,44 @@ def test_one_chat_gets_at_most_one_message_a_second_by_default(
     _send("a", "b", "c", interval=Settings.model_fields["telegram_chat_interval_seconds"].default)
     times = [m.at for m in telegram_emulator.messages_to(int(CHAT))]
     assert all(later - earlier >= 0.95 for earlier, later in zip(times, times[1:], strict=False))
+    assert telegram_emulator.too_many_requests == 0
+
+
+def test_the_emulator_refuses_the_first_message_over_either_limit(
+        telegram_emulator: Emulator) -> None:
+    import httpx
+
+    telegram_emulator.limit_per_second, telegram_emulator.chat_interval = 5, 1.0
+    url = f"{telegram_emulator.base_url}{TOKEN}/sendMessage"
+
+    async def burst(chats: list[int]) -> list[int]:
+        async with httpx.AsyncClient() as client:
+            answers = await asyncio.gather(*(client.post(url, json={"chat_id": chat, "text": "hi"})
+                                             for chat in chats))
+        return sorted(answer.status_code for answer in answers)
+
+    assert asyncio.run(burst([100, 100])) == [200, 429]  # one chat: the second is too soon
+    assert asyncio.run(burst([101, 102, 103, 104, 105])) == [200] * 4 + [429]  # 6th in 1 s
+
+
+def test_a_message_held_up_on_the_way_does_not_make_one_too_many_in_a_second(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    telegram_emulator.limit_per_second = 5
+    monkeypatch.setenv("CARELOOP_TELEGRAM_RATE_PER_SECOND", "5")
+    get_settings.cache_clear()
+    telegram_emulator.delay_next("sendMessage", 0.3)  # the first reaches Telegram late
+    _linked_patients(12)
+    deliver_outbox(timeout=30)
+    assert len(telegram_emulator.sent) == 12
+    assert telegram_emulator.too_many_requests == 0
+
+
+def test_a_message_held_up_on_the_way_does_not_crowd_the_next_one_to_its_chat(
+        telegram_emulator: Emulator) -> None:
+    telegram_emulator.chat_interval = 1.0
+    telegram_emulator.delay_next("sendMessage", 0.3)  # the first reaches Telegram late
+    _send("a", "b", interval=1.0)
+    assert [m.text for m in telegram_emulator.messages_to(int(CHAT))] == ["a", "b"]
     assert telegram_emulator.too_many_requests == 0
 
 
