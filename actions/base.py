@@ -16,8 +16,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session, select
 
-from assistant.db import session
-from assistant.models import Patient, PatientStatus
+from assistant.storage.db import session
+from assistant.storage.models import Patient, PatientStatus
 
 NOT_ENROLLED = ("I don't know you yet. To use CareLoop, ask your care team for an "
                 "enrolment code and send it to me.")

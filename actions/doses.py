@@ -8,11 +8,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import doses, parsing
-from assistant.doses import Action
-from assistant.messages import outcome
-from assistant.models import Patient
-from assistant.settings import get_settings
+from assistant.config import get_settings
+from assistant.domain import parsing
+from assistant.services import doses
+from assistant.services.doses import Action
+from assistant.services.reminders import outcome
+from assistant.storage.models import Patient
 
 INTENT = {Action.taken: "confirm_dose_taken", Action.skip: "skip_dose",
           Action.snooze: "snooze_reminder"}

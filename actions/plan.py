@@ -12,10 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import doses, parsing, patients, schedules
-from assistant.db import utcnow
-from assistant.messages import dose_label
-from assistant.models import Alert, AlertKind, DoseSchedule, DoseStatus, Medication, Patient
+from assistant.domain import parsing, schedules
+from assistant.services import doses, patients
+from assistant.services.reminders import dose_label
+from assistant.storage.db import utcnow
+from assistant.storage.models import Alert, AlertKind, DoseSchedule, DoseStatus, Medication, Patient
 
 MARK = {DoseStatus.taken: " ✅ taken", DoseStatus.skipped: " (skipped)",
         DoseStatus.missed: " (missed)", DoseStatus.snoozed: " (snoozed)"}

@@ -6,9 +6,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import advice, audit, parsing, patients, schedules
-from assistant.db import utcnow
-from assistant.models import Alert, AlertKind, CareTeam, Patient, PatientStatus
+from assistant.domain import parsing, schedules
+from assistant.services import advice, audit, patients
+from assistant.storage.db import utcnow
+from assistant.storage.models import Alert, AlertKind, CareTeam, Patient, PatientStatus
 
 
 class ReminderSwitch(PatientAction):

@@ -6,9 +6,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant import parsing, readings, safety
-from assistant.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient
-from assistant.settings import get_settings
+from assistant.config import get_settings
+from assistant.domain import parsing, safety
+from assistant.services import readings
+from assistant.storage.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient
 
 
 def _team_alert(db: Session, patient: Patient, kind: AlertKind, text: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from assistant.settings import Settings
+from assistant.config import Settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries that would log request bodies or URLs with the bot token stay quiet, and so

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import httpx
 
-from assistant import conversation, engine, patients
-from assistant.db import session
-from assistant.migrate import upgrade
-from assistant.models import Patient
-from assistant.rasa_client import RasaClient
-from assistant.settings import PROJECT_DIR, Settings, get_settings
-from assistant.supervisor import Stack, services
+from assistant.config import PROJECT_DIR, Settings, get_settings
+from assistant.conversation import chat as conversation
+from assistant.conversation import rasa_engine as engine
+from assistant.conversation.rasa_client import RasaClient
+from assistant.interfaces.supervisor import Stack, services
+from assistant.services import patients
+from assistant.storage.db import session
+from assistant.storage.migrate import upgrade
+from assistant.storage.models import Patient
 
 TOKEN = "bench-token"
 PATIENTS = 100

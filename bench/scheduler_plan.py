@@ -1,6 +1,6 @@
 """Benchmark: planning 100,000 schedules over 24 h on SQLite.
 
-Prints the time and peak memory of `scheduler.planner.plan` (target ≤ 10 s and
+Prints the time and peak memory of `assistant.scheduling.planner.plan` (target ≤ 10 s and
 ≤ 300 MB), beside two baselines measured in the same run: the pure expansion
 (`schedules.expand`, no database) and a bare bulk INSERT of the same rows.
 
@@ -20,11 +20,12 @@ from pathlib import Path
 from sqlalchemy import insert, text
 from sqlmodel import select
 
-from assistant import patients, schedules
-from assistant.db import make_engine, session
-from assistant.migrate import upgrade
-from assistant.models import CareTeam, DoseOccurrence, DoseSchedule, Medication, Patient
-from scheduler.planner import Policy, plan
+from assistant.domain import schedules
+from assistant.scheduling.planner import Policy, plan
+from assistant.services import patients
+from assistant.storage.db import make_engine, session
+from assistant.storage.migrate import upgrade
+from assistant.storage.models import CareTeam, DoseOccurrence, DoseSchedule, Medication, Patient
 
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "UTC"]
 NOW = datetime(2027, 3, 27, 12, 0, tzinfo=UTC)  # spans the Berlin DST change

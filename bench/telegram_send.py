@@ -21,12 +21,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from assistant import outbox
-from assistant.db import make_engine, utcnow
-from assistant.migrate import upgrade
-from assistant.models import CareTeam, ChatLink, OutboxMessage, OutboxStatus, Patient
-from assistant.settings import get_settings
-from assistant.telegram.sender import TelegramSender
+from assistant.channels.telegram.sender import TelegramSender
+from assistant.config import get_settings
+from assistant.services import outbox
+from assistant.storage.db import make_engine, utcnow
+from assistant.storage.migrate import upgrade
+from assistant.storage.models import CareTeam, ChatLink, OutboxMessage, OutboxStatus, Patient
 from tests.telegram_emulator import Emulator, Server
 
 TOKEN = "123456:BENCH-token-for-the-local-emulator"
@@ -79,7 +79,7 @@ def run(n: int, limit: float | None, rate: float, spread: float = 0.0) -> tuple[
                           CARELOOP_TELEGRAM_API_URL=emulator.base_url,
                           CARELOOP_TELEGRAM_RATE_PER_SECOND=str(rate))
         get_settings.cache_clear()
-        from assistant.db import _engine_for
+        from assistant.storage.db import _engine_for
 
         _engine_for.cache_clear()
         elapsed = asyncio.run(deliver(emulator, n))

@@ -29,10 +29,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from assistant import db as dbmod
-from assistant import engine as rasa_engine
-from assistant.migrate import upgrade
-from assistant.settings import PROJECT_DIR, Settings, get_settings
+from assistant.config import PROJECT_DIR, Settings, get_settings
+from assistant.conversation import rasa_engine
+from assistant.storage import db as dbmod
+from assistant.storage.migrate import upgrade
 from tests import processes
 
 REPO = PROJECT_DIR
@@ -308,7 +308,7 @@ def rasa_stack(trained_model: Path, sqlite_template: Path, redis_url: str,
     import asyncio
     import threading
 
-    from assistant.supervisor import Stack, services
+    from assistant.interfaces.supervisor import Stack, services
 
     folder = tmp_path_factory.mktemp("stack")
     shutil.copy(sqlite_template, folder / "careloop.db")

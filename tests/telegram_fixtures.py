@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.settings import get_settings
+from assistant.config import get_settings
 from tests.telegram_emulator import Emulator, Server
 
 TOKEN = "123456:TEST-token-for-the-local-emulator"
@@ -58,7 +58,7 @@ def bridge(telegram_emulator: Emulator, db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """The real bridge polling the emulator; yields the emulator to talk through. No Rasa
     runs here, and none is starting: the bridge does not hold messages for it."""
-    from assistant.telegram.bridge import run_bridge
+    from assistant.channels.telegram.bridge import run_bridge
 
     monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
     get_settings.cache_clear()

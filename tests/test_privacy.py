@@ -13,9 +13,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, select
 
-from assistant import db as dbmod
-from assistant import enrolment, patients, privacy
-from assistant.models import (
+from assistant.services import enrolment, patients, privacy
+from assistant.storage import db as dbmod
+from assistant.storage.models import (
     AdviceDelivery,
     AdviceItem,
     Alert,

@@ -17,9 +17,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from assistant import db as dbmod
-from assistant.migrate import upgrade
-from assistant.models import (
+from assistant.storage import db as dbmod
+from assistant.storage.migrate import upgrade
+from assistant.storage.models import (
     CareTeam,
     ChatLink,
     DoseOccurrence,
@@ -120,9 +120,9 @@ def test_the_data_directory_secret_and_sqlite_file_are_private(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from assistant.cli import app
-    from assistant.keys import secret_key
-    from assistant.settings import get_settings
+    from assistant.config import get_settings
+    from assistant.interfaces.cli import app
+    from assistant.storage.keys import secret_key
 
     data = tmp_path / "fresh" / "var"
     monkeypatch.setenv("CARELOOP_DATA_DIR", str(data))

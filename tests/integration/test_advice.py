@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from assistant import advice, patients
-from assistant.models import PRIORITY, AdviceItem, MessageKind, OutboxMessage, Patient
-from scheduler.advice import plan_advice
+from assistant.scheduling.advice_planner import plan_advice
+from assistant.services import advice, patients
+from assistant.storage.models import PRIORITY, AdviceItem, MessageKind, OutboxMessage, Patient
 
 TEN_AM_BERLIN = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 

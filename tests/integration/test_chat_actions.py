@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import select
 
 import actions
-from assistant import patients
-from assistant.db import session, utcnow
-from assistant.models import (
+from assistant.services import patients
+from assistant.storage.db import session, utcnow
+from assistant.storage.models import (
     Alert,
     AlertKind,
     CareTeam,
@@ -229,7 +229,7 @@ async def test_a_named_medication_moves_alone(db_url: str) -> None:
 async def test_a_shift_keeps_todays_reminders_and_moves_the_later_ones(db_url: str) -> None:
     from datetime import datetime
 
-    from scheduler.planner import Policy, plan
+    from assistant.scheduling.planner import Policy, plan
 
     patient = _patient("Metformin")
     _allow_shift(patient, 90)

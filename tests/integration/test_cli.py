@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from assistant import db as dbmod
-from assistant import enrolment
-from assistant.cli import app
-from assistant.models import AuditEntry, DoseSchedule, EnrolmentCode, Medication, Patient
+from assistant.interfaces.cli import app
+from assistant.services import enrolment
+from assistant.storage import db as dbmod
+from assistant.storage.models import AuditEntry, DoseSchedule, EnrolmentCode, Medication, Patient
 
 runner = CliRunner()
 
@@ -97,7 +97,7 @@ def test_enrol_prints_a_code_and_deep_link_stored_only_as_a_hash(patient_id: str
 
 def test_invalid_settings_stop_with_the_setting_named(
         db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.settings import get_settings
+    from assistant.config import get_settings
 
     monkeypatch.setenv("CARELOOP_TIMEZONE", "Europe/Atlantis")
     get_settings.cache_clear()

@@ -11,11 +11,12 @@ import time
 
 import pytest
 
-from assistant import console as console_mod
-from assistant import conversation, patients
-from assistant.db import session
-from assistant.models import Patient
-from assistant.settings import get_settings
+from assistant.channels import console as console_mod
+from assistant.config import get_settings
+from assistant.conversation import chat as conversation
+from assistant.services import patients
+from assistant.storage.db import session
+from assistant.storage.models import Patient
 from tests.conftest import free_port
 
 

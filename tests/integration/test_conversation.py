@@ -15,11 +15,13 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from assistant import conversation, patients, schedules
-from assistant.db import session
-from assistant.models import Alert, AlertKind, CareTeam, Patient
-from assistant.rasa_client import RasaClient, Reply
-from assistant.settings import get_settings
+from assistant.config import get_settings
+from assistant.conversation import chat as conversation
+from assistant.conversation.rasa_client import RasaClient, Reply
+from assistant.domain import schedules
+from assistant.services import patients
+from assistant.storage.db import session
+from assistant.storage.models import Alert, AlertKind, CareTeam, Patient
 from tests.conftest import free_port, noon_zone
 
 

@@ -30,7 +30,7 @@ def start_demo(trained_model: Path, tmp_path: Path) -> Terminal:
     (tmp_path / "var" / "models").mkdir(parents=True)
     (tmp_path / "var" / "models" / trained_model.name).symlink_to(trained_model)
     return Terminal(subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "demo"], cwd=REPO, env=env, text=True,
+        [sys.executable, "-m", "assistant", "demo"], cwd=REPO, env=env, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
 
 

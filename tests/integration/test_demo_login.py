@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from assistant import demo
-from assistant.db import session
-from assistant.models import TeamMember
-from assistant.settings import get_settings
-from assistant.web import auth
+from assistant.config import get_settings
+from assistant.interfaces import demo
+from assistant.services import accounts as auth
+from assistant.storage.db import session
+from assistant.storage.models import TeamMember
 
 
 def test_the_demo_nurse_gets_a_new_password_each_run_stored_only_as_a_hash(

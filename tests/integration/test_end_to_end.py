@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from assistant import patients, schedules
-from assistant.db import session, utcnow
-from assistant.models import DoseOccurrence, DoseStatus, MessageKind, OutboxMessage, Patient
-from assistant.settings import get_settings
-from assistant.telegram.bridge import run_bridge
-from scheduler.service import run_scheduler
+from assistant.channels.telegram.bridge import run_bridge
+from assistant.config import get_settings
+from assistant.domain import schedules
+from assistant.scheduling.service import run_scheduler
+from assistant.services import patients
+from assistant.storage.db import session, utcnow
+from assistant.storage.models import DoseOccurrence, DoseStatus, MessageKind, OutboxMessage, Patient
 from tests.integration.test_telegram_bridge import CHAT, _enrol
 from tests.telegram_emulator import Emulator
 from tests.telegram_fixtures import Running

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.engine import quiet_env
-from assistant.settings import PROJECT_DIR, Settings
+from assistant.config import PROJECT_DIR, Settings
+from assistant.conversation.rasa_engine import quiet_env
 
 pytestmark = pytest.mark.rasa
 

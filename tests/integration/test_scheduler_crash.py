@@ -15,9 +15,15 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from assistant import patients
-from assistant.db import session, utcnow
-from assistant.models import ChatLink, DoseOccurrence, MessageKind, OutboxMessage, OutboxStatus
+from assistant.services import patients
+from assistant.storage.db import session, utcnow
+from assistant.storage.models import (
+    ChatLink,
+    DoseOccurrence,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+)
 from tests.conftest import REPO
 from tests.telegram_emulator import Emulator
 
@@ -43,7 +49,7 @@ def _scheduler(tmp_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CARELOOP_SCHEDULER_TICK_SECONDS": "0.2",
            "CARELOOP_OUTBOX_LEASE_SECONDS": "2", "CARELOOP_TELEGRAM_RATE_PER_SECOND": "20"}
     log = open(tmp_path / "scheduler.log", "ab")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "assistant.cli", "run", "--only",
+    return subprocess.Popen([sys.executable, "-m", "assistant", "run", "--only",
                              "scheduler"], cwd=REPO, env=env, stdout=log, stderr=log)
 
 

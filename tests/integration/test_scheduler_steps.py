@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import pytest
 from sqlmodel import Session, col, select
 
-from assistant import db as dbmod
-from assistant import doses, patients
-from assistant.messages import apply_dose_button
-from assistant.models import (
+from assistant.scheduling.planner import Policy, advance, plan, replan_patient, run_once
+from assistant.services import doses, patients
+from assistant.services.reminders import apply_dose_button
+from assistant.storage import db as dbmod
+from assistant.storage.models import (
     Alert,
     AlertKind,
     CareTeam,
@@ -26,7 +27,6 @@ from assistant.models import (
     Patient,
     PatientStatus,
 )
-from scheduler.planner import Policy, advance, plan, replan_patient, run_once
 
 POLICY = Policy(horizon=timedelta(hours=48), grace=timedelta(minutes=60),
                 followup=timedelta(minutes=30), snooze_minutes=15)
@@ -245,8 +245,8 @@ def test_two_schedulers_racing_send_each_reminder_once(pg_db_url: str) -> None:
 
 
 def test_reminders_are_claimed_before_advice_when_both_wait(any_db: Session) -> None:
-    from assistant import outbox
-    from assistant.models import ChatLink
+    from assistant.services import outbox
+    from assistant.storage.models import ChatLink
 
     patient = _patient(any_db)
     any_db.add(ChatLink(patient_id=patient.id, chat_id="1"))

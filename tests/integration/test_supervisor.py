@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant import engine, enrolment, patients
-from assistant.db import session
-from assistant.settings import Settings, get_settings
+from assistant.config import Settings, get_settings
+from assistant.conversation import rasa_engine as engine
+from assistant.services import enrolment, patients
+from assistant.storage.db import session
 from tests.conftest import RASA_TOKEN, REPO, free_port
 from tests.processes import Terminal, command_line, descendants, kill, still_alive
 from tests.telegram_emulator import Emulator, Server
@@ -25,7 +26,7 @@ from tests.telegram_fixtures import TOKEN
 def careloop(*args: str, env: dict[str, str] | None = None) -> Terminal:
     """`careloop ARGS` in its own process, as an operator starts it."""
     return Terminal(subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", *args], cwd=REPO, text=True,
+        [sys.executable, "-m", "assistant", *args], cwd=REPO, text=True,
         env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
 
@@ -92,7 +93,7 @@ def test_the_bridge_stops_within_five_seconds_when_telegram_is_unreachable(lost:
 
 STACK = """
 import asyncio, sys
-from assistant.supervisor import Service, Stack
+from assistant.interfaces.supervisor import Service, Stack
 
 async def main() -> None:
     sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]

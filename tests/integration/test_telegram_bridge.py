@@ -11,10 +11,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from assistant import conversation, enrolment, outbox, patients
-from assistant.db import get_engine, session, utcnow
+from assistant.channels.telegram import bridge as bridge_mod
+from assistant.channels.telegram.sender import TelegramSender
+from assistant.config import get_settings
+from assistant.conversation import chat as conversation
 from assistant.errors import EnrolmentRefused
-from assistant.models import (
+from assistant.scheduling.planner import Policy, run_once
+from assistant.services import enrolment, outbox, patients
+from assistant.storage.db import get_engine, session, utcnow
+from assistant.storage.models import (
     Alert,
     AlertKind,
     AlertSeverity,
@@ -26,10 +31,6 @@ from assistant.models import (
     OutboxStatus,
     Patient,
 )
-from assistant.settings import get_settings
-from assistant.telegram import bridge as bridge_mod
-from assistant.telegram.sender import TelegramSender
-from scheduler.planner import Policy, run_once
 from tests.telegram_emulator import Emulator
 
 CHAT = 4242

@@ -11,11 +11,18 @@ from sqlmodel import select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from assistant import enrolment, outbox, patients
-from assistant.db import session
-from assistant.models import Alert, AlertKind, ChatLink, MessageKind, OutboxMessage, OutboxStatus
-from assistant.settings import Settings, get_settings
-from assistant.telegram.sender import TelegramSender, split_text
+from assistant.channels.telegram.sender import TelegramSender, split_text
+from assistant.config import Settings, get_settings
+from assistant.services import enrolment, outbox, patients
+from assistant.storage.db import session
+from assistant.storage.models import (
+    Alert,
+    AlertKind,
+    ChatLink,
+    MessageKind,
+    OutboxMessage,
+    OutboxStatus,
+)
 from tests.integration.test_telegram_bridge import deliver_outbox
 from tests.telegram_emulator import Emulator
 from tests.telegram_fixtures import TOKEN

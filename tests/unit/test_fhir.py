@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from assistant import patients
 from assistant.errors import InvalidInput
-from assistant.fhir import import_medication_request, parse_medication_request
-from assistant.models import DoseSchedule, Medication, Patient
+from assistant.services import patients
+from assistant.services.fhir import import_medication_request, parse_medication_request
+from assistant.storage.models import DoseSchedule, Medication, Patient
 
 R4_METFORMIN: dict[str, Any] = {
     "resourceType": "MedicationRequest",

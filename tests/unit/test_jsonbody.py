@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.web.jsonbody import loads
+from assistant.interfaces.web.jsonbody import loads
 
 SCALARS = (st.none() | st.booleans() | st.integers() | st.text()
            | st.floats(allow_nan=False, allow_infinity=False))

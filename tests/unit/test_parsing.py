@@ -6,7 +6,7 @@ from datetime import date, time
 
 import pytest
 
-from assistant import parsing
+from assistant.domain import parsing
 
 FRIDAY = date(2027, 3, 26)
 SATURDAY, SUNDAY, MONDAY = date(2027, 3, 27), date(2027, 3, 28), date(2027, 3, 29)

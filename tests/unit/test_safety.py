@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.safety import is_red_flag
+from assistant.domain.safety import is_red_flag
 from tests.conftest import REPO
 
 EMERGENCIES = [

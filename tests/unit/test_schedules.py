@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.schedules import (
+from assistant.domain.schedules import (
     MAX_COUNT,
     MAX_EVERY_N_DAYS,
     MAX_TIMES_PER_DAY,

@@ -13,11 +13,11 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from assistant import patients
-from assistant.db import session
-from assistant.models import Role
-from assistant.web import auth
-from assistant.web.app import create_app
+from assistant.interfaces.web.app import create_app
+from assistant.services import accounts as auth
+from assistant.services import patients
+from assistant.storage.db import session
+from assistant.storage.models import Role
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = auth.hash_password(PASSWORD)  # argon2 is slow on purpose: hash it once

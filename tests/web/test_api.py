@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from assistant import enrolment
-from assistant.db import session
-from assistant.models import Alert, AlertKind, AuditEntry, DoseSchedule, OutboxMessage
+from assistant.services import enrolment
+from assistant.storage.db import session
+from assistant.storage.models import Alert, AlertKind, AuditEntry, DoseSchedule, OutboxMessage
 from tests.web.conftest import Team
 
 FHIR_R4 = {
@@ -182,8 +182,8 @@ def test_fhir_import_and_its_refusal(client: TestClient, teams: tuple[Team, Team
 def test_dose_history_and_adherence(client: TestClient, teams: tuple[Team, Team]) -> None:
     from datetime import timedelta
 
-    from assistant.db import utcnow
-    from assistant.models import DoseOccurrence, DoseStatus
+    from assistant.storage.db import utcnow
+    from assistant.storage.models import DoseOccurrence, DoseStatus
 
     north, _ = teams
     with session() as db:

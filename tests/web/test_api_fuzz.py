@@ -9,8 +9,8 @@ from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from assistant.settings import Settings
-from assistant.web.app import create_app
+from assistant.config import Settings
+from assistant.interfaces.web.app import create_app
 from tests.web.conftest import Team
 
 # Loaded when the module is imported; the database is chosen per request, so each test

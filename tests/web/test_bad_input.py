@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from assistant.db import session
-from assistant.models import (
+from assistant.storage.db import session
+from assistant.storage.models import (
     AdviceItem,
     Alert,
     AlertKind,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from assistant.db import session
-from assistant.models import Alert, AlertKind, AlertSeverity
-from assistant.settings import PROJECT_DIR
+from assistant.config import PROJECT_DIR
+from assistant.storage.db import session
+from assistant.storage.models import Alert, AlertKind, AlertSeverity
 from tests.web.conftest import PASSWORD, Team
 
 CHROMIUM = os.environ.get("CARELOOP_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -21,10 +21,10 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from assistant import db as dbmod
-from assistant.db import session
-from assistant.models import ApiToken, AuditEntry, Patient, Reading
-from assistant.web import api, pages
+from assistant.interfaces.web import api, pages
+from assistant.storage import db as dbmod
+from assistant.storage.db import session
+from assistant.storage.models import ApiToken, AuditEntry, Patient, Reading
 from tests.conftest import REPO, reset_caches
 from tests.web.conftest import Team, login
 
@@ -141,8 +141,8 @@ def test_after_the_lock_writes_succeed_again(client: TestClient, teams: tuple[Te
 
 
 EXITING_READER = """
-from assistant import audit
-from assistant.db import session
+from assistant.services import audit
+from assistant.storage.db import session
 
 with session() as db:
     audit.record_read(db, actor="cli", action="patient.view", patient_id={patient_id})

@@ -20,15 +20,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from assistant import patients
-from assistant.db import session
+from assistant.config import get_settings
 from assistant.errors import InvalidInput
-from assistant.keys import secret_key
-from assistant.models import AuditEntry, ConsoleSession, LoginAttempt, Role, TeamMember
-from assistant.settings import get_settings
-from assistant.supervisor import services
-from assistant.web import auth
-from assistant.web.auth import ADDRESS_FACTOR, TooManyAttempts
+from assistant.interfaces.supervisor import services
+from assistant.services import accounts as auth
+from assistant.services import patients
+from assistant.services.accounts import ADDRESS_FACTOR, TooManyAttempts
+from assistant.storage.db import session
+from assistant.storage.keys import secret_key
+from assistant.storage.models import AuditEntry, ConsoleSession, LoginAttempt, Role, TeamMember
 from tests.conftest import free_port
 from tests.web.conftest import PASSWORD, PASSWORD_HASH, Team, csrf_of, login
 
@@ -186,7 +186,7 @@ def test_the_cli_password_change_ends_every_session(client: TestClient,
                                                     teams: tuple[Team, Team]) -> None:
     email = teams[0].clinician.email
     login(client, email)
-    subprocess.run([sys.executable, "-m", "assistant.cli", "member", "password", email],
+    subprocess.run([sys.executable, "-m", "assistant", "member", "password", email],
                    input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n", capture_output=True, text=True,
                    check=True)
     assert client.get("/patients", follow_redirects=False).status_code == 303
@@ -226,7 +226,7 @@ def test_the_audit_log_exports_as_csv(client: TestClient, teams: tuple[Team, Tea
 @pytest.mark.parametrize("password", ["short", ""])
 def test_the_cli_refuses_a_short_password(db_url: str, teams: tuple[Team, Team],
                                           password: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "member", "password",
+    done = subprocess.run([sys.executable, "-m", "assistant", "member", "password",
                            teams[0].clinician.email], input=f"{password}\n{password}\n",
                           capture_output=True, text=True)
     assert done.returncode != 0
@@ -237,7 +237,7 @@ def test_the_cli_refuses_a_short_password(db_url: str, teams: tuple[Team, Team],
     ("qwertyuiop12", "common"), ("abcdefghijkl", "Sequences")])
 def test_common_and_trivial_passwords_are_refused_saying_why(
         db_url: str, teams: tuple[Team, Team], password: str, why: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "member", "password",
+    done = subprocess.run([sys.executable, "-m", "assistant", "member", "password",
                            teams[0].clinician.email], input=f"{password}\n{password}\n",
                           capture_output=True, text=True)
     assert done.returncode == 2
@@ -275,17 +275,17 @@ def test_adding_a_member_does_not_reveal_another_teams_email(client: TestClient,
 def test_the_cli_sets_passwords_and_issues_tokens(client: TestClient,
                                                   teams: tuple[Team, Team]) -> None:
     email = teams[0].clinician.email
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "member", "password", email],
+    done = subprocess.run([sys.executable, "-m", "assistant", "member", "password", email],
                           input="a brand new passphrase\na brand new passphrase\n",
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert _post_login(client, email, "a brand new passphrase") == 303
-    token = subprocess.run([sys.executable, "-m", "assistant.cli", "member", "token", email,
+    token = subprocess.run([sys.executable, "-m", "assistant", "member", "token", email,
                             "--name", "EHR"], capture_output=True, text=True, check=True)
     answer = client.get("/api/v1/patients",
                         headers={"Authorization": f"Bearer {token.stdout.strip()}"})
     assert answer.status_code == 200
-    unknown = subprocess.run([sys.executable, "-m", "assistant.cli", "member", "token",
+    unknown = subprocess.run([sys.executable, "-m", "assistant", "member", "token",
                               "nobody@example.org"], capture_output=True, text=True)
     assert unknown.returncode == 2 and "no member" in unknown.stderr
 

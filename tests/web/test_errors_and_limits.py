@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from assistant.settings import get_settings
+from assistant.config import get_settings
 from tests.web.conftest import Team, login
 
 FIFTY_MB = 50 * 1024 * 1024
@@ -80,7 +80,7 @@ def test_a_body_within_the_cap_is_read(client: TestClient, teams: tuple[Team, Te
 
 def test_a_route_can_be_given_a_larger_cap() -> None:
     """How a later upload route allows more than the default: by its path template."""
-    from assistant.web.app import BodyLimit
+    from assistant.interfaces.web.app import BodyLimit
 
     app = FastAPI()
 

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from assistant.cli import app as cli
-from assistant.db import session
-from assistant.models import DoseSchedule, Medication
+from assistant.interfaces.cli import app as cli
+from assistant.storage.db import session
+from assistant.storage.models import DoseSchedule, Medication
 from tests.web.conftest import Team, login
 
 EVERY_MINUTE = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in range(60)]

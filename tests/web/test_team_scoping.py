@@ -11,10 +11,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from assistant import enrolment
-from assistant.db import session
-from assistant.models import AdviceItem, Alert, AlertKind, ApiToken, AuditEntry, Patient
-from assistant.web import api, pages
+from assistant.interfaces.web import api, pages
+from assistant.services import enrolment
+from assistant.storage.db import session
+from assistant.storage.models import AdviceItem, Alert, AlertKind, ApiToken, AuditEntry, Patient
 from tests.web.conftest import Team, login
 
 SCHEDULE = {"times": ["09:00"]}

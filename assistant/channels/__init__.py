@@ -1,0 +1,1 @@
+"""Channels: the adapters patients chat through (Telegram, the console)."""

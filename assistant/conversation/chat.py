@@ -1,0 +1,72 @@
+"""One chat turn for a linked patient, whatever the channel (Telegram or console).
+
+The emergency guard runs first, then the diagnosis guard (such questions go to the care
+team); otherwise the message goes to Rasa. While Rasa starts, the message is held for it
+(see `RasaClient`); when Rasa or the action server is slow or down, the patient hears so,
+with the emergency number, and that their reminders still work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from assistant.conversation.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
+from assistant.domain import safety
+from assistant.storage.db import session, utcnow
+from assistant.storage.models import CareTeam, Patient
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("Sorry, I can't answer right now. If this is an emergency, call {number} now. "
+               "Your reminders still work, and your care team can be reached as usual. "
+               "Please try again in a few minutes.")
+MAX_TEXT = 2000
+
+
+def is_urgent(text: str) -> bool:
+    """A possible emergency: answered at once, never queued behind the chat's other turns."""
+    return safety.is_red_flag(text.strip()[:MAX_TEXT])
+
+
+def _unavailable(team_id: int) -> str:
+    with session() as db:
+        return UNAVAILABLE.format(number=safety.emergency_number(db.get(CareTeam, team_id)))
+
+
+def _emergency(patient_id: int) -> str:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        assert patient is not None
+        return safety.raise_emergency(db, patient)
+
+
+def _relay(patient_id: int, text: str) -> str:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        assert patient is not None
+        return safety.relay_question(db, patient, text)
+
+
+def _touch(patient_id: int) -> None:
+    with session() as db:
+        patient = db.get(Patient, patient_id)
+        if patient is not None:
+            patient.last_contact_at = utcnow()
+
+
+async def turn(rasa: RasaClient, patient: Patient, text: str,
+               on_hold: OnHold | None = None) -> list[Reply]:
+    """The answers to one message; `on_hold` is awaited now and then while it waits for
+    Rasa to start (a channel shows "typing")."""
+    await asyncio.to_thread(_touch, patient.id)
+    if is_urgent(text):
+        return [Reply(await asyncio.to_thread(_emergency, patient.id))]
+    if safety.is_diagnosis_question(text):
+        return [Reply(await asyncio.to_thread(_relay, patient.id, text))]
+    try:
+        replies = await rasa.send(patient.chat_ref, text.strip()[:MAX_TEXT], on_hold)
+    except RasaUnavailable as exc:
+        log.warning("rasa unavailable for a chat turn: %s", exc)  # no message content
+        replies = []
+    return replies or [Reply(await asyncio.to_thread(_unavailable, patient.team_id))]

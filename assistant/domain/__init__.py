@@ -1,0 +1,1 @@
+"""Domain rules, pure: schedules, parsing, safety wording, reading limits, dose rules."""

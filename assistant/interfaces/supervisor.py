@@ -1,0 +1,233 @@
+"""`careloop run`: start CareLoop's processes, watch their health, stop them cleanly.
+
+Each service is its own process (the Rasa server even in its own Python). All of them:
+output prefixed with the service's name (or written to a log file), health checks
+before "ready", and on Ctrl-C a polite SIGTERM, then SIGKILL after a timeout. A
+supervisor that dies without stopping them (SIGKILL, a crash, the OOM killer) takes them
+along: on Linux each child asks the kernel for SIGKILL when its parent dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from assistant.config import Settings
+from assistant.conversation import rasa_engine as engine
+
+log = logging.getLogger("careloop")
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+IN_PROCESS = ("scheduler", "bridge")
+SERVICES = ("rasa", "actions", *IN_PROCESS, "web")
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    health_url: str | None = None
+    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+
+
+def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
+    """The services to start, in order; the Rasa model is trained first if missing."""
+    me = [sys.executable, "-m", "assistant", "run", "--only"]
+    found: list[Service] = []
+    for name in names:
+        if name == "rasa":
+            model = engine.train(settings)
+            found.append(Service("rasa", engine.rasa_command(settings, model),
+                                 engine.quiet_env(settings), f"{settings.rasa_url}/"))
+        elif name == "actions":
+            found.append(Service("actions", engine.action_server_command(settings),
+                                 engine.action_server_env(),
+                                 f"http://127.0.0.1:{settings.action_port}/health"))
+        elif name == "web":
+            found.append(Service("web", [
+                sys.executable, "-m", "uvicorn", "--factory",
+                "assistant.interfaces.web.app:create_app",
+                "--host", settings.web_host, "--port", str(settings.web_port),
+                # paths name patients: keep them out of the logs; X-Forwarded-For is the
+                # app's to judge (CARELOOP_TRUSTED_PROXIES), not uvicorn's
+                "--no-access-log", "--no-proxy-headers"],
+                dict(os.environ), f"http://127.0.0.1:{settings.web_port}/healthz"))
+        else:
+            found.append(Service(name, [*me, name], dict(os.environ)))
+    return found
+
+
+def default_names(settings: Settings) -> tuple[str, ...]:
+    """Everything the chat needs (the bridge only with a Telegram token)."""
+    return ("rasa", "actions", "scheduler", "bridge") if settings.telegram_enabled else (
+        "rasa", "actions", "scheduler")
+
+
+def run_names(settings: Settings) -> tuple[str, ...]:
+    """`careloop run`: the chat's services and the care-team console."""
+    return (*default_names(settings), "web")
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """For `preexec_fn`: the child is SIGKILLed when this process dies, however it dies.
+    Runs in the child between fork and exec, so it only makes one system call; libc's
+    `prctl` is looked up here, in the parent. None where Linux's prctl is missing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl: nobody would stop us
+            os._exit(1)
+
+    return child
+
+
+async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
+    while line := await stream.readline():
+        out.write(f"{prefix}{line.decode(errors='replace')}")
+        out.flush()
+
+
+class Stack:
+    """Running services; `async with Stack(...)` stops them all on the way out."""
+
+    def __init__(self, items: list[Service], log_dir: Path | None = None) -> None:
+        self.items = items
+        self.log_dir = log_dir
+        self._pumps: list[asyncio.Task[None]] = []
+        self._files: list[IO[str]] = []
+
+    async def __aenter__(self) -> Stack:
+        width = max(len(s.name) for s in self.items)
+        for item in self.items:
+            item.process = await asyncio.create_subprocess_exec(
+                *item.command, env=item.env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent())
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                out: IO[str] = open(self.log_dir / f"{item.name}.log", "a")  # noqa: SIM115
+                self._files.append(out)
+                prefix = ""
+            else:
+                out, prefix = sys.stdout, f"{item.name:<{width}} | "
+            assert item.process.stdout is not None
+            self._pumps.append(asyncio.create_task(_pump(item.process.stdout, prefix, out)))
+        return self
+
+    async def wait_healthy(self, timeout: float = 180.0,
+                           progress: Callable[[str], None] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for item in self.items:
+                while item.health_url:
+                    self._check_alive(item)
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await client.get(item.health_url)).status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{item.name} did not become healthy in {timeout:.0f} s")
+                    await asyncio.sleep(0.5)
+                if progress:
+                    progress(item.name)
+
+    def _check_alive(self, item: Service) -> None:
+        if item.process and item.process.returncode is not None:
+            where = f" (see {self.log_dir / item.name}.log)" if self.log_dir else ""
+            raise RuntimeError(f"{item.name} exited with status {item.process.returncode}{where}")
+
+    async def wait_any_exit(self) -> Service:
+        waits = {asyncio.create_task(s.process.wait()): s for s in self.items if s.process}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return waits[done.pop()]
+
+    async def __aexit__(self, *exc: object) -> None:
+        for item in reversed(self.items):
+            if item.process and item.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(item.process.pid, signal.SIGTERM)
+        for item in self.items:
+            if item.process is None:
+                continue
+            try:
+                await asyncio.wait_for(item.process.wait(), timeout=15)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(item.process.pid, signal.SIGKILL)
+                await item.process.wait()
+        for pump in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        for out in self._files:
+            out.close()
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (and SIGINT) end the current task, so `async with Stack` stops the children."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+
+
+async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
+    stop_on_signals()
+    async with Stack(services(settings, names)) as stack:
+        await stack.wait_healthy()
+        log.info("ready: %s", ", ".join(names))
+        stopped = await stack.wait_any_exit()
+        log.error("%s exited with status %s; stopping the others", stopped.name,
+                  stopped.process.returncode if stopped.process else "?")
+        return 1
+
+
+async def _in_process(settings: Settings, name: str) -> None:
+    """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
+    from assistant.channels.telegram.bridge import run_bridge
+    from assistant.scheduling.service import run_scheduler
+
+    runner = run_scheduler if name == "scheduler" else run_bridge
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runner(settings, stop)
+
+
+def run(settings: Settings, only: str | None) -> int:
+    """Run one service (`only`) or all of them; returns the exit status."""
+    from assistant.logs import setup_logging
+
+    setup_logging(settings)
+    if only is not None and only not in SERVICES:
+        log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))
+        return 2
+    if only in IN_PROCESS:
+        asyncio.run(_in_process(settings, only))
+        return 0
+    if only is not None:
+        item = services(settings, (only,))[0]
+        os.execve(item.command[0], item.command, item.env)
+    try:
+        return asyncio.run(_serve(settings, run_names(settings)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 0

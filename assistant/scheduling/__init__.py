@@ -1,0 +1,1 @@
+"""Scheduling: the planner that moves dose occurrences on, and the APScheduler service."""

@@ -1,0 +1,63 @@
+"""Scheduled lifestyle advice: at the patient's preferred local time, within their limit
+per day, held during quiet hours, and always after medication reminders in the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from assistant.domain import schedules
+from assistant.services import advice
+from assistant.storage.db import utcnow
+from assistant.storage.models import (
+    PRIORITY,
+    AdviceDelivery,
+    MessageKind,
+    OutboxMessage,
+    Patient,
+    PatientStatus,
+)
+
+# The n-th advice of a day comes this long after the one before.
+SPACING = timedelta(hours=4)
+
+
+def _hm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def in_quiet_hours(patient: Patient, local: datetime) -> bool:
+    if not (patient.quiet_start and patient.quiet_end):
+        return False
+    start, end, now = _hm(patient.quiet_start), _hm(patient.quiet_end), local.time()
+    return start <= now < end if start <= end else (now >= start or now < end)
+
+
+def plan_advice(db: Session, now: datetime | None = None) -> int:
+    """Queue the advice that is due now; returns how many messages were queued."""
+    now = now or utcnow()
+    queued = 0
+    for patient in db.exec(select(Patient).where(Patient.status == PatientStatus.active,
+                                                 Patient.advice_per_day > 0,
+                                                 col(Patient.advice_time).is_not(None))):
+        tz = schedules.zone(patient.timezone)
+        local = now.astimezone(tz)
+        given = db.exec(select(func.count()).select_from(AdviceDelivery).where(
+            AdviceDelivery.patient_id == patient.id,
+            AdviceDelivery.local_day == local.date())).one()
+        assert patient.advice_time is not None
+        due = datetime.combine(local.date(), _hm(patient.advice_time), tz) + SPACING * given
+        if (given >= patient.advice_per_day or local < due or due.date() != local.date()
+                or in_quiet_hours(patient, local)):
+            continue
+        item = advice.choose(db, patient)
+        if item is None:
+            continue
+        db.add(OutboxMessage(
+            patient_id=patient.id, kind=MessageKind.advice, priority=PRIORITY[MessageKind.advice],
+            text=advice.deliver(db, patient, item, local.date()), not_before=now,
+            dedupe_key=f"advice:{patient.id}:{local.date()}:{given}"))
+        queued += 1
+    return queued

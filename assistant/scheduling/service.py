@@ -1,0 +1,71 @@
+"""The reminder service: APScheduler wakes it up; the database says what is due.
+
+APScheduler 3 keeps only in-memory interval jobs here (DESIGN: one scheduler per job
+store, and a job advanced before it runs would be lost in a crash). Every tick plans
+and advances dose occurrences in short transactions, so a restart or a second
+instance repeats nothing. With a Telegram token the same process drains the outbox
+through the bridge's sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from assistant.config import Settings
+from assistant.scheduling.advice_planner import plan_advice
+from assistant.scheduling.planner import Policy, run_once
+from assistant.storage.db import get_engine, session, utcnow
+
+log = logging.getLogger(__name__)
+
+ADVICE_EVERY_SECONDS = 60
+
+
+def _queue_advice(engine: Engine) -> None:
+    with session(engine) as db:
+        plan_advice(db)
+
+
+def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """A job that runs blocking database work in a thread and survives its failures:
+    the transaction rolled back, and the next tick tries again."""
+
+    async def job() -> None:
+        try:
+            await asyncio.to_thread(work)
+        except Exception:
+            log.exception("%s failed; retrying at the next tick", name)
+
+    return job
+
+
+async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
+    engine, policy = get_engine(), Policy.from_settings(settings)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    jobs = [("careloop-doses", settings.scheduler_tick_seconds,
+             lambda: run_once(engine, policy)),
+            ("careloop-advice", ADVICE_EVERY_SECONDS, lambda: _queue_advice(engine))]
+    for job_id, seconds, work in jobs:
+        scheduler.add_job(_guarded(job_id, work), "interval", seconds=seconds, id=job_id,
+                          replace_existing=True, max_instances=1, coalesce=True,
+                          misfire_grace_time=None, next_run_time=utcnow())
+    scheduler.start()
+    drain: asyncio.Task[None] | None = None
+    if settings.telegram_enabled:
+        from assistant.channels.telegram.dispatch import drain_to_telegram
+
+        drain = asyncio.create_task(drain_to_telegram(settings, stop))
+    log.info("scheduler started (doses every %s s)", settings.scheduler_tick_seconds)
+    await stop.wait()
+    scheduler.shutdown(wait=False)
+    if drain is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
+    log.info("scheduler stopped")

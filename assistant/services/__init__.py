@@ -1,0 +1,1 @@
+"""Services: one unit of work per function over storage, domain and texts."""

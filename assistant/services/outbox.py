@@ -1,0 +1,173 @@
+"""The outbox: every message CareLoop sends on its own (reminders, nudges, advice,
+care-team replies) waits here until a channel delivers it.
+
+Delivery is at-least-once. A worker claims rows for a short lease; Telegram's answer
+is committed right away, so a duplicate needs a crash between Telegram's answer and
+that commit. A crashed worker's claim expires and another worker retries the row. On
+PostgreSQL workers skip each other's rows (`FOR UPDATE SKIP LOCKED`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from assistant.services import enrolment
+from assistant.storage.db import is_postgres, session, utcnow
+from assistant.storage.models import (
+    OPEN_DOSE_STATUSES,
+    ChatLink,
+    DoseOccurrence,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+    PatientStatus,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+Buttons = list[list[dict[str, str]]]
+Send = Callable[[str, str, Buttons], Awaitable[int]]
+
+
+class Unreachable(Exception):
+    """The chat cannot receive messages any more (Telegram 403: the bot was blocked)."""
+
+
+class RetryLater(Exception):
+    """A passing failure; `after` seconds is when to try again."""
+
+    def __init__(self, reason: str, after: float) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    chat_id: str
+    text: str
+    buttons: Buttons
+
+
+def claim(db: Session, *, channel: str, limit: int, lease: timedelta = LEASE,
+          now: datetime | None = None) -> list[Claimed]:
+    """Lease up to `limit` due messages of chats on `channel`, most urgent first. Messages
+    no longer worth sending (dose answered, patient paused or unlinked) are dropped."""
+    now = now or utcnow()
+    query = (select(OutboxMessage, ChatLink, Patient)
+             .join(Patient, col(Patient.id) == OutboxMessage.patient_id)
+             .join(ChatLink, (col(ChatLink.patient_id) == OutboxMessage.patient_id)
+                   & col(ChatLink.unlinked_at).is_(None) & col(ChatLink.unreachable_at).is_(None))
+             .where(OutboxMessage.status == OutboxStatus.pending, ChatLink.channel == channel,
+                    OutboxMessage.not_before <= now,
+                    col(OutboxMessage.claimed_until).is_(None)
+                    | (col(OutboxMessage.claimed_until) < now))
+             .order_by(col(OutboxMessage.priority), col(OutboxMessage.not_before),
+                       col(OutboxMessage.id))
+             .limit(limit))
+    if is_postgres(db.get_bind()):  # type: ignore[arg-type]
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    claimed: list[Claimed] = []
+    for message, link, patient in db.exec(query).all():
+        reason = _stale(db, message, patient)
+        if reason:
+            message.status, message.last_error = OutboxStatus.dropped, reason
+            continue
+        message.claimed_until = now + lease
+        message.channel, message.chat_id = link.channel, link.chat_id
+        message.attempts += 1
+        claimed.append(Claimed(message.id, link.chat_id, message.text, message.buttons))
+    return claimed
+
+
+def _stale(db: Session, message: OutboxMessage, patient: Patient) -> str | None:
+    if patient.status != PatientStatus.active:
+        return f"patient {patient.status}"
+    if message.occurrence_id is not None:
+        occ = db.get(DoseOccurrence, message.occurrence_id)
+        if occ is None or occ.status not in OPEN_DOSE_STATUSES:
+            return "dose already answered"
+    return None
+
+
+def mark_sent(db: Session, message_id: int, telegram_message_id: int) -> None:
+    message = db.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status, message.sent_at = OutboxStatus.sent, utcnow()
+        message.telegram_message_id = telegram_message_id
+        message.claimed_until = None
+
+
+def retry_later(db: Session, message_id: int, reason: str, after: float) -> None:
+    message = db.get(OutboxMessage, message_id)
+    if message is None:
+        return
+    message.last_error = reason[:200]
+    message.claimed_until = None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = OutboxStatus.failed
+    else:
+        message.not_before = utcnow() + timedelta(seconds=after)
+
+
+def mark_unreachable(db: Session, message_id: int, channel: str, chat_id: str) -> None:
+    message = db.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status, message.last_error = OutboxStatus.failed, "chat unreachable"
+    enrolment.mark_unreachable(db, channel=channel, chat_id=chat_id)
+
+
+def _claim(channel: str, limit: int, lease: timedelta) -> list[Claimed]:
+    with session() as db:
+        return claim(db, channel=channel, limit=limit, lease=lease)
+
+
+def _record(update: Callable[[Session], None]) -> None:
+    with session() as db:
+        update(db)
+
+
+async def _deliver(send: Send, channel: str, item: Claimed) -> None:
+    try:
+        message_id = await send(item.chat_id, item.text, item.buttons)
+    except Unreachable:
+        await asyncio.to_thread(_record, lambda db: mark_unreachable(db, item.id, channel,
+                                                                      item.chat_id))
+        return
+    except RetryLater as exc:
+        reason, after = str(exc), exc.after
+        log.warning("outbox message %s: %s; retrying in %.0f s", item.id, reason, after)
+        await asyncio.to_thread(_record, lambda db: retry_later(db, item.id, reason, after))
+        return
+    except Exception as exc:  # a bug or an unexpected answer: logged, retried later
+        reason = type(exc).__name__
+        log.exception("outbox message %s could not be sent", item.id)
+        await asyncio.to_thread(_record, lambda db: retry_later(db, item.id, reason, 60))
+        return
+    # Committed at once: the duplicate window is this one statement.
+    await asyncio.to_thread(_record, lambda db: mark_sent(db, item.id, message_id))
+
+
+async def drain(send: Send, *, channel: str, stop: asyncio.Event, batch: int = 100,
+                idle_seconds: float = 0.5, lease: timedelta = LEASE) -> None:
+    """Deliver due messages with `send` until `stop` is set. Messages go out concurrently;
+    `send` paces them (per chat and per bot)."""
+    while not stop.is_set():
+        try:
+            items = await asyncio.to_thread(_claim, channel, batch, lease)
+            if items:
+                await asyncio.gather(*(_deliver(send, channel, item) for item in items))
+                continue
+        except Exception:  # the database or a bug: logged, and the loop goes on
+            log.exception("outbox drain failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=idle_seconds)

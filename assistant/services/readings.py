@@ -1,0 +1,111 @@
+"""Readings from chat, console, API and devices: checked, stored, and compared with the
+thresholds the care team set; a reading outside them raises an alert for the team."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
+
+from assistant.domain.parsing import PLAUSIBLE
+from assistant.errors import InvalidInput
+from assistant.services import audit
+from assistant.storage.db import utcnow
+from assistant.storage.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient, Reading
+
+UNITS = {"blood_pressure": "mmHg", "glucose": "mmol/L", "weight": "kg", "pulse": "bpm",
+         "temperature": "°C"}
+# What a team threshold can bound: one value per kind, two for blood pressure.
+MEASURES = tuple(PLAUSIBLE)
+# A reading's time is a real moment: not before 1900, and not after now, give or take a
+# device clock running a little fast.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _values(kind: str, value: float, value2: float | None) -> dict[str, float]:
+    if kind not in UNITS:
+        raise InvalidInput(f"kind: unknown reading kind {kind!r}; one of {', '.join(UNITS)}")
+    if kind == "blood_pressure":
+        if value2 is None:
+            raise InvalidInput("value2: blood pressure needs the diastolic value as value2")
+        if value2 >= value:
+            raise InvalidInput("value2: the diastolic value must be lower than the systolic")
+        return {"systolic": value, "diastolic": value2}
+    if value2 is not None:
+        raise InvalidInput(f"value2: only blood pressure has a second value, not {kind}")
+    return {kind: value}
+
+
+def check_thresholds(thresholds: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Team thresholds as {measure: {"low": x, "high": y}}, either bound optional."""
+    for measure, bounds in thresholds.items():
+        if measure not in MEASURES:
+            raise InvalidInput(f"reading_thresholds: unknown measure {measure!r}; one of "
+                               f"{', '.join(MEASURES)}")
+        if set(bounds) - {"low", "high"}:
+            raise InvalidInput(f"reading_thresholds.{measure}: only 'low' and 'high' bounds")
+        for bound, value in bounds.items():
+            if not math.isfinite(value):
+                raise InvalidInput(f"reading_thresholds.{measure}.{bound}: {value} is not a "
+                                   "number a reading can be compared with: give a finite one")
+        if "low" in bounds and "high" in bounds and bounds["low"] >= bounds["high"]:
+            raise InvalidInput(f"reading_thresholds.{measure}: low must be below high")
+    return thresholds
+
+
+def outside(team: CareTeam, kind: str, value: float, value2: float | None) -> list[str]:
+    """What is out of the team's range, in words; empty when all is within it."""
+    found = []
+    for measure, number in _values(kind, value, value2).items():
+        bounds = team.reading_thresholds.get(measure, {})
+        if "low" in bounds and number < bounds["low"]:
+            found.append(f"{measure} {number:g} below {bounds['low']:g}")
+        if "high" in bounds and number > bounds["high"]:
+            found.append(f"{measure} {number:g} above {bounds['high']:g}")
+    return found
+
+
+def _moment(taken_at: datetime | None, now: datetime) -> datetime:
+    """When a reading was taken, in UTC; `now` when not given."""
+    if taken_at is None:
+        return now
+    if taken_at.utcoffset() is None:
+        raise InvalidInput("taken_at: give the time with its UTC offset, "
+                           "e.g. 2027-03-01T08:00:00+01:00")
+    try:
+        moment = taken_at.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: no such instant in UTC
+        moment = None
+    if moment is None or moment < EARLIEST:
+        raise InvalidInput(f"taken_at: {taken_at.isoformat()} is not when a reading was "
+                           "taken: give a time from 1900 until now, with its UTC offset")
+    if moment > now + CLOCK_SKEW:
+        raise InvalidInput("taken_at: a reading cannot be taken in the future")
+    return moment
+
+
+def record(db: Session, *, patient: Patient, kind: str, value: float,
+           value2: float | None = None, taken_at: datetime | None = None,
+           source: str = "chat", actor: str = "patient") -> Reading:
+    """Store a reading in the normalised unit of its kind; refuse what cannot be right."""
+    for measure, number in _values(kind, value, value2).items():
+        low, high = PLAUSIBLE[measure]
+        if not low <= number <= high:
+            raise InvalidInput(f"value: {number:g} is not a plausible {measure} "
+                               f"({low:g} to {high:g} {UNITS[kind]})")
+    now = utcnow()
+    reading = Reading(patient_id=patient.id, kind=kind, value=value, value2=value2,
+                      unit=UNITS[kind], taken_at=_moment(taken_at, now), source=source[:32])
+    db.add(reading)
+    db.flush()
+    team = db.get(CareTeam, patient.team_id)
+    problems = outside(team, kind, value, value2) if team else []
+    if problems:
+        db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=AlertKind.reading,
+                     severity=AlertSeverity.high,
+                     summary=f"Reading out of range: {'; '.join(problems)} {UNITS[kind]}"))
+    audit.record(db, actor=actor, action="reading.add", patient_id=patient.id,
+                 detail=f"reading {reading.id}")
+    return reading
