@@ -4,6 +4,7 @@ with the supervisor however it dies, the bridge stops promptly, the output is qu
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -167,3 +168,78 @@ def test_careloop_run_answers_a_message_sent_while_rasa_starts_and_its_children_
         assert left == [], [command_line(pid) for pid in left]
     finally:
         stop(run)
+
+
+SUPERVISED = """
+import asyncio, logging, sys
+from assistant import supervisor
+from assistant.supervisor import Service, Stack
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stdout)
+supervisor.RESTART_PAUSE_SECONDS = 0.2
+STEADY = '''
+import os, subprocess, sys, time
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("started", os.getpid(), "helper", helper.pid, flush=True)
+time.sleep(600)
+'''
+
+async def main() -> None:
+    crashing = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    steady = [sys.executable, "-c", STEADY]
+    items = [Service("steady", steady, {}), Service("other", steady, {})]
+    if sys.argv[1] == "crashing":
+        items.append(Service("crashing", crashing, {}))
+    async with Stack(items) as stack:
+        print("gave up on", (await stack.supervise()).name, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def supervised(case: str) -> Terminal:
+    return Terminal(subprocess.Popen(
+        [sys.executable, "-c", SUPERVISED, case], cwd=REPO, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT))
+
+
+def _started(line: str) -> tuple[int, int]:
+    words = line.split()
+    return int(words[words.index("started") + 1]), int(words[words.index("helper") + 1])
+
+
+def test_a_killed_service_is_started_again_and_what_it_started_is_stopped() -> None:
+    stack = supervised("steady")
+    try:
+        service, helper = _started(stack.wait_for("steady", "started", timeout=60))
+        other, _ = _started(stack.wait_for("other", "started", timeout=60))
+        os.kill(service, signal.SIGKILL)
+        stack.wait_for("steady exited (SIGKILL); starting it again in 0.2 s", timeout=30)
+        again, _ = _started(stack.wait_for("steady", "started", timeout=60, count=2))
+        assert again != service and still_alive([again], timeout=0) == [again]
+        # The helper it left would have kept running (and kept a port): it was stopped.
+        assert still_alive([helper], timeout=5) == []
+        assert still_alive([other], timeout=0) == [other]  # the others ran on meanwhile
+        assert stack.process.poll() is None
+    finally:
+        stack.process.send_signal(signal.SIGTERM)
+        stack.process.wait(timeout=30)
+
+
+def test_a_service_crashing_at_each_start_is_given_up_after_pauses_that_double() -> None:
+    started = time.monotonic()
+    stack = supervised("crashing")
+    try:
+        stack.wait_for("gave up on crashing", timeout=60)
+        assert stack.process.wait(timeout=30) == 0
+        shown = stack.output()
+        pauses = re.findall(r"crashing exited \(status 3\); starting it again in ([\d.]+) s", shown)
+        assert pauses == ["0.2", "0.4", "0.8", "1.6"], shown
+        assert "crashing exited (status 3), 5 times in a row soon after starting; giving up" \
+            in shown
+        assert time.monotonic() - started >= 3.0  # it did pause
+        # The stack stopped the others on its way out: nothing it started is left.
+        steady = [_started(line) for line in shown.splitlines() if " started " in f" {line}"]
+        assert still_alive([pid for pair in steady for pid in pair], timeout=5) == []
+    finally:
+        stop(stack)
