@@ -7,9 +7,10 @@ answered against storage directly, so they work while Rasa is down. Every reply 
 through the one `TelegramSender`. Logs carry no message text.
 
 Updates are handled concurrently (a message held while Rasa starts must not hold up
-everyone else's buttons), one at a time and in order within a chat. The bridge waits for
-an unreachable Bot API without crashing, and stops within a few seconds whatever
-Telegram does.
+everyone else's buttons), one at a time and in order within a chat. Telegram is told an
+update was received only once it has been handled (`poll`): a bridge killed mid-turn
+gets the message again when it restarts. The bridge waits for an unreachable Bot API
+without crashing, and stops within a few seconds whatever Telegram does.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatAction
@@ -30,6 +31,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    SimpleUpdateProcessor,
     filters,
 )
 
@@ -49,6 +51,9 @@ T = TypeVar("T")
 POLLING_STOP_SECONDS = 1.0  # stopping waits this long for polling to end ...
 STOP_SECONDS = 2.0  # ... and this long for the replies in hand to be sent
 RETRY_SECONDS = 30.0  # the longest pause between tries to reach an unreachable Bot API
+LONG_POLL_SECONDS = 10  # getUpdates waits this long for news when nothing is in hand
+BUSY_POLL_SECONDS = 0.3  # with updates in hand, how often to look for new ones
+BATCH = 100  # Telegram hands out at most this many updates at a time
 
 JOIN = ("Hello! I'm CareLoop, a medication assistant used by care teams. To start, send "
         "the enrolment code your care team gave you, like this: /start ABCD234XYZ")
@@ -260,8 +265,34 @@ class Bridge:
         log.error("handler failed", exc_info=context.error)
 
 
+class Handling(SimpleUpdateProcessor):
+    """Updates handled concurrently (as `concurrent_updates(True)` does), remembering which
+    of those taken from Telegram are not finished yet (see `poll`)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_concurrent_updates=256)
+        self.unfinished: set[int] = set()
+        self.taken: int | None = None  # the newest update taken from Telegram
+        self.finished = asyncio.Event()
+
+    def offset(self) -> int | None:
+        """getUpdates' offset: it confirms every update before it, and only those."""
+        if self.unfinished:
+            return min(self.unfinished)
+        return None if self.taken is None else self.taken + 1
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await coroutine
+        finally:
+            if isinstance(update, Update):
+                self.unfinished.discard(update.update_id)
+                self.finished.set()
+
+
 def build_application(settings: Settings, rasa: RasaClient) -> Application:  # type: ignore[type-arg]
-    application = ApplicationBuilder().bot(make_bot(settings)).concurrent_updates(True).build()
+    application = (ApplicationBuilder().bot(make_bot(settings))
+                   .concurrent_updates(Handling()).build())
     bridge = Bridge(settings, TelegramSender.from_settings(settings, application.bot), rasa)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
@@ -317,9 +348,60 @@ async def _connect(application: Application, stop: asyncio.Event) -> bool:  # ty
     return False
 
 
+async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Long polling that confirms to Telegram only the updates already handled, until
+    `stop`.
+
+    getUpdates confirms every update before its offset, and Telegram then forgets them.
+    PTB's updater confirms an update as soon as it has queued it: a bridge killed while it
+    handles a message (waiting for Rasa, say) loses it, and the patient never gets an
+    answer. Here the offset stays at the oldest update still in hand, so that after a
+    crash Telegram hands out again what was not answered, and what was answered after it
+    (answered twice rather than never: at-least-once, as the outbox). Should a whole batch
+    be in hand, it is confirmed anyway, so that new messages (an emergency) still come in.
+    """
+    handling = application.update_processor
+    assert isinstance(handling, Handling)
+    pause = 1.0
+    while not stop.is_set():
+        busy = bool(handling.unfinished)
+        handling.finished.clear()
+        try:
+            done, updates = await _or_stop(application.bot.get_updates(
+                offset=handling.offset(), timeout=0 if busy else LONG_POLL_SECONDS,
+                allowed_updates=ALLOWED_UPDATES), stop)
+        except TelegramError as exc:
+            _polling_failed(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            pause = min(pause * 2, RETRY_SECONDS)
+            continue
+        if not done or updates is None:
+            return
+        pause = 1.0
+        taken = handling.taken
+        new = [u for u in updates if taken is None or u.update_id > taken]
+        for update in new:
+            handling.unfinished.add(update.update_id)
+            handling.taken = update.update_id
+            await application.update_queue.put(update)
+        if not new and len(updates) >= BATCH:
+            log.warning("%d updates in hand: confirmed to Telegram before they are answered, "
+                        "so that new ones come in", len(handling.unfinished))
+            handling.unfinished.clear()
+        elif busy and not new:  # only updates in hand came back: wait a little for news
+            await _or_stop(handling.finished.wait(), _after(BUSY_POLL_SECONDS))
+
+
 async def _stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Answer the updates in hand (held messages get their fallback now), then close."""
+    """Answer the updates in hand (held messages get their fallback now), tell Telegram
+    which were handled, then close."""
     await application.stop()
+    handling = application.update_processor
+    if isinstance(handling, Handling) and handling.taken is not None:
+        with contextlib.suppress(TelegramError):
+            await application.bot.get_updates(offset=handling.offset(), timeout=0,
+                                              allowed_updates=ALLOWED_UPDATES)
     await application.shutdown()
 
 
@@ -345,27 +427,27 @@ async def run_bridge(settings: Settings, stop: asyncio.Event) -> None:
         await rasa.aclose()
         return
     await application.start()
-    assert application.updater is not None
-    if settings.webhook_url:
-        await application.updater.start_webhook(
-            listen="127.0.0.1", port=settings.webhook_port, url_path="telegram",
-            webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES)
-    else:
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
-                                                poll_interval=0.0, timeout=10,
-                                                error_callback=_polling_failed)
-    log.info("bridge started (%s)", "webhook" if settings.webhook_url else "long polling")
-    await stop.wait()
-    rasa.release()  # messages waiting for Rasa get their answer now
-    # When Telegram is unreachable, PTB's polling waits out its retry pause (up to 30 s)
-    # before it looks at its stop event: cut that short.
-    done, _ = await _or_stop(application.updater.stop(), _after(POLLING_STOP_SECONDS))
-    if not done:
-        log.warning("Telegram did not answer; stopping without it")
-    done, _ = await _or_stop(_stop(application), _after(STOP_SECONDS))
-    if not done:
-        log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)
-    await rasa.aclose()
+    try:
+        if settings.webhook_url:
+            assert application.updater is not None
+            await application.updater.start_webhook(
+                listen="127.0.0.1", port=settings.webhook_port, url_path="telegram",
+                webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES)
+            log.info("bridge started (webhook)")
+            await stop.wait()
+        else:
+            log.info("bridge started (long polling)")
+            await poll(application, stop)
+    finally:
+        rasa.release()  # messages waiting for Rasa get their answer now
+        if application.updater is not None and application.updater.running:
+            done, _ = await _or_stop(application.updater.stop(), _after(POLLING_STOP_SECONDS))
+            if not done:
+                log.warning("Telegram did not answer; stopping without it")
+        done, _ = await _or_stop(_stop(application), _after(STOP_SECONDS))
+        if not done:
+            log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)
+        await rasa.aclose()
     log.info("bridge stopped")

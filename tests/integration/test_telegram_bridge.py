@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import signal
 import time
 from datetime import timedelta
 
@@ -382,3 +383,47 @@ def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
     # Stopping answers the held message at once, with the fallback.
     assert telegram_emulator.wait_for(CHAT, 4)[3].text == conversation.UNAVAILABLE.format(
         number="112")
+
+
+def test_a_message_the_bridge_was_killed_before_answering_is_answered_after_it_restarts(
+        telegram_emulator: Emulator, db_url: str) -> None:
+    """Telegram forgets an update once the bridge confirms it: a bridge that confirms what
+    it has not answered yet loses the message when it is killed."""
+    from tests.conftest import free_port
+    from tests.integration.test_supervisor import careloop, stop
+
+    telegram, patient = telegram_emulator, _patient()
+    with session() as db:
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+    rasa_down = {"CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}"}  # nothing listens
+    first = careloop("run", "--only", "bridge",
+                     env={**rasa_down, "CARELOOP_RASA_HOLD_SECONDS": "120"})
+    bridges = [first]
+    try:
+        first.wait_for("bridge started", timeout=60)
+        telegram.inject_text(CHAT, "what do I take today?")
+        deadline = time.monotonic() + 30
+        while (CHAT, "typing") not in telegram.chat_actions:  # in the bridge's hands
+            assert time.monotonic() < deadline, first.output(timeout=0)
+            time.sleep(0.05)
+        first.process.kill()
+        first.process.wait()
+        assert telegram.messages_to(CHAT) == []
+        bridges.append(careloop("run", "--only", "bridge",
+                                env={**rasa_down, "CARELOOP_RASA_HOLD_SECONDS": "0"}))
+        answer = telegram.wait_for_text(CHAT, "If this is an emergency, call 112", timeout=60)
+        assert answer.text.startswith("Sorry, I can't answer right now")
+        # Stopped cleanly, the bridge tells Telegram what it answered: nothing comes twice.
+        bridges[-1].process.send_signal(signal.SIGTERM)
+        assert bridges[-1].process.wait(timeout=30) == 0
+        bridges.append(careloop("run", "--only", "bridge",
+                                env={**rasa_down, "CARELOOP_RASA_HOLD_SECONDS": "0"}))
+        telegram.inject_text(CHAT, "/start")
+        telegram.wait_for_text(CHAT, "You're all set", timeout=60)
+        bridges[-1].process.send_signal(signal.SIGTERM)  # what it took is answered by then
+        assert bridges[-1].process.wait(timeout=30) == 0
+        assert [m.text.split(",")[0] for m in telegram.messages_to(CHAT)] == [
+            "Sorry", "You're all set"]
+    finally:
+        for bridge in bridges:
+            stop(bridge)
