@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlmodel import Session
 from telegram import BotCommand, Update
 from telegram.constants import ChatAction
 from telegram.error import NetworkError, TelegramError
@@ -35,11 +36,11 @@ from telegram.ext import (
     filters,
 )
 
-from assistant import conversation, enrolment
-from assistant.db import session
+from assistant import conversation, enrolment, safety
+from assistant.db import is_unavailable, session
 from assistant.errors import EnrolmentRefused
 from assistant.messages import apply_dose_button
-from assistant.models import Patient
+from assistant.models import CareTeam, Patient
 from assistant.outbox import Buttons, RetryLater, Unreachable
 from assistant.rasa_client import RasaClient, Reply
 from assistant.settings import Settings
@@ -54,6 +55,7 @@ RETRY_SECONDS = 30.0  # the longest pause between tries to reach an unreachable 
 LONG_POLL_SECONDS = 10  # getUpdates waits this long for news when nothing is in hand
 BUSY_POLL_SECONDS = 0.3  # with updates in hand, how often to look for new ones
 BATCH = 100  # Telegram hands out at most this many updates at a time
+DATABASE_RETRY_SECONDS = 1.0  # an emergency's alert waits for the database this often
 
 JOIN = ("Hello! I'm CareLoop, a medication assistant used by care teams. To start, send "
         "the enrolment code your care team gave you, like this: /start ABCD234XYZ")
@@ -94,6 +96,9 @@ class Bridge:
         self.rasa = rasa
         self._payloads: dict[str, str] = {}  # short button keys → long Rasa payloads
         self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
+        # Each chat's care team as last seen: its emergency number and crisis line are
+        # given from here while the database is out of reach.
+        self._teams: dict[int, CareTeam] = {}
 
     @contextlib.asynccontextmanager
     async def one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
@@ -118,6 +123,40 @@ class Bridge:
 
     async def patient(self, chat_id: int) -> Patient | None:
         return await _db(lambda db: enrolment.linked_patient(db, CHANNEL, str(chat_id)))
+
+    async def _linked(self, chat_id: int) -> Patient | None:
+        """The chat's patient, noting their care team."""
+
+        def find(db: Session) -> tuple[Patient | None, CareTeam | None]:
+            patient = enrolment.linked_patient(db, CHANNEL, str(chat_id))
+            return patient, db.get(CareTeam, patient.team_id) if patient else None
+
+        patient, team = await _db(find)
+        if team is not None:
+            self._teams[chat_id] = team
+        return patient
+
+    async def _database_down(self, chat_id: int, text: str) -> None:
+        """The database is out of reach: a possible emergency gets the guidance at once and
+        its alert as soon as the database is back (the update stays in hand until then, so
+        that a restart does not lose it); anything else gets the fallback, with the
+        emergency number."""
+        team = self._teams.get(chat_id)
+        if not conversation.is_urgent(text):
+            await self.reply(chat_id, conversation.UNAVAILABLE.format(
+                number=safety.emergency_number(team)))
+            return
+        await self.reply(chat_id, safety.emergency_guidance(team))
+        while True:
+            await asyncio.sleep(DATABASE_RETRY_SECONDS)
+            try:
+                patient = await self.patient(chat_id)
+                if patient is not None:
+                    await _db(safety.raise_emergency, patient)
+                return
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
 
     def _rasa_buttons(self, reply: Reply) -> Buttons:
         rows = []
@@ -218,11 +257,17 @@ class Bridge:
         assert chat is not None
         urgent = conversation.is_urgent(text)
         async with contextlib.nullcontext() if urgent else self.one_at_a_time(chat.id):
-            patient = await self.patient(chat.id)
-            if patient is None:
-                await self.reply(chat.id, JOIN)
-                return
-            await self.converse(chat.id, patient, text)
+            try:
+                patient = await self._linked(chat.id)
+                if patient is None:
+                    await self.reply(chat.id, JOIN)
+                    return
+                await self.converse(chat.id, patient, text)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("database unavailable for a chat turn (%s)", type(exc).__name__)
+                await self._database_down(chat.id, text)
 
     async def dose_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Taken / Snooze / Skip on a reminder: recorded directly, Rasa not needed."""

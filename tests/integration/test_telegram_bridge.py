@@ -19,6 +19,7 @@ from assistant.models import (
     Alert,
     AlertKind,
     AlertSeverity,
+    CareTeam,
     ChatLink,
     DoseOccurrence,
     DoseStatus,
@@ -31,6 +32,7 @@ from assistant.settings import get_settings
 from assistant.telegram import bridge as bridge_mod
 from assistant.telegram.sender import TelegramSender
 from scheduler.planner import Policy, run_once
+from tests.conftest import PrivatePostgres, free_port
 from tests.telegram_emulator import Emulator
 
 CHAT = 4242
@@ -389,7 +391,6 @@ def test_a_message_the_bridge_was_killed_before_answering_is_answered_after_it_r
         telegram_emulator: Emulator, db_url: str) -> None:
     """Telegram forgets an update once the bridge confirms it: a bridge that confirms what
     it has not answered yet loses the message when it is killed."""
-    from tests.conftest import free_port
     from tests.integration.test_supervisor import careloop, stop
 
     telegram, patient = telegram_emulator, _patient()
@@ -427,3 +428,43 @@ def test_a_message_the_bridge_was_killed_before_answering_is_answered_after_it_r
     finally:
         for bridge in bridges:
             stop(bridge)
+
+
+@pytest.mark.postgres
+def test_with_the_database_stopped_a_patient_gets_the_fallback_and_an_emergency_its_alert_after(
+        telegram_emulator: Emulator, own_postgres: PrivatePostgres,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.telegram_fixtures import Running
+
+    telegram = telegram_emulator
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # Rasa down
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
+    get_settings.cache_clear()
+    patient = _patient()
+    with session() as db:
+        team = db.get(CareTeam, patient.team_id)
+        assert team is not None
+        team.emergency_number, team.crisis_line = "999", "the Samaritans"
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+    with Running(bridge_mod.run_bridge):
+        telegram.inject_text(CHAT, "hello")
+        assert telegram.wait_for(CHAT, timeout=30)[0].text == conversation.UNAVAILABLE.format(
+            number="999")
+        own_postgres.stop()
+        telegram.inject_text(CHAT, "what do I take today?")
+        assert telegram.wait_for(CHAT, 2, timeout=30)[1].text == \
+            conversation.UNAVAILABLE.format(number="999")  # the team's, not the default
+        telegram.inject_text(CHAT, "my chest feels like an elephant is sitting on it")
+        guidance = telegram.wait_for(CHAT, 3, timeout=30)[2].text
+        assert "Call 999 now" in guidance and "the Samaritans" in guidance
+        own_postgres.start()
+        deadline = time.monotonic() + 30
+        while not _alerts(patient):  # recorded once the database is back
+            assert time.monotonic() < deadline, "the emergency's alert was never recorded"
+            time.sleep(0.2)
+        assert _alerts(patient) == [AlertKind.emergency]
+
+
+def _alerts(patient: Patient) -> list[AlertKind]:
+    with session() as db:
+        return [a.kind for a in db.exec(select(Alert).where(Alert.patient_id == patient.id))]
