@@ -107,7 +107,13 @@ def die_with_parent() -> Callable[[], None] | None:
 
 
 async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
-    while line := await stream.readline():
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError:  # longer than the stream's limit (64 KiB): asyncio dropped it
+            line = b"(a line too long to show was left out)\n"
+        if not line:
+            return
         out.write(f"{prefix}{line.decode(errors='replace')}")
         out.flush()
 
@@ -200,7 +206,9 @@ class Stack:
                 os.killpg(item.process.pid, signal.SIGKILL)
             await asyncio.sleep(pause)
             await self._start(item)
-            if await self._healthy(item):
+            if not item.health_url:
+                log.info("%s started again", item.name)
+            elif await self._healthy(item):
                 log.info("%s is up again", item.name)
 
     async def _healthy(self, item: Service) -> bool:

@@ -185,15 +185,22 @@ time.sleep(600)
 '''
 
 async def main() -> None:
+    supervisor.stop_on_signals()  # SIGTERM stops the stack, as in `careloop run`
     crashing = [sys.executable, "-c", "import sys; sys.exit(3)"]
     steady = [sys.executable, "-c", STEADY]
     items = [Service("steady", steady, {}), Service("other", steady, {})]
     if sys.argv[1] == "crashing":
         items.append(Service("crashing", crashing, {}))
+    if sys.argv[1] == "long line":
+        chatty = "print('x' * 100_000); print('after it', flush=True); import time; time.sleep(600)"
+        items.append(Service("chatty", [sys.executable, "-c", chatty], {}))
     async with Stack(items) as stack:
         print("gave up on", (await stack.supervise()).name, flush=True)
 
-asyncio.run(main())
+try:
+    asyncio.run(main())
+except asyncio.CancelledError:
+    pass
 """
 
 
@@ -211,11 +218,12 @@ def _started(line: str) -> tuple[int, int]:
 def test_a_killed_service_is_started_again_and_what_it_started_is_stopped() -> None:
     stack = supervised("steady")
     try:
-        service, helper = _started(stack.wait_for("steady", "started", timeout=60))
-        other, _ = _started(stack.wait_for("other", "started", timeout=60))
+        service, helper = _started(stack.wait_for("steady", "started", "helper", timeout=60))
+        other, _ = _started(stack.wait_for("other", "started", "helper", timeout=60))
         os.kill(service, signal.SIGKILL)
         stack.wait_for("steady exited (SIGKILL); starting it again in 0.2 s", timeout=30)
-        again, _ = _started(stack.wait_for("steady", "started", timeout=60, count=2))
+        stack.wait_for("steady started again", timeout=30)
+        again, _ = _started(stack.wait_for("steady", "started", "helper", timeout=60, count=2))
         assert again != service and still_alive([again], timeout=0) == [again]
         # The helper it left would have kept running (and kept a port): it was stopped.
         assert still_alive([helper], timeout=5) == []
@@ -239,7 +247,21 @@ def test_a_service_crashing_at_each_start_is_given_up_after_pauses_that_double()
             in shown
         assert time.monotonic() - started >= 3.0  # it did pause
         # The stack stopped the others on its way out: nothing it started is left.
-        steady = [_started(line) for line in shown.splitlines() if " started " in f" {line}"]
+        steady = [_started(line) for line in shown.splitlines() if " helper " in line]
         assert still_alive([pid for pair in steady for pid in pair], timeout=5) == []
+    finally:
+        stop(stack)
+
+
+def test_a_line_too_long_to_show_stops_neither_the_output_nor_the_stack() -> None:
+    """Seen: a service's 64 KiB+ line ended the reading of its output (the service would
+    then block on a full pipe) and made `careloop run` exit with a traceback."""
+    stack = supervised("long line")
+    try:
+        stack.wait_for("chatty", "(a line too long to show was left out)", timeout=60)
+        stack.wait_for("chatty", "after it", timeout=30)
+        stack.process.send_signal(signal.SIGTERM)
+        assert stack.process.wait(timeout=30) == 0
+        assert "Traceback" not in stack.output()
     finally:
         stop(stack)
