@@ -265,3 +265,24 @@ def test_a_line_too_long_to_show_stops_neither_the_output_nor_the_stack() -> Non
         assert "Traceback" not in stack.output()
     finally:
         stop(stack)
+
+
+RASA_LOGS = """
+import structlog
+from assistant import rasa_main
+rasa_main.hide_what_patients_write()  # as `python -m assistant.rasa_main run` does
+from rasa.utils.log_utils import configure_structlog
+configure_structlog(20)
+structlog.get_logger().error("rest.message.received.timeout", text="my chest hurts")
+"""
+
+
+@pytest.mark.rasa
+def test_rasas_log_lines_do_not_carry_what_a_patient_wrote(rasa_cli: Path) -> None:
+    """Seen in the fault-injection suite: a turn that timed out put the patient's message
+    in Rasa's log."""
+    done = subprocess.run([str(rasa_cli.parent / "python"), "-c", RASA_LOGS], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert "rest.message.received.timeout" in done.stdout
+    assert "chest" not in done.stdout + done.stderr
