@@ -250,3 +250,69 @@ async def test_a_shift_keeps_todays_reminders_and_moves_the_later_ones(db_url: s
     later = {day: times for day, times in by_day.items() if day > today}
     assert later and all(times == ["09:15"] for times in later.values())
     assert by_day.get(today, ["08:00"]) == ["08:00"]  # today's dose, if still ahead, unchanged
+
+
+async def test_an_action_that_cannot_save_says_nothing_and_stores_nothing(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its unit of work rolled back, nothing it would have said is true: the channel gives
+    its fallback (with the emergency number) instead."""
+    import sqlite3
+
+    from tests.conftest import reset_caches
+
+    patient = _patient("Ramipril")
+    monkeypatch.setenv("CARELOOP_DB_BUSY_TIMEOUT_SECONDS", "0.2")
+    reset_caches()
+    lock = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    try:
+        texts, events, _ = await run(actions.ActionLogMeasurement, patient, "bp 120/80")
+    finally:
+        lock.rollback()
+        lock.close()
+    assert (texts, events) == ([], [])
+    with session() as db:
+        assert db.exec(select(Reading)).all() == []
+
+
+def test_the_action_server_never_answers_with_the_conversation() -> None:
+    """Seen in the fault-injection suite: with the database down, rasa_sdk answered Rasa's
+    call with a 500 carrying the whole conversation, and Rasa logged it."""
+    import subprocess
+    import time
+
+    import httpx
+
+    from assistant import engine
+    from assistant.settings import Settings
+    from tests.conftest import REPO, free_port
+
+    port = free_port()
+    down = {"CARELOOP_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/careloop"}
+    server = subprocess.Popen(engine.action_server_command(Settings(action_port=port)),
+                              cwd=REPO, env={**engine.action_server_env(), **down},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "no action server"
+            time.sleep(0.2)
+        call = {"next_action": "action_log_measurement", "sender_id": "abc", "domain": {},
+                "version": "3.6.21",
+                "tracker": {"sender_id": "abc", "slots": {}, "events": [], "paused": False,
+                            "followup_action": None, "active_loop": {},
+                            "latest_action_name": "action_listen",
+                            "latest_message": {"text": "my bp is 187/121",
+                                               "intent": {"name": "log_measurement"},
+                                               "entities": []}}}
+        answer = httpx.post(f"http://127.0.0.1:{port}/webhook", json=call, timeout=30)
+        assert answer.status_code == 200 and "187/121" not in answer.text
+        assert answer.json()["responses"] == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
