@@ -4,20 +4,30 @@
 patient's opaque `chat_ref`), opens one unit of work and calls `act` in a worker
 thread, so database calls never block the action server's event loop. A
 conversation that belongs to no enrolled patient reaches no plan data.
+
+An action that fails (the database out of reach, a bug) says nothing and changes
+nothing: the channel then gives its fallback, with the emergency number. Its failure is
+logged by type and place. (Left to rasa_sdk, it would answer Rasa with the whole
+conversation, which Rasa logs.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session, select
 
-from assistant.storage.db import session
+from assistant.storage.db import is_unavailable, session
 from assistant.storage.models import Patient, PatientStatus
+
+log = logging.getLogger(__name__)
 
 NOT_ENROLLED = ("I don't know you yet. To use CareLoop, ask your care team for an "
                 "enrolment code and send it to me.")
@@ -54,7 +64,17 @@ class PatientAction(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> Events:
-        return await asyncio.to_thread(self._run, dispatcher, tracker)
+        try:
+            return await asyncio.to_thread(self._run, dispatcher, tracker)
+        except Exception as exc:  # rolled back: nothing it said happened
+            dispatcher.messages.clear()
+            if is_unavailable(exc):
+                log.warning("%s: database unavailable (%s)", self.action_name,
+                            type(exc).__name__)
+            else:
+                log.error("%s failed: %s at %s", self.action_name, type(exc).__name__,
+                          _where(exc))
+            return []
 
     def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         with session() as db:
@@ -63,3 +83,9 @@ class PatientAction(Action):
                 dispatcher.utter_message(text=NOT_ENROLLED)
                 return []
             return self.act(db, patient, Turn.of(tracker), dispatcher)
+
+
+def _where(exc: BaseException) -> str:
+    """Where it failed (file, line, function), innermost first: no values."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    return " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))

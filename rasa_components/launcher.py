@@ -4,6 +4,10 @@ of its libraries (pkg_resources, keras, SQLAlchemy 1.4, ...). Sanic turns them b
 when it is imported, whatever PYTHONWARNINGS says, and an operator can do nothing
 about them. Every other warning is shown as usual.
 
+Nor do its log lines carry what a patient wrote: Rasa logs the message's text when a
+turn times out or fails ("rest.message.received.timeout", text=...), and only its paid
+edition masks such fields.
+
 It imports nothing else of CareLoop's: it runs in the engine's environment.
 """
 
@@ -14,6 +18,14 @@ import warnings
 from typing import TextIO
 
 _show = warnings.showwarning
+# Where Rasa's structured log lines carry what a person wrote or what was made of it
+# (Rasa's own list, from `rasa.utils.log_utils._anonymizer`).
+_WRITTEN = frozenset({
+    "text", "response_text", "user_text", "slot_values", "parse_data_text",
+    "parse_data_entities", "prediction_events", "tracker_latest_message", "prefilled_slots",
+    "message", "response", "slot_candidates", "rasa_event", "rasa_events", "tracker_states",
+    "current_states", "old_states", "successes", "current_entity", "next_entity", "states",
+    "entity", "token_text", "user_message", "json_message"})
 
 
 def _show_unless_deprecated(message: Warning | str, category: type[Warning], filename: str,
@@ -23,8 +35,24 @@ def _show_unless_deprecated(message: Warning | str, category: type[Warning], fil
         _show(message, category, filename, lineno, file, line)
 
 
+def _hide_what_was_written(_logger: object, _method: str,
+                           event: dict[str, object]) -> dict[str, object]:
+    for key in _WRITTEN & event.keys():
+        event[key] = "(hidden)"
+    return event
+
+
+def hide_what_patients_write() -> None:
+    """Rasa's log lines name events, never what was written (a structlog processor in
+    place of the one that masks nothing without Rasa's paid edition)."""
+    from rasa.utils import log_utils
+
+    log_utils._anonymizer = _hide_what_was_written
+
+
 def main() -> None:
     warnings.showwarning = _show_unless_deprecated
+    hide_what_patients_write()
     from rasa.__main__ import main as rasa
 
     sys.argv[0] = "rasa"  # as its messages name it

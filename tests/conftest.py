@@ -158,6 +158,53 @@ def _pg_bin(name: str) -> str | None:
     return str(candidates[0]) if candidates else None
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of our own (`initdb`, `pg_ctl`) on a free port, which a test may
+    stop and start again. Its folder lies outside pytest's temporary folders: another
+    pytest run prunes those, and PostgreSQL shuts down when its data directory goes."""
+
+    def __init__(self) -> None:
+        initdb, self._pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+        if not (initdb and self._pg_ctl):
+            message = "PostgreSQL not found: install it or set CARELOOP_TEST_POSTGRES_URL"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        self.root = Path(tempfile.mkdtemp(prefix="careloop-pg-"))
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root: run the private server as `postgres`
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.root, "postgres")
+            self.root.chmod(0o755)
+            for parent in self.root.parents:  # let `postgres` reach its own folder
+                if parent == Path("/"):
+                    break
+                parent.chmod(parent.stat().st_mode | 0o011)
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        subprocess.run([*self._as_user, initdb, "-D", str(self.root / "data"), "-U",
+                        "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+                       check=True, capture_output=True)
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        assert self._pg_ctl is not None
+        subprocess.run([*self._as_user, self._pg_ctl, "-D", str(self.root / "data"), *args],
+                       check=check, capture_output=True)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off")
+        self._ctl("-o", options, "-w", "-l", str(self.root / "log"), "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast`: clients are disconnected and the server shuts down cleanly."""
+        self._ctl("-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server URL (database `postgres`) where tests may create databases."""
@@ -165,37 +212,12 @@ def postgres_server() -> Iterator[str]:
     if given:
         yield given
         return
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        message = "PostgreSQL not found: install it or set CARELOOP_TEST_POSTGRES_URL"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    # Outside pytest's temporary folders: another pytest run prunes those, and PostgreSQL
-    # shuts down when its data directory disappears.
-    root = Path(tempfile.mkdtemp(prefix="careloop-pg-"))
-    data = root / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the private server as `postgres`
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
-        root.chmod(0o755)
-        for parent in root.parents:  # let `postgres` reach its own folder
-            if parent == Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o011)
-    port = free_port()
-    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
-                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-w",
-                    "-l", str(root / "log"), "start"], check=True, capture_output=True)
+    server = PrivatePostgres()
+    server.start()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                       check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
 
 
 def _pg_admin(server: str, sql: str) -> None:
@@ -254,6 +276,23 @@ def pg_db_url(postgres_server: str, postgres_template: str,
               monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh, migrated PostgreSQL database only (for what SQLite cannot do: row locks)."""
     return _use(new_postgres_db(postgres_server, postgres_template), monkeypatch)
+
+
+@pytest.fixture
+def own_postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of the test's own, which it may stop and start, with a migrated
+    `careloop` database made the application's."""
+    server = PrivatePostgres()
+    try:
+        server.start()
+        _pg_admin(server.url, "CREATE DATABASE careloop")
+        url = make_url(server.url).set(database="careloop").render_as_string(
+            hide_password=False)
+        _use(url, monkeypatch)
+        upgrade(url)
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ The terminal shows only the demo; every log goes to the data directory's `logs/`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sys
 from datetime import timedelta
@@ -100,12 +101,18 @@ async def _run(settings: Settings, patient: Patient, password: str) -> int:
                                               hours=settings.enrolment_code_hours)
             _say(f"Serving Telegram. Enrol the demo patient with "
                  f"{issued.deep_link(settings.telegram_bot_username)} . Ctrl-C stops.")
-            await stack.wait_any_exit()
+            await stack.supervise()
             return 1
         _say(f"\nYou are {patient.display_name}, a demo patient. A Lisinopril reminder is due "
              "in about a minute. Try: 'what do I take today?', 'what is metformin for?', "
              "'my bp is 135/85', 'snooze 10 min'.\n")
-        await console.chat(settings, patient)
+        supervising = asyncio.create_task(stack.supervise())  # a crashed service restarts
+        try:
+            await console.chat(settings, patient)
+        finally:
+            supervising.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervising
     return 0
 
 

@@ -5,6 +5,11 @@ output prefixed with the service's name (or written to a log file), health check
 before "ready", and on Ctrl-C a polite SIGTERM, then SIGKILL after a timeout. A
 supervisor that dies without stopping them (SIGKILL, a crash, the OOM killer) takes them
 along: on Linux each child asks the kernel for SIGKILL when its parent dies.
+
+Once the stack is ready, a service that exits (a crash, the OOM killer) is started again
+after a pause, with what is left of its process group killed first; the pause doubles
+while it keeps crashing soon after each start, and after `CRASHES_BEFORE_GIVING_UP` such
+crashes in a row the whole stack stops. The other services run on meanwhile.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from assistant.conversation import rasa_engine as engine
 log = logging.getLogger("careloop")
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+RESTART_PAUSE_SECONDS = 1.0  # before a crashed service starts again; doubled ...
+STEADY_SECONDS = 120.0  # ... after each crash this soon after its start (Rasa loads ~30 s)
+CRASHES_BEFORE_GIVING_UP = 5  # such crashes in a row: restarting is no use
 IN_PROCESS = ("scheduler", "bridge")
 SERVICES = ("rasa", "actions", *IN_PROCESS, "web")
 
@@ -41,6 +49,7 @@ class Service:
     env: dict[str, str]
     health_url: str | None = None
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+    started_at: float = 0.0  # monotonic
 
 
 def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
@@ -99,7 +108,13 @@ def die_with_parent() -> Callable[[], None] | None:
 
 
 async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
-    while line := await stream.readline():
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError:  # longer than the stream's limit (64 KiB): asyncio dropped it
+            line = b"(a line too long to show was left out)\n"
+        if not line:
+            return
         out.write(f"{prefix}{line.decode(errors='replace')}")
         out.flush()
 
@@ -111,25 +126,30 @@ class Stack:
         self.items = items
         self.log_dir = log_dir
         self._pumps: list[asyncio.Task[None]] = []
-        self._files: list[IO[str]] = []
+        self._files: dict[str, IO[str]] = {}  # a service's log, kept across its restarts
+        self._width = max((len(s.name) for s in items), default=0)
 
     async def __aenter__(self) -> Stack:
-        width = max(len(s.name) for s in self.items)
         for item in self.items:
-            item.process = await asyncio.create_subprocess_exec(
-                *item.command, env=item.env, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-                preexec_fn=die_with_parent())
-            if self.log_dir is not None:
-                self.log_dir.mkdir(parents=True, exist_ok=True)
-                out: IO[str] = open(self.log_dir / f"{item.name}.log", "a")  # noqa: SIM115
-                self._files.append(out)
-                prefix = ""
-            else:
-                out, prefix = sys.stdout, f"{item.name:<{width}} | "
-            assert item.process.stdout is not None
-            self._pumps.append(asyncio.create_task(_pump(item.process.stdout, prefix, out)))
+            await self._start(item)
         return self
+
+    async def _start(self, item: Service) -> None:
+        item.process = await asyncio.create_subprocess_exec(
+            *item.command, env=item.env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent())
+        item.started_at = time.monotonic()
+        if self.log_dir is not None:
+            if item.name not in self._files:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                self._files[item.name] = open(self.log_dir / f"{item.name}.log", "a")  # noqa: SIM115
+            out: IO[str] = self._files[item.name]
+            prefix = ""
+        else:
+            out, prefix = sys.stdout, f"{item.name:<{self._width}} | "
+        assert item.process.stdout is not None
+        self._pumps.append(asyncio.create_task(_pump(item.process.stdout, prefix, out)))
 
     async def wait_healthy(self, timeout: float = 180.0,
                            progress: Callable[[str], None] | None = None) -> None:
@@ -152,12 +172,55 @@ class Stack:
             where = f" (see {self.log_dir / item.name}.log)" if self.log_dir else ""
             raise RuntimeError(f"{item.name} exited with status {item.process.returncode}{where}")
 
-    async def wait_any_exit(self) -> Service:
-        waits = {asyncio.create_task(s.process.wait()): s for s in self.items if s.process}
-        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        return waits[done.pop()]
+    async def supervise(self) -> Service:
+        """Keep every service running, starting again those that exit; returns the first
+        that crashed too often, soon after each start, to be worth starting again."""
+        watchers = {asyncio.create_task(self._keep_running(item)): item
+                    for item in self.items}
+        try:
+            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
+            task = done.pop()
+            task.result()  # a bug in the watcher is raised here, not swallowed
+            return watchers[task]
+        finally:
+            for task in watchers:
+                task.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
+
+    async def _keep_running(self, item: Service) -> None:
+        """Start `item` again whenever it exits; returns when it crashed too often."""
+        crashes = 0
+        while True:
+            assert item.process is not None
+            status = await _exit_of(item.process)
+            soon = time.monotonic() - item.started_at < STEADY_SECONDS
+            crashes = crashes + 1 if soon else 1
+            if crashes >= CRASHES_BEFORE_GIVING_UP:
+                log.error("%s exited (%s), %d times in a row soon after starting; giving up",
+                          item.name, _status(status), crashes)
+                return
+            pause = RESTART_PAUSE_SECONDS * 2 ** (crashes - 1)
+            log.warning("%s exited (%s); starting it again in %g s", item.name,
+                        _status(status), pause)
+            # What it started may still run (and hold its port): its process group goes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(item.process.pid, signal.SIGKILL)
+            await asyncio.sleep(pause)
+            await self._start(item)
+            if not item.health_url:
+                log.info("%s started again", item.name)
+            elif await self._healthy(item):
+                log.info("%s is up again", item.name)
+
+    async def _healthy(self, item: Service) -> bool:
+        """Wait for a started service's health check; False if it exits first."""
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while item.health_url and item.process and item.process.returncode is None:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(item.health_url)).status_code == 200:
+                        return True
+                await asyncio.sleep(0.5)
+        return item.process is not None and item.process.returncode is None
 
     async def __aexit__(self, *exc: object) -> None:
         for item in reversed(self.items):
@@ -176,8 +239,24 @@ class Stack:
         for pump in self._pumps:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
-        for out in self._files:
+        for out in self._files.values():
             out.close()
+
+
+async def _exit_of(process: asyncio.subprocess.Process) -> int:
+    """Its exit status, as soon as it ends. (`wait()` also waits for its output pipe to
+    close, which a process it started may keep open.)"""
+    while process.returncode is None:
+        await asyncio.sleep(0.2)
+    return process.returncode
+
+
+def _status(returncode: int) -> str:
+    """'status 1', or the signal that ended it: 'SIGKILL'."""
+    if returncode < 0:
+        with contextlib.suppress(ValueError):
+            return signal.Signals(-returncode).name
+    return f"status {returncode}"
 
 
 def stop_on_signals() -> None:
@@ -194,9 +273,9 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
     async with Stack(services(settings, names)) as stack:
         await stack.wait_healthy()
         log.info("ready: %s", ", ".join(names))
-        stopped = await stack.wait_any_exit()
-        log.error("%s exited with status %s; stopping the others", stopped.name,
-                  stopped.process.returncode if stopped.process else "?")
+        stopped = await stack.supervise()
+        log.error("stopping the others: %s keeps crashing (see its lines above)",
+                  stopped.name)
         return 1
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from assistant.config import Settings
 from assistant.scheduling.advice_planner import plan_advice
 from assistant.scheduling.planner import Policy, run_once
-from assistant.storage.db import get_engine, session, utcnow
+from assistant.storage.db import get_engine, is_unavailable, session, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,25 @@ def _queue_advice(engine: Engine) -> None:
 
 def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
     """A job that runs blocking database work in a thread and survives its failures:
-    the transaction rolled back, and the next tick tries again."""
+    the transaction rolled back, and the next tick tries again. A database out of reach
+    is said once (and its return), not with a traceback at every tick."""
+    unreachable = False
 
     async def job() -> None:
+        nonlocal unreachable
         try:
             await asyncio.to_thread(work)
-        except Exception:
-            log.exception("%s failed; retrying at the next tick", name)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                log.exception("%s failed; retrying at the next tick", name)
+            elif not unreachable:
+                log.warning("%s: the database is out of reach (%s); retrying at each tick",
+                            name, type(exc).__name__)
+                unreachable = True
+            return
+        if unreachable:
+            log.info("%s: the database is back", name)
+            unreachable = False
 
     return job
 

@@ -2,9 +2,11 @@
 care-team replies) waits here until a channel delivers it.
 
 Delivery is at-least-once. A worker claims rows for a short lease; Telegram's answer
-is committed right away, so a duplicate needs a crash between Telegram's answer and
-that commit. A crashed worker's claim expires and another worker retries the row. On
-PostgreSQL workers skip each other's rows (`FOR UPDATE SKIP LOCKED`).
+is committed right away (retried while the database is out of reach, rather than left
+for the lease to expire and the message to go out again), so a duplicate needs a crash
+between Telegram's answer and that commit. A crashed worker's claim expires and another
+worker retries the row. On PostgreSQL workers skip each other's rows (`FOR UPDATE SKIP
+LOCKED`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from assistant.services import enrolment
-from assistant.storage.db import is_postgres, session, utcnow
+from assistant.storage.db import is_postgres, is_unavailable, session, utcnow
 from assistant.storage.models import (
     OPEN_DOSE_STATUSES,
     ChatLink,
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+RECORD_RETRY_SECONDS = 1.0  # how often a send's outcome is offered to an unreachable database
 Buttons = list[list[dict[str, str]]]
 Send = Callable[[str, str, Buttons], Awaitable[int]]
 
@@ -136,38 +139,61 @@ def _record(update: Callable[[Session], None]) -> None:
         update(db)
 
 
-async def _deliver(send: Send, channel: str, item: Claimed) -> None:
+async def _record_outcome(update: Callable[[Session], None], stop: asyncio.Event) -> None:
+    """Record what became of a send, waiting for an unreachable database (until `stop`:
+    then the claim's lease decides)."""
+    while True:
+        try:
+            await asyncio.to_thread(_record, update)
+            return
+        except Exception as exc:
+            if not is_unavailable(exc) or stop.is_set():
+                raise
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=RECORD_RETRY_SECONDS)
+
+
+async def _deliver(send: Send, channel: str, item: Claimed, stop: asyncio.Event) -> None:
     try:
         message_id = await send(item.chat_id, item.text, item.buttons)
     except Unreachable:
-        await asyncio.to_thread(_record, lambda db: mark_unreachable(db, item.id, channel,
-                                                                      item.chat_id))
+        await _record_outcome(lambda db: mark_unreachable(db, item.id, channel, item.chat_id),
+                              stop)
         return
     except RetryLater as exc:
         reason, after = str(exc), exc.after
         log.warning("outbox message %s: %s; retrying in %.0f s", item.id, reason, after)
-        await asyncio.to_thread(_record, lambda db: retry_later(db, item.id, reason, after))
+        await _record_outcome(lambda db: retry_later(db, item.id, reason, after), stop)
         return
     except Exception as exc:  # a bug or an unexpected answer: logged, retried later
         reason = type(exc).__name__
         log.exception("outbox message %s could not be sent", item.id)
-        await asyncio.to_thread(_record, lambda db: retry_later(db, item.id, reason, 60))
+        await _record_outcome(lambda db: retry_later(db, item.id, reason, 60), stop)
         return
     # Committed at once: the duplicate window is this one statement.
-    await asyncio.to_thread(_record, lambda db: mark_sent(db, item.id, message_id))
+    await _record_outcome(lambda db: mark_sent(db, item.id, message_id), stop)
 
 
 async def drain(send: Send, *, channel: str, stop: asyncio.Event, batch: int = 100,
                 idle_seconds: float = 0.5, lease: timedelta = LEASE) -> None:
     """Deliver due messages with `send` until `stop` is set. Messages go out concurrently;
     `send` paces them (per chat and per bot)."""
+    unreachable = False  # the database: said once, not at every turn of the loop
     while not stop.is_set():
         try:
             items = await asyncio.to_thread(_claim, channel, batch, lease)
+            if unreachable:
+                log.info("outbox: the database is back")
+                unreachable = False
             if items:
-                await asyncio.gather(*(_deliver(send, channel, item) for item in items))
+                await asyncio.gather(*(_deliver(send, channel, item, stop) for item in items))
                 continue
-        except Exception:  # the database or a bug: logged, and the loop goes on
-            log.exception("outbox drain failed; retrying")
+        except Exception as exc:  # the database or a bug: logged, and the loop goes on
+            if not is_unavailable(exc):
+                log.exception("outbox drain failed; retrying")
+            elif not unreachable:
+                log.warning("outbox: the database is out of reach (%s); retrying",
+                            type(exc).__name__)
+                unreachable = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=idle_seconds)

@@ -418,3 +418,67 @@ async def test_with_one_medication_a_missed_dose_needs_no_question(db_url: str) 
     texts, _, _ = await run(actions.ActionMissedDose, patient, "forgot my pills what now",
                             "ask_missed_dose")
     assert texts == [f"If you miss a dose of Metformin 10 mg, your care team says: {IF_MISSED}"]
+async def test_an_action_that_cannot_save_says_nothing_and_stores_nothing(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its unit of work rolled back, nothing it would have said is true: the channel gives
+    its fallback (with the emergency number) instead."""
+    import sqlite3
+
+    from tests.conftest import reset_caches
+
+    patient = _patient("Ramipril")
+    monkeypatch.setenv("CARELOOP_DB_BUSY_TIMEOUT_SECONDS", "0.2")
+    reset_caches()
+    lock = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    try:
+        texts, events, _ = await run(actions.ActionLogMeasurement, patient, "bp 120/80")
+    finally:
+        lock.rollback()
+        lock.close()
+    assert (texts, events) == ([], [])
+    with session() as db:
+        assert db.exec(select(Reading)).all() == []
+
+
+def test_the_action_server_never_answers_with_the_conversation() -> None:
+    """Seen in the fault-injection suite: with the database down, rasa_sdk answered Rasa's
+    call with a 500 carrying the whole conversation, and Rasa logged it."""
+    import subprocess
+    import time
+
+    import httpx
+
+    from assistant.config import Settings
+    from assistant.conversation import rasa_engine as engine
+    from tests.conftest import REPO, free_port
+
+    port = free_port()
+    down = {"CARELOOP_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/careloop"}
+    server = subprocess.Popen(engine.action_server_command(Settings(action_port=port)),
+                              cwd=REPO, env={**engine.action_server_env(), **down},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "no action server"
+            time.sleep(0.2)
+        call = {"next_action": "action_log_measurement", "sender_id": "abc", "domain": {},
+                "version": "3.6.21",
+                "tracker": {"sender_id": "abc", "slots": {}, "events": [], "paused": False,
+                            "followup_action": None, "active_loop": {},
+                            "latest_action_name": "action_listen",
+                            "latest_message": {"text": "my bp is 187/121",
+                                               "intent": {"name": "log_measurement"},
+                                               "entities": []}}}
+        answer = httpx.post(f"http://127.0.0.1:{port}/webhook", json=call, timeout=30)
+        assert answer.status_code == 200 and "187/121" not in answer.text
+        assert answer.json()["responses"] == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

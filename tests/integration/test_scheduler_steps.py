@@ -279,3 +279,32 @@ def test_a_low_supply_brings_one_refill_reminder_and_a_team_notice(any_db: Sessi
         "💊 You have 3 doses of Aspirin left, about 1.5 days. Please arrange a refill."]
     alerts = any_db.exec(select(Alert)).all()
     assert [a.kind for a in alerts] == [AlertKind.refill]
+
+
+def test_a_database_out_of_reach_is_logged_once_and_its_return_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Not a traceback at every tick while the database is down (seen: one a second)."""
+    import asyncio
+
+    from assistant.scheduling.service import _guarded
+    from tests.conftest import free_port
+
+    unreachable = dbmod.make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/careloop")
+    down = [True]
+
+    def work() -> None:
+        if down[0]:
+            with unreachable.connect():
+                pass
+
+    job = _guarded("careloop-doses", work)
+    with caplog.at_level("INFO", logger="assistant.scheduling.service"):
+        for _ in range(3):
+            asyncio.run(job())
+        down[0] = False
+        for _ in range(2):
+            asyncio.run(job())
+    assert [r.getMessage() for r in caplog.records] == [
+        "careloop-doses: the database is out of reach (OperationalError); retrying at each tick",
+        "careloop-doses: the database is back"]
+    assert not any(r.exc_info for r in caplog.records)

@@ -4,6 +4,7 @@ with the supervisor however it dies, the bridge stops promptly, the output is qu
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -168,3 +169,121 @@ def test_careloop_run_answers_a_message_sent_while_rasa_starts_and_its_children_
         assert left == [], [command_line(pid) for pid in left]
     finally:
         stop(run)
+
+
+SUPERVISED = """
+import asyncio, logging, sys
+from assistant.interfaces import supervisor
+from assistant.interfaces.supervisor import Service, Stack
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stdout)
+supervisor.RESTART_PAUSE_SECONDS = 0.2
+STEADY = '''
+import os, subprocess, sys, time
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("started", os.getpid(), "helper", helper.pid, flush=True)
+time.sleep(600)
+'''
+
+async def main() -> None:
+    supervisor.stop_on_signals()  # SIGTERM stops the stack, as in `careloop run`
+    crashing = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    steady = [sys.executable, "-c", STEADY]
+    items = [Service("steady", steady, {}), Service("other", steady, {})]
+    if sys.argv[1] == "crashing":
+        items.append(Service("crashing", crashing, {}))
+    if sys.argv[1] == "long line":
+        chatty = "print('x' * 100_000); print('after it', flush=True); import time; time.sleep(600)"
+        items.append(Service("chatty", [sys.executable, "-c", chatty], {}))
+    async with Stack(items) as stack:
+        print("gave up on", (await stack.supervise()).name, flush=True)
+
+try:
+    asyncio.run(main())
+except asyncio.CancelledError:
+    pass
+"""
+
+
+def supervised(case: str) -> Terminal:
+    return Terminal(subprocess.Popen(
+        [sys.executable, "-c", SUPERVISED, case], cwd=REPO, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT))
+
+
+def _started(line: str) -> tuple[int, int]:
+    words = line.split()
+    return int(words[words.index("started") + 1]), int(words[words.index("helper") + 1])
+
+
+def test_a_killed_service_is_started_again_and_what_it_started_is_stopped() -> None:
+    stack = supervised("steady")
+    try:
+        service, helper = _started(stack.wait_for("steady", "started", "helper", timeout=60))
+        other, _ = _started(stack.wait_for("other", "started", "helper", timeout=60))
+        os.kill(service, signal.SIGKILL)
+        stack.wait_for("steady exited (SIGKILL); starting it again in 0.2 s", timeout=30)
+        stack.wait_for("steady started again", timeout=30)
+        again, _ = _started(stack.wait_for("steady", "started", "helper", timeout=60, count=2))
+        assert again != service and still_alive([again], timeout=0) == [again]
+        # The helper it left would have kept running (and kept a port): it was stopped.
+        assert still_alive([helper], timeout=5) == []
+        assert still_alive([other], timeout=0) == [other]  # the others ran on meanwhile
+        assert stack.process.poll() is None
+    finally:
+        stack.process.send_signal(signal.SIGTERM)
+        stack.process.wait(timeout=30)
+
+
+def test_a_service_crashing_at_each_start_is_given_up_after_pauses_that_double() -> None:
+    started = time.monotonic()
+    stack = supervised("crashing")
+    try:
+        stack.wait_for("gave up on crashing", timeout=60)
+        assert stack.process.wait(timeout=30) == 0
+        shown = stack.output()
+        pauses = re.findall(r"crashing exited \(status 3\); starting it again in ([\d.]+) s", shown)
+        assert pauses == ["0.2", "0.4", "0.8", "1.6"], shown
+        assert "crashing exited (status 3), 5 times in a row soon after starting; giving up" \
+            in shown
+        assert time.monotonic() - started >= 3.0  # it did pause
+        # The stack stopped the others on its way out: nothing it started is left.
+        steady = [_started(line) for line in shown.splitlines() if " helper " in line]
+        assert still_alive([pid for pair in steady for pid in pair], timeout=5) == []
+    finally:
+        stop(stack)
+
+
+def test_a_line_too_long_to_show_stops_neither_the_output_nor_the_stack() -> None:
+    """Seen: a service's 64 KiB+ line ended the reading of its output (the service would
+    then block on a full pipe) and made `careloop run` exit with a traceback."""
+    stack = supervised("long line")
+    try:
+        stack.wait_for("chatty", "(a line too long to show was left out)", timeout=60)
+        stack.wait_for("chatty", "after it", timeout=30)
+        stack.process.send_signal(signal.SIGTERM)
+        assert stack.process.wait(timeout=30) == 0
+        assert "Traceback" not in stack.output()
+    finally:
+        stop(stack)
+
+
+RASA_LOGS = """
+import structlog
+from rasa_components import launcher as rasa_main
+rasa_main.hide_what_patients_write()  # as `python -m rasa_components.launcher run` does
+from rasa.utils.log_utils import configure_structlog
+configure_structlog(20)
+structlog.get_logger().error("rest.message.received.timeout", text="my chest hurts")
+"""
+
+
+@pytest.mark.rasa
+def test_rasas_log_lines_do_not_carry_what_a_patient_wrote(rasa_cli: Path) -> None:
+    """Seen in the fault-injection suite: a turn that timed out put the patient's message
+    in Rasa's log."""
+    done = subprocess.run([str(rasa_cli.parent / "python"), "-c", RASA_LOGS], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert "rest.message.received.timeout" in done.stdout
+    assert "chest" not in done.stdout + done.stderr

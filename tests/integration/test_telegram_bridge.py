@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import signal
 import time
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from assistant.storage.models import (
     Alert,
     AlertKind,
     AlertSeverity,
+    CareTeam,
     ChatLink,
     DoseOccurrence,
     DoseStatus,
@@ -31,6 +33,7 @@ from assistant.storage.models import (
     OutboxStatus,
     Patient,
 )
+from tests.conftest import PrivatePostgres, free_port
 from tests.telegram_emulator import Emulator
 
 CHAT = 4242
@@ -383,3 +386,86 @@ def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
     # Stopping answers the held message at once, with the fallback.
     assert telegram_emulator.wait_for(CHAT, 4)[3].text == conversation.UNAVAILABLE.format(
         number="112")
+
+
+def test_a_message_the_bridge_was_killed_before_answering_is_answered_after_it_restarts(
+        telegram_emulator: Emulator, db_url: str) -> None:
+    """Telegram forgets an update once the bridge confirms it: a bridge that confirms what
+    it has not answered yet loses the message when it is killed."""
+    from tests.integration.test_supervisor import careloop, stop
+
+    telegram, patient = telegram_emulator, _patient()
+    with session() as db:
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+    rasa_down = {"CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}"}  # nothing listens
+    first = careloop("run", "--only", "bridge",
+                     env={**rasa_down, "CARELOOP_RASA_HOLD_SECONDS": "120"})
+    bridges = [first]
+    try:
+        first.wait_for("bridge started", timeout=60)
+        telegram.inject_text(CHAT, "what do I take today?")
+        deadline = time.monotonic() + 30
+        while (CHAT, "typing") not in telegram.chat_actions:  # in the bridge's hands
+            assert time.monotonic() < deadline, first.output(timeout=0)
+            time.sleep(0.05)
+        first.process.kill()
+        first.process.wait()
+        assert telegram.messages_to(CHAT) == []
+        bridges.append(careloop("run", "--only", "bridge",
+                                env={**rasa_down, "CARELOOP_RASA_HOLD_SECONDS": "0"}))
+        answer = telegram.wait_for_text(CHAT, "If this is an emergency, call 112", timeout=60)
+        assert answer.text.startswith("Sorry, I can't answer right now")
+        # Stopped cleanly, the bridge tells Telegram what it answered: nothing comes twice.
+        bridges[-1].process.send_signal(signal.SIGTERM)
+        assert bridges[-1].process.wait(timeout=30) == 0
+        bridges.append(careloop("run", "--only", "bridge",
+                                env={**rasa_down, "CARELOOP_RASA_HOLD_SECONDS": "0"}))
+        telegram.inject_text(CHAT, "/start")
+        telegram.wait_for_text(CHAT, "You're all set", timeout=60)
+        bridges[-1].process.send_signal(signal.SIGTERM)  # what it took is answered by then
+        assert bridges[-1].process.wait(timeout=30) == 0
+        assert [m.text.split(",")[0] for m in telegram.messages_to(CHAT)] == [
+            "Sorry", "You're all set"]
+    finally:
+        for bridge in bridges:
+            stop(bridge)
+
+
+@pytest.mark.postgres
+def test_with_the_database_stopped_a_patient_gets_the_fallback_and_an_emergency_its_alert_after(
+        telegram_emulator: Emulator, own_postgres: PrivatePostgres,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.telegram_fixtures import Running
+
+    telegram = telegram_emulator
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # Rasa down
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
+    get_settings.cache_clear()
+    patient = _patient()
+    with session() as db:
+        team = db.get(CareTeam, patient.team_id)
+        assert team is not None
+        team.emergency_number, team.crisis_line = "999", "the Samaritans"
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+    with Running(bridge_mod.run_bridge):
+        telegram.inject_text(CHAT, "hello")
+        assert telegram.wait_for(CHAT, timeout=30)[0].text == conversation.UNAVAILABLE.format(
+            number="999")
+        own_postgres.stop()
+        telegram.inject_text(CHAT, "what do I take today?")
+        assert telegram.wait_for(CHAT, 2, timeout=30)[1].text == \
+            conversation.UNAVAILABLE.format(number="999")  # the team's, not the default
+        telegram.inject_text(CHAT, "my chest feels like an elephant is sitting on it")
+        guidance = telegram.wait_for(CHAT, 3, timeout=30)[2].text
+        assert "Call 999 now" in guidance and "the Samaritans" in guidance
+        own_postgres.start()
+        deadline = time.monotonic() + 30
+        while not _alerts(patient):  # recorded once the database is back
+            assert time.monotonic() < deadline, "the emergency's alert was never recorded"
+            time.sleep(0.2)
+        assert _alerts(patient) == [AlertKind.emergency]
+
+
+def _alerts(patient: Patient) -> list[AlertKind]:
+    with session() as db:
+        return [a.kind for a in db.exec(select(Alert).where(Alert.patient_id == patient.id))]

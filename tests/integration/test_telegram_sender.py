@@ -172,3 +172,51 @@ def test_a_storm_of_429s_5xx_and_timeouts_delays_but_loses_nothing(
     with session() as db:
         statuses = db.exec(select(OutboxMessage.status)).all()
         assert statuses == [OutboxStatus.sent] * len(ids)
+
+
+def test_a_sent_message_the_busy_database_cannot_record_yet_is_not_sent_again(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram took the message while the database was locked: its outcome waits for the
+    database, however long, instead of the claim expiring and the message going out twice."""
+    import sqlite3
+    from datetime import timedelta
+
+    from assistant.storage.db import utcnow
+    from tests.conftest import reset_caches
+    from tests.telegram_fixtures import Running
+
+    monkeypatch.setenv("CARELOOP_DB_BUSY_TIMEOUT_SECONDS", "0.2")
+    reset_caches()
+    _linked_patients(1)
+
+    async def drain(settings: Settings, stop: asyncio.Event) -> None:
+        sender = TelegramSender.from_settings(settings)
+        async with sender.bot:
+            await outbox.drain(sender.send, channel="telegram", stop=stop, idle_seconds=0.05,
+                               lease=timedelta(seconds=1))
+
+    def message() -> OutboxMessage:
+        with session() as db:
+            return db.exec(select(OutboxMessage)).one()
+
+    held = telegram_emulator.hold_next("sendMessage")
+    with Running(drain):
+        assert held.arrived.wait(timeout=30)
+        lock = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+        try:
+            held.release()
+            telegram_emulator.wait_for(9000, timeout=30)  # Telegram has it
+            claimed_until = message().claimed_until
+            assert claimed_until is not None
+            while utcnow() < claimed_until + timedelta(seconds=1):  # the claim has expired
+                time.sleep(0.05)
+        finally:
+            lock.rollback()
+            lock.close()
+        deadline = time.monotonic() + 30
+        while message().status != OutboxStatus.sent:
+            assert time.monotonic() < deadline, "the send was never recorded"
+            time.sleep(0.05)
+    assert [m.text for m in telegram_emulator.sent] == ["hello 0"]
+

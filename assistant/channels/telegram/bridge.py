@@ -7,9 +7,10 @@ answered against storage directly, so they work while Rasa is down. Every reply 
 through the one `TelegramSender`. Logs carry no message text.
 
 Updates are handled concurrently (a message held while Rasa starts must not hold up
-everyone else's buttons), one at a time and in order within a chat. The bridge waits for
-an unreachable Bot API without crashing, and stops within a few seconds whatever
-Telegram does.
+everyone else's buttons), one at a time and in order within a chat. Telegram is told an
+update was received only once it has been handled (`poll`): a bridge killed mid-turn
+gets the message again when it restarts. The bridge waits for an unreachable Bot API
+without crashing, and stops within a few seconds whatever Telegram does.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlmodel import Session
 from telegram import BotCommand, Update
 from telegram.constants import ChatAction
 from telegram.error import NetworkError, TelegramError
@@ -30,6 +32,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    SimpleUpdateProcessor,
     filters,
 )
 
@@ -37,12 +40,13 @@ from assistant.channels.telegram.sender import TelegramSender, make_bot
 from assistant.config import Settings
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import RasaClient, Reply
+from assistant.domain import safety
 from assistant.errors import EnrolmentRefused
 from assistant.services import enrolment
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
 from assistant.services.reminders import apply_dose_button
-from assistant.storage.db import session
-from assistant.storage.models import Patient
+from assistant.storage.db import is_unavailable, session
+from assistant.storage.models import CareTeam, Patient
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -50,6 +54,10 @@ T = TypeVar("T")
 POLLING_STOP_SECONDS = 1.0  # stopping waits this long for polling to end ...
 STOP_SECONDS = 2.0  # ... and this long for the replies in hand to be sent
 RETRY_SECONDS = 30.0  # the longest pause between tries to reach an unreachable Bot API
+LONG_POLL_SECONDS = 10  # getUpdates waits this long for news when nothing is in hand
+BUSY_POLL_SECONDS = 0.3  # with updates in hand, how often to look for new ones
+BATCH = 100  # Telegram hands out at most this many updates at a time
+DATABASE_RETRY_SECONDS = 1.0  # an emergency's alert waits for the database this often
 
 JOIN = ("Hello! I'm CareLoop, a medication assistant used by care teams. To start, send "
         "the enrolment code your care team gave you, like this: /start ABCD234XYZ")
@@ -90,6 +98,9 @@ class Bridge:
         self.rasa = rasa
         self._payloads: dict[str, str] = {}  # short button keys → long Rasa payloads
         self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
+        # Each chat's care team as last seen: its emergency number and crisis line are
+        # given from here while the database is out of reach.
+        self._teams: dict[int, CareTeam] = {}
 
     @contextlib.asynccontextmanager
     async def one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
@@ -114,6 +125,40 @@ class Bridge:
 
     async def patient(self, chat_id: int) -> Patient | None:
         return await _db(lambda db: enrolment.linked_patient(db, CHANNEL, str(chat_id)))
+
+    async def _linked(self, chat_id: int) -> Patient | None:
+        """The chat's patient, noting their care team."""
+
+        def find(db: Session) -> tuple[Patient | None, CareTeam | None]:
+            patient = enrolment.linked_patient(db, CHANNEL, str(chat_id))
+            return patient, db.get(CareTeam, patient.team_id) if patient else None
+
+        patient, team = await _db(find)
+        if team is not None:
+            self._teams[chat_id] = team
+        return patient
+
+    async def _database_down(self, chat_id: int, text: str) -> None:
+        """The database is out of reach: a possible emergency gets the guidance at once and
+        its alert as soon as the database is back (the update stays in hand until then, so
+        that a restart does not lose it); anything else gets the fallback, with the
+        emergency number."""
+        team = self._teams.get(chat_id)
+        if not conversation.is_urgent(text):
+            await self.reply(chat_id, conversation.UNAVAILABLE.format(
+                number=safety.emergency_number(team)))
+            return
+        await self.reply(chat_id, safety.emergency_guidance(team))
+        while True:
+            await asyncio.sleep(DATABASE_RETRY_SECONDS)
+            try:
+                patient = await self.patient(chat_id)
+                if patient is not None:
+                    await _db(safety.raise_emergency, patient)
+                return
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
 
     def _rasa_buttons(self, reply: Reply) -> Buttons:
         rows = []
@@ -214,11 +259,17 @@ class Bridge:
         assert chat is not None
         urgent = conversation.is_urgent(text)
         async with contextlib.nullcontext() if urgent else self.one_at_a_time(chat.id):
-            patient = await self.patient(chat.id)
-            if patient is None:
-                await self.reply(chat.id, JOIN)
-                return
-            await self.converse(chat.id, patient, text)
+            try:
+                patient = await self._linked(chat.id)
+                if patient is None:
+                    await self.reply(chat.id, JOIN)
+                    return
+                await self.converse(chat.id, patient, text)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("database unavailable for a chat turn (%s)", type(exc).__name__)
+                await self._database_down(chat.id, text)
 
     async def dose_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Taken / Snooze / Skip on a reminder: recorded directly, Rasa not needed."""
@@ -261,8 +312,34 @@ class Bridge:
         log.error("handler failed", exc_info=context.error)
 
 
+class Handling(SimpleUpdateProcessor):
+    """Updates handled concurrently (as `concurrent_updates(True)` does), remembering which
+    of those taken from Telegram are not finished yet (see `poll`)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_concurrent_updates=256)
+        self.unfinished: set[int] = set()
+        self.taken: int | None = None  # the newest update taken from Telegram
+        self.finished = asyncio.Event()
+
+    def offset(self) -> int | None:
+        """getUpdates' offset: it confirms every update before it, and only those."""
+        if self.unfinished:
+            return min(self.unfinished)
+        return None if self.taken is None else self.taken + 1
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await coroutine
+        finally:
+            if isinstance(update, Update):
+                self.unfinished.discard(update.update_id)
+                self.finished.set()
+
+
 def build_application(settings: Settings, rasa: RasaClient) -> Application:  # type: ignore[type-arg]
-    application = ApplicationBuilder().bot(make_bot(settings)).concurrent_updates(True).build()
+    application = (ApplicationBuilder().bot(make_bot(settings))
+                   .concurrent_updates(Handling()).build())
     bridge = Bridge(settings, TelegramSender.from_settings(settings, application.bot), rasa)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE
@@ -318,9 +395,60 @@ async def _connect(application: Application, stop: asyncio.Event) -> bool:  # ty
     return False
 
 
+async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Long polling that confirms to Telegram only the updates already handled, until
+    `stop`.
+
+    getUpdates confirms every update before its offset, and Telegram then forgets them.
+    PTB's updater confirms an update as soon as it has queued it: a bridge killed while it
+    handles a message (waiting for Rasa, say) loses it, and the patient never gets an
+    answer. Here the offset stays at the oldest update still in hand, so that after a
+    crash Telegram hands out again what was not answered, and what was answered after it
+    (answered twice rather than never: at-least-once, as the outbox). Should a whole batch
+    be in hand, it is confirmed anyway, so that new messages (an emergency) still come in.
+    """
+    handling = application.update_processor
+    assert isinstance(handling, Handling)
+    pause = 1.0
+    while not stop.is_set():
+        busy = bool(handling.unfinished)
+        handling.finished.clear()
+        try:
+            done, updates = await _or_stop(application.bot.get_updates(
+                offset=handling.offset(), timeout=0 if busy else LONG_POLL_SECONDS,
+                allowed_updates=ALLOWED_UPDATES), stop)
+        except TelegramError as exc:
+            _polling_failed(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            pause = min(pause * 2, RETRY_SECONDS)
+            continue
+        if not done or updates is None:
+            return
+        pause = 1.0
+        taken = handling.taken
+        new = [u for u in updates if taken is None or u.update_id > taken]
+        for update in new:
+            handling.unfinished.add(update.update_id)
+            handling.taken = update.update_id
+            await application.update_queue.put(update)
+        if not new and len(updates) >= BATCH:
+            log.warning("%d updates in hand: confirmed to Telegram before they are answered, "
+                        "so that new ones come in", len(handling.unfinished))
+            handling.unfinished.clear()
+        elif busy and not new:  # only updates in hand came back: wait a little for news
+            await _or_stop(handling.finished.wait(), _after(BUSY_POLL_SECONDS))
+
+
 async def _stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Answer the updates in hand (held messages get their fallback now), then close."""
+    """Answer the updates in hand (held messages get their fallback now), tell Telegram
+    which were handled, then close."""
     await application.stop()
+    handling = application.update_processor
+    if isinstance(handling, Handling) and handling.taken is not None:
+        with contextlib.suppress(TelegramError):
+            await application.bot.get_updates(offset=handling.offset(), timeout=0,
+                                              allowed_updates=ALLOWED_UPDATES)
     await application.shutdown()
 
 
@@ -346,27 +474,27 @@ async def run_bridge(settings: Settings, stop: asyncio.Event) -> None:
         await rasa.aclose()
         return
     await application.start()
-    assert application.updater is not None
-    if settings.webhook_url:
-        await application.updater.start_webhook(
-            listen="127.0.0.1", port=settings.webhook_port, url_path="telegram",
-            webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=ALLOWED_UPDATES)
-    else:
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
-                                                poll_interval=0.0, timeout=10,
-                                                error_callback=_polling_failed)
-    log.info("bridge started (%s)", "webhook" if settings.webhook_url else "long polling")
-    await stop.wait()
-    rasa.release()  # messages waiting for Rasa get their answer now
-    # When Telegram is unreachable, PTB's polling waits out its retry pause (up to 30 s)
-    # before it looks at its stop event: cut that short.
-    done, _ = await _or_stop(application.updater.stop(), _after(POLLING_STOP_SECONDS))
-    if not done:
-        log.warning("Telegram did not answer; stopping without it")
-    done, _ = await _or_stop(_stop(application), _after(STOP_SECONDS))
-    if not done:
-        log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)
-    await rasa.aclose()
+    try:
+        if settings.webhook_url:
+            assert application.updater is not None
+            await application.updater.start_webhook(
+                listen="127.0.0.1", port=settings.webhook_port, url_path="telegram",
+                webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES)
+            log.info("bridge started (webhook)")
+            await stop.wait()
+        else:
+            log.info("bridge started (long polling)")
+            await poll(application, stop)
+    finally:
+        rasa.release()  # messages waiting for Rasa get their answer now
+        if application.updater is not None and application.updater.running:
+            done, _ = await _or_stop(application.updater.stop(), _after(POLLING_STOP_SECONDS))
+            if not done:
+                log.warning("Telegram did not answer; stopping without it")
+        done, _ = await _or_stop(_stop(application), _after(STOP_SECONDS))
+        if not done:
+            log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)
+        await rasa.aclose()
     log.info("bridge stopped")
