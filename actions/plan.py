@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
 from assistant.domain import parsing, schedules
-from assistant.services import doses, patients
+from assistant.domain.doses import match_medication
+from assistant.services import doses, medications
 from assistant.services.reminders import dose_label
 from assistant.storage.db import utcnow
 from assistant.storage.models import Alert, AlertKind, DoseSchedule, DoseStatus, Medication, Patient
@@ -51,7 +52,7 @@ class ActionAnswerSchedule(PatientAction):
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         text = turn.text.lower()
-        meds = patients.medications(db, patient.id)
+        meds = medications.medications(db, patient.id)
         if not meds:
             dispatcher.utter_message(text=NO_PLAN)
             return []
@@ -114,9 +115,9 @@ def _missed_meant(turn: Turn, meds: list[tuple[Medication, DoseSchedule | None]]
     everything = [med for med, _ in meds]
     named = turn.entities.get("medication")
     if named:
-        return doses.match_medication(named, everything)
+        return match_medication(named, everything)
     found = {med.id: med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
-             for med in doses.match_medication(word, everything)}
+             for med in match_medication(word, everything)}
     if found:
         return list(found.values())
     part = parsing.part_of_day(turn.text)
@@ -136,7 +137,7 @@ class ActionMissedDose(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        meds = patients.medications(db, patient.id)
+        meds = medications.medications(db, patient.id)
         if not meds:
             dispatcher.utter_message(text=NO_PLAN)
             return []
@@ -174,11 +175,11 @@ class ActionMedicationInfo(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        meds = [med for med, _ in patients.medications(db, patient.id)]
+        meds = [med for med, _ in medications.medications(db, patient.id)]
         named = turn.entities.get("medication") or turn.text
-        found = doses.match_medication(named, meds) or [
+        found = match_medication(named, meds) or [
             med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
-            for med in doses.match_medication(word, meds)]
+            for med in match_medication(word, meds)]
         if not found:
             names = ", ".join(med.name for med in meds) or "none yet"
             dispatcher.utter_message(text=f"I can only tell you what your care team wrote about "

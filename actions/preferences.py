@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
 from assistant.domain import parsing, schedules
-from assistant.services import advice, audit, patients
+from assistant.services import advice, audit, occurrences
 from assistant.storage.db import utcnow
 from assistant.storage.models import Alert, AlertKind, CareTeam, Patient, PatientStatus
 
@@ -48,7 +48,7 @@ class ActionChangeReminderTime(PatientAction):
         wanted = parsing.parse_time_of_day(turn.entities.get("time") or turn.text)
         team = db.get(CareTeam, patient.team_id)
         if wanted and team and team.self_shift_minutes:
-            shift = patients.shift_reminder(db, patient, to=wanted, actor="patient",
+            shift = occurrences.shift_reminder(db, patient, to=wanted, actor="patient",
                                             medication=turn.entities.get("medication"),
                                             window_minutes=team.self_shift_minutes)
             if shift:

@@ -21,8 +21,8 @@ from sqlalchemy import insert, text
 from sqlmodel import select
 
 from assistant.domain import schedules
+from assistant.domain.schedule_specs import timing_of
 from assistant.scheduling.planner import Policy, plan
-from assistant.services import patients
 from assistant.storage.db import make_engine, session
 from assistant.storage.migrate import upgrade
 from assistant.storage.models import CareTeam, DoseOccurrence, DoseSchedule, Medication, Patient
@@ -82,7 +82,7 @@ def main() -> None:
         peak = rss_mb()  # the planner's peak: measured before the baselines run
         with session(engine) as db:
             occurrences = len(db.exec(select(DoseOccurrence.id)).all())
-            rows = [(patients.timing_of(r), schedules.zone(ZONES[(r.medication_id - 1) % 5]))
+            rows = [(timing_of(r), schedules.zone(ZONES[(r.medication_id - 1) % 5]))
                     for r in db.exec(select(DoseSchedule)).all()]
 
         started = time.perf_counter()

@@ -14,8 +14,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from assistant.domain import schedules
+from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
-from assistant.services import audit, doses, enrolment, patients
+from assistant.services import audit, doses, enrolment, medications
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     PRIORITY,
@@ -93,16 +94,6 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
     return sorted(found, key=keys[sort])
 
 
-def medication_of(db: Session, team_id: int, patient_id: int,
-                  medication_id: int) -> Medication:
-    """A medication of a patient of the team; anything else is `NotFound`."""
-    patient = patients.get_patient(db, patient_id, team_id=team_id)
-    med = db.get(Medication, medication_id)
-    if med is None or med.patient_id != patient.id:
-        raise NotFound(f"no medication {medication_id} for this patient")
-    return med
-
-
 @dataclass(frozen=True)
 class WeekRow:
     medication_id: int
@@ -122,9 +113,9 @@ def week(db: Session, patient: Patient, first_day: date | None = None) -> tuple[
     start = schedules.to_utc(first_day, datetime.min.time(), tz)
     end = schedules.to_utc(first_day + timedelta(days=7), datetime.min.time(), tz)
     rows = []
-    for med, row in patients.medications(db, patient.id):
+    for med, row in medications.medications(db, patient.id):
         times: list[list[str]] = [[] for _ in days]
-        for due, _ in patients.dues(db, med.id, tz, start, end):
+        for due, _ in medications.dues(db, med.id, tz, start, end):
             local = due.astimezone(tz)
             times[(local.date() - first_day).days].append(local.strftime("%H:%M"))
         rows.append(WeekRow(med.id, med.label, med.dose, med.instructions,
@@ -231,7 +222,7 @@ def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus |
             raise InvalidInput(f"assigned_to: no active member {assigned_to} in this team")
         alert.assigned_to = assigned_to
     if note is not None:
-        alert.resolution_note = patients.clean_text(note, "note", 2000, required=False) or None
+        alert.resolution_note = clean_text(note, "note", 2000, required=False) or None
     if status == AlertStatus.resolved and not alert.resolution_note:
         raise InvalidInput("note: say how the alert was resolved")
     if status is not None:
@@ -274,8 +265,8 @@ def _tags(tags: list[str]) -> list[str]:
 def save_advice(db: Session, team_id: int, *, title: str, body: str, tags: list[str],
                 actor: str, item: AdviceItem | None = None, active: bool = True) -> AdviceItem:
     item = item or AdviceItem(team_id=team_id, title="", body="")
-    item.title = patients.clean_text(title, "title", 120)
-    item.body = patients.clean_text(body, "body", 2000)
+    item.title = clean_text(title, "title", 120)
+    item.body = clean_text(body, "body", 2000)
     item.tags = _tags(tags)
     item.active = active
     db.add(item)

@@ -1,22 +1,22 @@
 """Dose outcomes, today's plan and adherence: what the patient did about each dose.
 
 Used by the chat actions, the reminder buttons and the care-team console. Recording
-an outcome is idempotent: a dose already answered keeps its first answer.
+an outcome is idempotent: a dose already answered keeps its first answer. A reminder's
+button (`dose:<occurrence id>:<answer>`) is applied only to a dose of the chat's patient.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from assistant.domain import schedules
-from assistant.services import patients
+from assistant.domain.doses import Action, Dose, doses_per_day
+from assistant.services import medications
+from assistant.services.reminders import outcome
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     OPEN_DOSE_STATUSES,
@@ -40,22 +40,6 @@ EARLY_WINDOW = timedelta(hours=2)
 LATE_WINDOW = timedelta(hours=12)
 
 
-class Action(StrEnum):
-    taken = "taken"
-    skip = "skip"
-    snooze = "snooze"
-
-
-@dataclass(frozen=True)
-class Dose:
-    occurrence: DoseOccurrence
-    medication: Medication
-
-    @property
-    def id(self) -> int:
-        return self.occurrence.id
-
-
 def answerable(db: Session, patient_id: int, now: datetime | None = None) -> list[Dose]:
     """Doses the patient can still answer, the most plausible first: reminded ones, then
     the nearest to now."""
@@ -71,35 +55,6 @@ def answerable(db: Session, patient_id: int, now: datetime | None = None) -> lis
     doses = [Dose(occ, med) for occ, med in rows]
     return sorted(doses, key=lambda d: (d.occurrence.status == DoseStatus.planned,
                                         abs((d.occurrence.due_at - now).total_seconds())))
-
-
-def match_medication(name: str, candidates: Sequence[Medication]) -> list[Medication]:
-    """Medications whose name matches what the patient typed, typos included."""
-    wanted = name.strip().lower()
-    if not wanted:
-        return []
-    names = {med.name.lower(): med for med in candidates}
-    exact = [med for key, med in names.items() if wanted in key or key in wanted]
-    if exact:
-        return exact
-    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.7)
-    return [names[key] for key in close]
-
-
-def choose(doses: list[Dose], medication: str | None) -> list[Dose]:
-    """The dose meant: one when it is clear, several to ask between, none if nothing fits."""
-    if medication:
-        meds = match_medication(medication, [d.medication for d in doses])
-        doses = [d for d in doses if d.medication in meds]
-    if not doses:
-        return []
-    first = doses[0]
-    # Reminded doses beat merely planned ones; several reminded doses of different
-    # medications are ambiguous.
-    same_rank = [d for d in doses if (d.occurrence.status == DoseStatus.planned)
-                 == (first.occurrence.status == DoseStatus.planned)]
-    by_med = {d.medication.id: d for d in reversed(same_rank)}
-    return [first] if len(by_med) == 1 else list(by_med.values())
 
 
 def _drop_reminders(db: Session, occurrence_id: int, reason: str) -> None:
@@ -129,14 +84,6 @@ def record(db: Session, dose: Dose, action: Action, *, source: str,
         dose.medication.supply_count -= 1
         _check_supply(db, dose, now)
     return True
-
-
-def doses_per_day(row: DoseSchedule) -> float:
-    """The schedule's average doses a day (0 for as-needed)."""
-    if row.as_needed:
-        return 0.0
-    share_of_days = len(row.days_of_week) / 7 if row.days_of_week is not None else 1.0
-    return len(row.times_of_day) * share_of_days / row.every_n_days
 
 
 def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
@@ -169,6 +116,30 @@ def find(db: Session, *, patient_id: int, occurrence_id: int) -> Dose | None:
     return Dose(*row) if row else None
 
 
+def parse_dose_button(data: str) -> tuple[int, Action] | None:
+    """`dose:12:taken` → (12, Action.taken); anything else → None."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "dose" or not parts[1].isdigit():
+        return None
+    try:
+        return int(parts[1]), Action(parts[2])
+    except ValueError:
+        return None
+
+
+def apply_dose_button(db: Session, *, patient_id: int, data: str,
+                      snooze_minutes: int) -> str | None:
+    """Record a reminder button's answer for this patient's dose; the text to show, or None
+    when the button is not a dose button of theirs."""
+    parsed = parse_dose_button(data)
+    dose = find(db, patient_id=patient_id, occurrence_id=parsed[0]) if parsed else None
+    if parsed is None or dose is None:
+        return None
+    action = parsed[1]
+    recorded = record(db, dose, action, source="button", snooze_minutes=snooze_minutes)
+    return outcome(dose.medication, action, recorded=recorded, snooze_minutes=snooze_minutes)
+
+
 @dataclass(frozen=True)
 class PlannedDose:
     due: datetime
@@ -186,9 +157,9 @@ def day_plan(db: Session, patient: Patient, day_offset: int = 0,
     start = schedules.to_utc(local_day, datetime.min.time(), tz)
     end = schedules.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
     plan: list[PlannedDose] = []
-    for med, _ in patients.medications(db, patient.id):
+    for med, _ in medications.medications(db, patient.id):
         statuses: dict[int, dict[datetime, DoseStatus]] = {}
-        for due, row in patients.dues(db, med.id, tz, start, end):
+        for due, row in medications.dues(db, med.id, tz, start, end):
             known = statuses.setdefault(row.id, _statuses(db, row, start, end))
             plan.append(PlannedDose(due, med, known.get(due, DoseStatus.planned)))
     return sorted(plan, key=lambda p: (p.due, p.medication.name))

@@ -39,8 +39,8 @@ from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import RasaClient, Reply
 from assistant.errors import EnrolmentRefused
 from assistant.services import enrolment
+from assistant.services.doses import apply_dose_button
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
-from assistant.services.reminders import apply_dose_button
 from assistant.storage.db import session
 from assistant.storage.models import Patient
 

@@ -18,7 +18,18 @@ from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, OptionalId, api_caller, require_admin
 from assistant.interfaces.web.jsonbody import StrictJSONRoute
-from assistant.services import audit, care, doses, enrolment, fhir, patients, privacy, readings
+from assistant.services import (
+    audit,
+    care,
+    doses,
+    enrolment,
+    fhir,
+    medications,
+    occurrences,
+    patients,
+    privacy,
+    readings,
+)
 from assistant.services.accounts import Caller
 from assistant.services.readings import check_thresholds
 from assistant.storage.db import utcnow
@@ -69,7 +80,7 @@ def _schedule_out(row: DoseSchedule | None) -> s.ScheduleOut | None:
 
 
 def _medication_out(db: Session, med: Medication) -> s.MedicationOut:
-    rows = patients.active_schedules(db, med.id)
+    rows = medications.active_schedules(db, med.id)
     return s.MedicationOut(**_fields(med, s.MedicationOut),
                            schedule=_schedule_out(rows[-1] if rows else None))
 
@@ -169,7 +180,7 @@ def add_medication(db: DB, caller: ApiCaller, patient_id: Id,
                    body: s.MedicationIn) -> s.MedicationOut:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     try:
-        med = patients.add_medication(db, patient=patient, actor=caller.actor,
+        med = medications.add_medication(db, patient=patient, actor=caller.actor,
                                       schedule=body.schedule.spec(),
                                       **body.model_dump(exclude={"schedule"}))
     except InvalidSchedule as exc:
@@ -194,8 +205,8 @@ def import_fhir(db: DB, caller: ApiCaller, patient_id: Id,
               response_model=s.MedicationOut, tags=["medications"])
 def update_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
                       body: s.MedicationPatch) -> s.MedicationOut:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.update_medication(db, med, body.model_dump(exclude_unset=True),
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    medications.update_medication(db, med, body.model_dump(exclude_unset=True),
                                actor=caller.actor)
     return _medication_out(db, med)
 
@@ -205,8 +216,8 @@ def update_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: 
 def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
                      body: s.ScheduleIn) -> s.MedicationOut:
     """A new schedule: future, unsent reminders of the old one are cancelled."""
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.replace_schedule(db, medication=med, schedule=body.spec(), actor=caller.actor)
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    occurrences.replace_schedule(db, medication=med, schedule=body.spec(), actor=caller.actor)
     return _medication_out(db, med)
 
 
@@ -215,8 +226,8 @@ def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: I
 def stop_medication(db: DB, caller: ApiCaller, patient_id: Id,
                     medication_id: Id) -> Response:
     """Stop a medication: no more reminders; its history stays."""
-    patients.stop_medication(
-        db, medication=care.medication_of(db, caller.team_id, patient_id, medication_id),
+    occurrences.stop_medication(
+        db, medication=patients.medication_of(db, caller.team_id, patient_id, medication_id),
         actor=caller.actor)
     return NO_CONTENT
 

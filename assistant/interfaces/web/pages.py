@@ -22,6 +22,8 @@ from fastapi.templating import Jinja2Templates
 
 from assistant.config import get_settings
 from assistant.domain import schedules
+from assistant.domain.fields import clean_text
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import (
     CSRF,
@@ -34,7 +36,18 @@ from assistant.interfaces.web.deps import (
     require_admin,
 )
 from assistant.services import accounts as auth
-from assistant.services import audit, care, doses, enrolment, patients, privacy, readings
+from assistant.services import (
+    audit,
+    care,
+    doses,
+    enrolment,
+    medications,
+    occurrences,
+    patients,
+    privacy,
+    readings,
+    teams,
+)
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     AlertStatus,
@@ -162,7 +175,7 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
     return render(
         request, "patient.html", caller, patient=patient, team=team, days=days, week=week,
         medications=[(med, row, [DAYS[d] for d in (row.days_of_week or [])] if row else [])
-                     for med, row in patients.medications(db, patient.id)], day_codes=DAYS,
+                     for med, row in medications.medications(db, patient.id)], day_codes=DAYS,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
             db, patient.id, 30), chart=_chart(care.daily_adherence(db, patient)),
         readings=[(r, readings.outside(team, r.kind, r.value, r.value2) if team else [])
@@ -192,7 +205,7 @@ def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id:
 
 
 def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,
-          as_needed: bool) -> patients.ScheduleSpec:
+          as_needed: bool) -> ScheduleSpec:
     """The form's schedule as typed; its limits are checked where every schedule's are."""
     unknown = set(days) - set(DAYS)
     if unknown:
@@ -211,7 +224,7 @@ def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_d
         every = None
     if every is None:
         raise InvalidInput("every_n_days: a whole number of days, e.g. 1 or 2")
-    return patients.ScheduleSpec(
+    return ScheduleSpec(
         times=tuple(t for t in times.replace(";", ",").replace(" ", ",").split(",") if t),
         days=",".join(d for d in DAYS if d in days) or None, every_n_days=every,
         start_date=day(start_date, "start_date"), end_date=day(end_date, "end_date"),
@@ -223,11 +236,11 @@ ScheduleForm = dict[str, Any]
 
 def schedule_form(times: OptText = "", days: Annotated[list[str] | None, Form()] = None,
                   every_n_days: OptText = "1", start_date: OptText = "", end_date: OptText = "",
-                  as_needed: Annotated[bool, Form()] = False) -> patients.ScheduleSpec:
+                  as_needed: Annotated[bool, Form()] = False) -> ScheduleSpec:
     return _spec(times, days or [], every_n_days, start_date, end_date, as_needed)
 
 
-Schedule = Annotated[patients.ScheduleSpec, Depends(schedule_form)]
+Schedule = Annotated[ScheduleSpec, Depends(schedule_form)]
 
 
 @router.post("/patients/{patient_id}/medications", dependencies=[CSRF])
@@ -236,7 +249,7 @@ def medication_add(request: Request, db: DB, caller: ConsoleCaller, patient_id: 
                    dose: OptText = "1 tablet", instructions: OptText = "",
                    purpose: OptText = "") -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = patients.add_medication(db, patient=patient, name=name, strength=strength,
+    med = medications.add_medication(db, patient=patient, name=name, strength=strength,
                                   dose=dose or "1 tablet", instructions=instructions,
                                   purpose=purpose, schedule=schedule, actor=caller.actor)
     return back(request, f"{med.label} added.")
@@ -246,8 +259,8 @@ def medication_add(request: Request, db: DB, caller: ConsoleCaller, patient_id: 
              dependencies=[CSRF])
 def medication_schedule(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                         medication_id: Id, schedule: Schedule) -> Response:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.replace_schedule(db, medication=med, schedule=schedule, actor=caller.actor)
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    occurrences.replace_schedule(db, medication=med, schedule=schedule, actor=caller.actor)
     return back(request, f"New schedule for {med.label} saved.")
 
 
@@ -256,8 +269,8 @@ def medication_label(request: Request, db: DB, caller: ConsoleCaller, patient_id
                      medication_id: Id, name: Text, dose: Text, strength: OptText = "",
                      instructions: OptText = "", purpose: OptText = "",
                      missed_dose_instructions: OptText = "") -> Response:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.update_medication(db, med, {"name": name, "strength": strength, "dose": dose,
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    medications.update_medication(db, med, {"name": name, "strength": strength, "dose": dose,
                                          "instructions": instructions, "purpose": purpose,
                                          "missed_dose_instructions": missed_dose_instructions},
                                actor=caller.actor)
@@ -267,8 +280,8 @@ def medication_label(request: Request, db: DB, caller: ConsoleCaller, patient_id
 @router.post("/patients/{patient_id}/medications/{medication_id}/stop", dependencies=[CSRF])
 def medication_stop(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                     medication_id: Id) -> Response:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.stop_medication(db, medication=med, actor=caller.actor)
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    occurrences.stop_medication(db, medication=med, actor=caller.actor)
     return back(request, f"{med.label} stopped.")
 
 
@@ -412,9 +425,9 @@ async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Resp
     team.grace_minutes = whole("grace_minutes", 0, 24 * 60)
     team.followup_minutes = whole("followup_minutes", 1, 24 * 60)
     team.self_shift_minutes = whole("self_shift_minutes", 0, 720) or 0
-    team.emergency_number = patients.clean_text(field("emergency_number"), "emergency number",
+    team.emergency_number = clean_text(field("emergency_number"), "emergency number",
                                                 32, required=False) or None
-    team.crisis_line = patients.clean_text(field("crisis_line"), "crisis line", 120,
+    team.crisis_line = clean_text(field("crisis_line"), "crisis line", 120,
                                            required=False) or None
     db.add(team)
     audit.record(db, actor=caller.actor, action="team.update")
@@ -432,7 +445,7 @@ def member_add(request: Request, db: DB, caller: ConsoleCaller, name: Text, emai
     # The password is judged first, and an email taken in any team gets one answer: the
     # form must not tell whether an address is in use in another team.
     password_hash = auth.hash_password(password, name=name, email=email)
-    patients.add_member(db, team=team, name=name, email=email, role=Role(role),
+    teams.add_member(db, team=team, name=name, email=email, role=Role(role),
                         password_hash=password_hash, actor=caller.actor)
     return back(request, f"{name} can now log in.")
 

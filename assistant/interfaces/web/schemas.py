@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from assistant.domain import schedules
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.web.deps import MAX_ID
-from assistant.services import patients
 from assistant.storage.models import (
     AlertKind,
     AlertSeverity,
@@ -83,8 +83,8 @@ class ScheduleIn(In):
     count: int | None = Field(default=None, ge=1, le=schedules.MAX_COUNT)
     as_needed: bool = False
 
-    def spec(self) -> patients.ScheduleSpec:
-        return patients.ScheduleSpec(
+    def spec(self) -> ScheduleSpec:
+        return ScheduleSpec(
             times=tuple(self.times), days=None if self.days is None else ",".join(self.days),
             every_n_days=self.every_n_days, start_date=self.start_date,
             end_date=self.end_date, count=self.count, as_needed=self.as_needed)
