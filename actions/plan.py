@@ -14,10 +14,10 @@ from sqlmodel import Session
 from actions.base import Events, PatientAction, Turn
 from assistant.domain import parsing, schedules
 from assistant.domain.doses import match_medication
-from assistant.services import doses, medications
+from assistant.services import alerts, doses, medications
 from assistant.services.reminders import dose_label
 from assistant.storage.db import utcnow
-from assistant.storage.models import Alert, AlertKind, DoseSchedule, DoseStatus, Medication, Patient
+from assistant.storage.models import AlertKind, DoseSchedule, DoseStatus, Medication, Patient
 
 MARK = {DoseStatus.taken: " ✅ taken", DoseStatus.skipped: " (skipped)",
         DoseStatus.missed: " (missed)", DoseStatus.snoozed: " (snoozed)"}
@@ -159,10 +159,9 @@ class ActionMissedDose(PatientAction):
                 f"• {med.label}: {med.missed_dose_instructions}" for med in written))
         if unwritten:
             names = ", ".join(med.label for med in unwritten)
-            db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                         kind=AlertKind.question,
-                         summary=f"Missed-dose question, no instructions written for {names}: "
-                                 f"{turn.text}"[:2000]))
+            alerts.raise_alert(db, patient=patient, kind=AlertKind.question,
+                               summary=f"Missed-dose question, no instructions written for "
+                                       f"{names}: {turn.text}")
             parts.append(f"Your care team hasn't written what to do when a dose of {names} is "
                          "missed, so I won't guess. I've passed your question on and they will "
                          "reply here.")

@@ -7,9 +7,9 @@ from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
 from assistant.domain import parsing, schedules
-from assistant.services import advice, audit, occurrences
+from assistant.services import advice, alerts, audit, occurrences
 from assistant.storage.db import utcnow
-from assistant.storage.models import Alert, AlertKind, CareTeam, Patient, PatientStatus
+from assistant.storage.models import AlertKind, CareTeam, Patient, PatientStatus
 
 
 class ReminderSwitch(PatientAction):
@@ -58,9 +58,8 @@ class ActionChangeReminderTime(PatientAction):
                          f"instead of {shift.old}. Today's reminders stay as they were.")
                 return []
         when = f" to {wanted:%H:%M}" if wanted else ""
-        db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                     kind=AlertKind.schedule_change,
-                     summary=f"The patient asks to move a reminder{when}: {turn.text}"[:2000]))
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.schedule_change,
+                           summary=f"The patient asks to move a reminder{when}: {turn.text}")
         dispatcher.utter_message(
             text=f"I've asked your care team to move your reminder{when}. Dose times are part "
                  "of your treatment, so they confirm changes; until then your reminders stay "

@@ -25,14 +25,13 @@ from sqlmodel import Session, col, select
 from assistant.config import Settings
 from assistant.domain import schedules
 from assistant.domain.schedule_specs import timing_of
+from assistant.services import alerts
 from assistant.services import reminders as messages
 from assistant.storage.db import is_postgres, session, utcnow
 from assistant.storage.models import (
     PRIORITY,
-    Alert,
     AlertKind,
     AlertSeverity,
-    AlertStatus,
     CareTeam,
     DoseOccurrence,
     DoseSchedule,
@@ -154,13 +153,10 @@ def _missed(db: Session, occ: DoseOccurrence, patient: Patient, team: CareTeam,
                           col(DoseOccurrence.status).in_(
                               [DoseStatus.taken, DoseStatus.skipped, DoseStatus.missed]))
                    .order_by(col(DoseOccurrence.due_at).desc()).limit(streak)).all()
-    open_alert = db.exec(select(Alert.id).where(
-        Alert.patient_id == patient.id, Alert.kind == AlertKind.missed_doses,
-        Alert.status != AlertStatus.resolved)).first()
-    if len(last) == streak and all(s == DoseStatus.missed for s in last) and not open_alert:
-        db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                     kind=AlertKind.missed_doses, severity=AlertSeverity.high,
-                     summary=f"{streak} doses missed in a row."))
+    if len(last) == streak and all(s == DoseStatus.missed for s in last):
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.missed_doses,
+                           severity=AlertSeverity.high, once=True,
+                           summary=f"{streak} doses missed in a row.")
 
 
 def advance(db: Session, policy: Policy, now: datetime | None = None, batch: int = 500) -> int:

@@ -15,15 +15,13 @@ from sqlmodel import Session, col, select
 
 from assistant.domain import schedules
 from assistant.domain.doses import Action, Dose, doses_per_day
-from assistant.services import medications
+from assistant.services import alerts, medications
 from assistant.services.reminders import outcome
-from assistant.storage.db import utcnow
+from assistant.storage.db import get_row, utcnow
 from assistant.storage.models import (
     OPEN_DOSE_STATUSES,
     PRIORITY,
-    Alert,
     AlertKind,
-    AlertSeverity,
     DoseOccurrence,
     DoseSchedule,
     DoseStatus,
@@ -100,11 +98,9 @@ def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
             f"{days_left:.1f} days. Please arrange a refill.")
     db.add(OutboxMessage(patient_id=med.patient_id, kind=MessageKind.refill,
                          priority=PRIORITY[MessageKind.refill], text=text, not_before=now))
-    patient = db.get(Patient, med.patient_id)
-    assert patient is not None
-    db.add(Alert(patient_id=med.patient_id, team_id=patient.team_id, kind=AlertKind.refill,
-                 severity=AlertSeverity.normal,
-                 summary=f"{med.label}: about {days_left:.1f} days of supply left."))
+    alerts.raise_alert(db, patient=get_row(db, Patient, med.patient_id, "patient"),
+                       kind=AlertKind.refill,
+                       summary=f"{med.label}: about {days_left:.1f} days of supply left.")
 
 
 def find(db: Session, *, patient_id: int, occurrence_id: int) -> Dose | None:

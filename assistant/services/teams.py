@@ -6,7 +6,7 @@ validates everything before it writes anything, and records an audit entry.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
@@ -49,3 +49,8 @@ def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role
     db.flush()
     audit.record(db, actor=actor, action="member.add", detail=f"member {member.id}")
     return member
+
+
+def members(db: Session, team_id: int) -> list[TeamMember]:
+    return list(db.exec(select(TeamMember).where(TeamMember.team_id == team_id)
+                        .order_by(col(TeamMember.name))).all())

@@ -35,10 +35,11 @@ from assistant.interfaces.web.deps import (
     csrf_token,
     require_admin,
 )
-from assistant.services import accounts as auth
 from assistant.services import (
+    accounts,
+    advice,
+    alerts,
     audit,
-    care,
     doses,
     enrolment,
     medications,
@@ -46,7 +47,9 @@ from assistant.services import (
     patients,
     privacy,
     readings,
+    replies,
     teams,
+    views,
 )
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
@@ -65,7 +68,7 @@ Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
 
 
-def render(request: Request, name: str, caller: auth.Caller | None = None,
+def render(request: Request, name: str, caller: accounts.Caller | None = None,
            code: int = 200, **context: Any) -> HTMLResponse:
     flash = request.session.pop("flash", None)
     return templates.TemplateResponse(request, name, {
@@ -98,12 +101,12 @@ def login_page(request: Request, next: str = "/patients") -> Response:
 def login(request: Request, db: DB, email: Text, password: Text,
           next: OptText = "/patients") -> Response:
     settings = get_settings()
-    member = auth.login(db, settings, email=email, password=password, address=_address(request))
+    member = accounts.login(db, settings, email=email, password=password, address=_address(request))
     if member is None:
         return render(request, "login.html", code=401, next=next, email=email,
                       error="Wrong email or password.")
     request.session.clear()  # a new session (and CSRF token) for whoever logs in
-    request.session["sid"] = auth.start_session(db, settings, member)
+    request.session["sid"] = accounts.start_session(db, settings, member)
     return RedirectResponse(next if next.startswith("/") and not next.startswith("//")
                             else "/patients", status_code=303)
 
@@ -115,7 +118,7 @@ def _address(request: Request) -> str:
 
 @router.post("/logout", dependencies=[CSRF])
 def logout(request: Request, db: DB) -> Response:
-    auth.end_session(db, request.session.get("sid"))
+    accounts.end_session(db, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -130,13 +133,13 @@ def home() -> Response:
 @router.get("/patients")
 def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                  sort: str = "risk") -> Response:
-    rows = care.summaries(db, caller.team_id, search=q[:120],
-                          sort=sort if sort in care.SORTS else "risk")
+    rows = views.summaries(db, caller.team_id, search=q[:120],
+                          sort=sort if sort in views.SORTS else "risk")
     audit.record_read(db, actor=caller.actor, action="patients.list",
                       detail=f"{len(rows)} rows")
     default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
-                  sorts=care.SORTS, default_tz=default_tz,
+                  sorts=views.SORTS, default_tz=default_tz,
                   zones=schedules.zone_choices(first=default_tz))
 
 
@@ -156,7 +159,7 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _chart(days: list[care.DayAdherence]) -> list[dict[str, Any]]:
+def _chart(days: list[views.DayAdherence]) -> list[dict[str, Any]]:
     """Bars for the adherence chart: height in pixels (of 100) and a tooltip."""
     return [{"day": d.day, "height": d.percent if d.percent is not None else 0,
              "empty": d.percent is None,
@@ -170,21 +173,21 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     audit.record_read(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
     team = db.get(CareTeam, caller.team_id)
-    days, week = care.week(db, patient)
-    found = care.readings(db, patient, 50)
+    days, week = views.week(db, patient)
+    found = views.readings(db, patient, 50)
     return render(
         request, "patient.html", caller, patient=patient, team=team, days=days, week=week,
         medications=[(med, row, [DAYS[d] for d in (row.days_of_week or [])] if row else [])
                      for med, row in medications.medications(db, patient.id)], day_codes=DAYS,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
-            db, patient.id, 30), chart=_chart(care.daily_adherence(db, patient)),
+            db, patient.id, 30), chart=_chart(views.daily_adherence(db, patient)),
         readings=[(r, readings.outside(team, r.kind, r.value, r.value2) if team else [])
                   for r in found],
         thresholds=team.reading_thresholds if team else {},
-        symptoms=[a for a in care.alerts(db, caller.team_id, patient_id=patient.id)
+        symptoms=[a for a in alerts.alerts(db, caller.team_id, patient_id=patient.id)
                   if a.kind == "symptom"],
-        alerts=care.alerts(db, caller.team_id, patient_id=patient.id),
-        chat=care.chat_status(db, patient.id), timeline=care.timeline(db, patient),
+        alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
+        chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
         zones=schedules.zone_choices(first=get_settings().timezone))
 
 
@@ -301,7 +304,7 @@ def enrol(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Re
 def reply(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
           text: Text) -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    care.reply(db, patient, text, actor=caller.actor)
+    replies.reply(db, patient, text, actor=caller.actor)
     return back(request, "Message queued for the patient's chat.")
 
 
@@ -331,11 +334,11 @@ def erase(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
 def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
                 status: str = "open") -> Response:
     chosen = AlertStatus(status) if status in AlertStatus.__members__ else None
-    found = care.alerts(db, caller.team_id, status=chosen)
+    found = alerts.alerts(db, caller.team_id, status=chosen)
     audit.record_read(db, actor=caller.actor, action="alerts.list",
                       detail=f"{len(found)} rows")
-    names = {p.patient.id: p.patient.display_name for p in care.summaries(db, caller.team_id)}
-    members = care.members(db, caller.team_id)
+    names = {p.patient.id: p.patient.display_name for p in views.summaries(db, caller.team_id)}
+    members = teams.members(db, caller.team_id)
     return render(request, "alerts.html", caller, alerts=found, names=names, status=status,
                   members=members, member_names={m.id: m.name for m in members})
 
@@ -344,7 +347,7 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
 def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
                  action: Text, note: OptText = "",
                  assigned_to: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
-    alert = care.get_alert(db, caller.team_id, alert_id)
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
     choices: dict[str, dict[str, Any]] = {
         "acknowledge": {"status": AlertStatus.acknowledged},
         "assign": {"assigned_to": assigned_to},
@@ -353,7 +356,7 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
     changes = choices.get(action, {})
     if not changes:
         raise InvalidInput(f"action: unknown action {action!r}")
-    care.update_alert(db, alert, actor=caller.actor, **changes)
+    alerts.update_alert(db, alert, actor=caller.actor, **changes)
     return back(request, f"Alert {action}d." if action != "assign" else "Alert assigned.")
 
 
@@ -361,15 +364,15 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
 
 @router.get("/advice")
 def advice_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
-    return render(request, "advice.html", caller, items=care.advice_items(db, caller.team_id))
+    return render(request, "advice.html", caller, items=advice.advice_items(db, caller.team_id))
 
 
 @router.post("/advice", dependencies=[CSRF])
 def advice_save(request: Request, db: DB, caller: ConsoleCaller, title: Text, body: Text,
                 tags: OptText = "", advice_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
                 active: Annotated[bool, Form()] = False) -> Response:
-    item = care.get_advice(db, caller.team_id, advice_id) if advice_id else None
-    care.save_advice(db, caller.team_id, title=title, body=body, tags=_list(tags),
+    item = advice.get_advice(db, caller.team_id, advice_id) if advice_id else None
+    advice.save_advice(db, caller.team_id, title=title, body=body, tags=_list(tags),
                      actor=caller.actor, item=item, active=active or item is None)
     return back(request, "Advice saved.")
 
@@ -380,7 +383,7 @@ def advice_save(request: Request, db: DB, caller: ConsoleCaller, title: Text, bo
 def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     require_admin(caller)
     return render(request, "settings.html", caller, team=db.get(CareTeam, caller.team_id),
-                  members=care.members(db, caller.team_id), measures=readings.MEASURES,
+                  members=teams.members(db, caller.team_id), measures=readings.MEASURES,
                   roles=list(Role))
 
 
@@ -444,7 +447,7 @@ def member_add(request: Request, db: DB, caller: ConsoleCaller, name: Text, emai
         raise InvalidInput("role: admin or clinician")
     # The password is judged first, and an email taken in any team gets one answer: the
     # form must not tell whether an address is in use in another team.
-    password_hash = auth.hash_password(password, name=name, email=email)
+    password_hash = accounts.hash_password(password, name=name, email=email)
     teams.add_member(db, team=team, name=name, email=email, role=Role(role),
                         password_hash=password_hash, actor=caller.actor)
     return back(request, f"{name} can now log in.")
@@ -461,14 +464,14 @@ def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
         raise InvalidInput("you cannot deactivate yourself")
     member.active = False
     db.add(member)
-    auth.end_sessions(db, member.id)
+    accounts.end_sessions(db, member.id)
     audit.record(db, actor=caller.actor, action="member.deactivate", detail=f"member {member.id}")
     return back(request, f"{member.name} can no longer log in.")
 
 
 @router.get("/tokens")
 def tokens_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
-    return render(request, "tokens.html", caller, tokens=care.tokens(db, caller.member.id))
+    return render(request, "tokens.html", caller, tokens=accounts.tokens(db, caller.member.id))
 
 
 @router.post("/account/password", dependencies=[CSRF])
@@ -476,20 +479,20 @@ def password_change(request: Request, db: DB, caller: ConsoleCaller, current: Te
                     password: Text, repeat: Text) -> Response:
     """A member's new password; their other sessions end, this one goes on."""
     member = caller.member
-    if auth.verify(db, get_settings(), email=member.email, password=current,
+    if accounts.verify(db, get_settings(), email=member.email, password=current,
                    address=_address(request)) is None:
         raise InvalidInput("current password: wrong password; nothing was changed")
     if password != repeat:
         raise InvalidInput("the two new passwords differ; type the same one twice")
-    auth.set_password(db, member, password, actor=caller.actor,
+    accounts.set_password(db, member, password, actor=caller.actor,
                       keep_session=request.session.get("sid"))
     return back(request, "Password changed. You were logged out everywhere else.")
 
 
 @router.post("/tokens", dependencies=[CSRF])
 def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Response:
-    token = auth.issue_token(db, caller.member, name=name, actor=caller.actor)
-    return render(request, "tokens.html", caller, tokens=care.tokens(db, caller.member.id),
+    token = accounts.issue_token(db, caller.member, name=name, actor=caller.actor)
+    return render(request, "tokens.html", caller, tokens=accounts.tokens(db, caller.member.id),
                   new_token=token)
 
 
@@ -509,7 +512,7 @@ def audit_page(request: Request, db: DB, caller: ConsoleCaller,
                patient_id: OptionalId = None,
                format: str = Query("html", pattern="^(html|csv)$")) -> Response:
     require_admin(caller)
-    entries = care.audit_entries(db, caller.team_id, patient_id=patient_id,
+    entries = audit.audit_entries(db, caller.team_id, patient_id=patient_id,
                                  limit=10000 if format == "csv" else 500)
     if format == "csv":
         out = io.StringIO()
