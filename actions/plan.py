@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant.domain import parsing, schedules
+from assistant.domain import dues, parsing, zones
+from assistant.domain.days import DAY_CODES
 from assistant.domain.doses import match_medication
 from assistant.services import alerts, doses, medications
 from assistant.services.reminders import dose_label
@@ -26,7 +27,7 @@ NO_PLAN = ("You have no medications in your plan yet. Your care team sets up you
 
 
 def _lines(plan: list[doses.PlannedDose], patient: Patient) -> str:
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     return "\n".join(f"• {p.due.astimezone(tz):%H:%M} {dose_label(p.medication)}"
                      f"{MARK.get(p.status, '')}" for p in plan)
 
@@ -57,7 +58,7 @@ class ActionAnswerSchedule(PatientAction):
             dispatcher.utter_message(text=NO_PLAN)
             return []
         now = utcnow()
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         today = now.astimezone(tz).date()
         part = parsing.part_of_day(text)
         days = parsing.days_asked(text, today)
@@ -75,7 +76,7 @@ class ActionAnswerSchedule(PatientAction):
             nxt = upcoming[0] if upcoming else next(iter(doses.day_plan(db, patient, 1, now)), None)
             dispatcher.utter_message(
                 text=f"Your next dose: {dose_label(nxt.medication)} at "
-                     f"{schedules.local_label(nxt.due, tz)}." if nxt
+                     f"{dues.local_label(nxt.due, tz)}." if nxt
                 else "No more doses are scheduled for now.")
             return []
         when = f"this {part.name}" if part else "today"
@@ -87,7 +88,7 @@ class ActionAnswerSchedule(PatientAction):
     @staticmethod
     def _day(db: Session, patient: Patient, day: date, today: date,
              part: parsing.PartOfDay | None, now: datetime) -> str:
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         title = _day_title(day, today) + (f" {part.name}" if part else "")
         chosen = _in_part(doses.day_plan(db, patient, now=now, day=day), part, tz)
         return f"{title}:\n{_lines(chosen, patient)}" if chosen else (
@@ -100,7 +101,7 @@ class ActionAnswerSchedule(PatientAction):
             timing = "as needed"
             if row is not None and not row.as_needed:
                 days = row.days_of_week
-                on = (" on " + ", ".join(schedules.DAY_NAMES[d].title() for d in days)
+                on = (" on " + ", ".join(DAY_CODES[d].title() for d in days)
                       if days is not None else " every day")
                 timing = f"at {', '.join(row.times_of_day)}{on}"
             lines.append(f"• {dose_label(med)}, {timing}")
@@ -199,7 +200,7 @@ class ActionAdherence(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         week, month = (doses.adherence(db, patient.id, days) for days in (7, 30))
         if not month.answered:
             dispatcher.utter_message(text="There's nothing to count yet: no doses were due.")

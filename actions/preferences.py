@@ -6,7 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant.domain import parsing, schedules
+from assistant.domain import parsing, zones
 from assistant.services import advice, alerts, audit, occurrences
 from assistant.storage.db import utcnow
 from assistant.storage.models import AlertKind, CareTeam, Patient, PatientStatus
@@ -77,6 +77,6 @@ class ActionRequestAdvice(PatientAction):
             dispatcher.utter_message(text="I have no tips for you yet; your care team can add "
                                           "some. Meanwhile, keep taking your medicines as planned.")
             return []
-        local_day = utcnow().astimezone(schedules.zone(patient.timezone)).date()
+        local_day = utcnow().astimezone(zones.zone(patient.timezone)).date()
         dispatcher.utter_message(text=advice.deliver(db, patient, item, local_day))
         return []

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from assistant.domain import schedules
-from assistant.errors import InvalidSchedule
+from assistant.domain import schedules, zones
 from assistant.storage.db import utcnow
 from assistant.storage.models import DoseSchedule
 
@@ -27,20 +26,16 @@ class ScheduleSpec:
     def timing(self, tz_name: str, now: datetime | None = None) -> schedules.Timing:
         """The validated timing; the start defaults to today (at `now`, the clock by
         default) in the patient's zone. An error is an InvalidSchedule naming the field at
-        fault (`times: ...`, `every_n_days: ...`; `schedule: ...` when no one field is)."""
-        try:
-            times = schedules.parse_times(self.times)
-            days = schedules.parse_days(self.days)
-            start = self.start_date or (now or utcnow()).astimezone(
-                schedules.zone(tz_name)).date()
-            timing = schedules.Timing(
-                times_of_day=times, days_of_week=days, every_n_days=self.every_n_days,
-                start_date=start, end_date=self.end_date, count=self.count,
-                as_needed=self.as_needed,
-            )
-            schedules.validate(timing, tz_name)
-        except schedules.ScheduleError as exc:
-            raise InvalidSchedule(exc.field or "schedule", str(exc)) from None
+        fault (`times: ...`, `every_n_days: ...`, `timezone: ...`)."""
+        times = schedules.parse_times(self.times)
+        days = schedules.parse_days(self.days)
+        start = self.start_date or (now or utcnow()).astimezone(zones.zone(tz_name)).date()
+        timing = schedules.Timing(
+            times_of_day=times, days_of_week=days, every_n_days=self.every_n_days,
+            start_date=start, end_date=self.end_date, count=self.count,
+            as_needed=self.as_needed,
+        )
+        schedules.validate(timing, tz_name)
         return timing
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from assistant.config import SettingsError, get_settings
 from assistant.conversation import rasa_engine
-from assistant.domain import schedules
+from assistant.domain import dues, zones
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import CareLoopError, NotFound
 from assistant.interfaces import demo as demo_mod
@@ -204,10 +204,10 @@ def doses(
     """The dose times it will remind, local and UTC, one a line."""
     with session() as db:
         person = patients.get_patient(db, patient)
-        tz = schedules.zone(person.timezone)
+        tz = zones.zone(person.timezone)
         first = start.date() if start else datetime.now(tz).date()
-        begin = schedules.to_utc(first, datetime.min.time(), tz)
-        finish = schedules.to_utc(first + timedelta(days=days), datetime.min.time(), tz)
+        begin = dues.to_utc(first, datetime.min.time(), tz)
+        finish = dues.to_utc(first + timedelta(days=days), datetime.min.time(), tz)
         lines = []
         for med, _ in medications.medications(db, patient):
             lines += [(due, med.label)

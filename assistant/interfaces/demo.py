@@ -20,7 +20,7 @@ from sqlmodel import select
 from assistant.channels import console
 from assistant.config import Settings, private_dir
 from assistant.conversation import rasa_engine as engine
-from assistant.domain import schedules
+from assistant.domain import zones
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.supervisor import Stack, run_names, services, stop_on_signals
 from assistant.logs import setup_logging
@@ -57,7 +57,7 @@ def seed(settings: Settings) -> Patient:
                 purpose="Lowers blood pressure and protects the kidneys.",
                 schedule=ScheduleSpec(times=("09:00",)), actor=ACTOR)
             db.add(ChatLink(patient_id=patient.id, channel="console", chat_id="demo"))
-        soon = (utcnow() + timedelta(seconds=90)).astimezone(schedules.zone(patient.timezone))
+        soon = (utcnow() + timedelta(seconds=90)).astimezone(zones.zone(patient.timezone))
         lisinopril = db.exec(select(Medication).where(Medication.patient_id == patient.id,
                                                       Medication.name == "Lisinopril")).one()
         occurrences.replace_schedule(db, medication=lisinopril, actor=ACTOR,

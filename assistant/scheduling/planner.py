@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from assistant.config import Settings
-from assistant.domain import schedules
+from assistant.domain import dues, zones
 from assistant.domain.schedule_specs import timing_of
 from assistant.services import alerts
 from assistant.services import reminders as messages
@@ -107,7 +107,7 @@ def plan(db: Session, policy: Policy, now: datetime | None = None, batch: int = 
     for row, tz_name, patient_id in rows:
         # Never before the schedule was written: a dose due before it existed is not missed.
         start = max(row.planned_until or row.updated_at, now - policy.grace, row.updated_at)
-        for due in schedules.expand(timing_of(row), schedules.zone(tz_name), start, until):
+        for due in dues.expand(timing_of(row), zones.zone(tz_name), start, until):
             new.append({"schedule_id": row.id, "medication_id": row.medication_id,
                         "patient_id": patient_id, "due_at": due, "status": DoseStatus.planned,
                         "reminders_sent": 0})
@@ -127,7 +127,7 @@ def _lock(db: Session, query: Any) -> Any:
 
 def _remind(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
             policy: Policy, now: datetime, kind: MessageKind) -> None:
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     text = messages.reminder(med, occ.due_at, tz, late=now - occ.due_at > LATE_AFTER,
                              nudge=kind is MessageKind.nudge)
     occ.reminders_sent += 1

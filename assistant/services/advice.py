@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, or_, select
 
-from assistant.domain import schedules
+from assistant.domain import zones
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
 from assistant.services import audit
@@ -93,5 +93,5 @@ def give(db: Session, patient: Patient, now: datetime | None = None) -> str | No
     item = choose(db, patient)
     if item is None:
         return None
-    local_day = (now or utcnow()).astimezone(schedules.zone(patient.timezone)).date()
+    local_day = (now or utcnow()).astimezone(zones.zone(patient.timezone)).date()
     return deliver(db, patient, item, local_day)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from assistant.domain import schedules
+from assistant.domain import dues, zones
 from assistant.domain.doses import Action, Dose, doses_per_day
 from assistant.services import alerts, medications
 from assistant.services.reminders import outcome
@@ -148,10 +148,10 @@ def day_plan(db: Session, patient: Patient, day_offset: int = 0,
     """The patient's doses on a local day (`day`; else today, or `day_offset` days away),
     with the outcome recorded so far."""
     now = now or utcnow()
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     local_day = day or now.astimezone(tz).date() + timedelta(days=day_offset)
-    start = schedules.to_utc(local_day, datetime.min.time(), tz)
-    end = schedules.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
+    start = dues.to_utc(local_day, datetime.min.time(), tz)
+    end = dues.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
     plan: list[PlannedDose] = []
     for med, _ in medications.medications(db, patient.id):
         statuses: dict[int, dict[datetime, DoseStatus]] = {}

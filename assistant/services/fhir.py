@@ -39,8 +39,8 @@ from fhir.resources.timing import Timing as Timing5
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from assistant.domain.days import DAY_CODES
 from assistant.domain.schedule_specs import ScheduleSpec
-from assistant.domain.schedules import DAY_NAMES
 from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.services import medications
 from assistant.storage.models import Medication, Patient
@@ -343,7 +343,7 @@ def _schedule(timing: Timing4 | Timing5 | None, as_needed: bool) -> ScheduleSpec
         times.append(at.strftime("%H:%M"))
     days = []
     for i, day in enumerate(repeat.dayOfWeek or []):
-        if day not in DAY_NAMES:
+        if day not in DAY_CODES:
             raise InvalidInput(f"{_REPEAT}.dayOfWeek[{i}] {day!r} is not a day: "
                                "use mon, tue, wed, thu, fri, sat or sun")
         days.append(day)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from assistant.domain import schedules
+from assistant.domain.dues import expand
 from assistant.domain.fields import clean_text
 from assistant.domain.schedule_specs import ScheduleSpec, schedule_row, timing_of
 from assistant.errors import InvalidInput
@@ -101,5 +101,5 @@ def dues(db: Session, medication_id: int, tz: ZoneInfo, start: datetime,
          end: datetime) -> list[tuple[datetime, DoseSchedule]]:
     """A medication's dose times in [start, end), from every schedule in force."""
     return sorted(((due, row) for row in active_schedules(db, medication_id)
-                   for due in schedules.expand(timing_of(row), tz, start, end)),
+                   for due in expand(timing_of(row), tz, start, end)),
                   key=lambda pair: pair[0])

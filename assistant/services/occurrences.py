@@ -15,7 +15,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from assistant.domain import schedules
+from assistant.domain import dues, zones
+from assistant.domain.days import DAY_CODES
 from assistant.domain.doses import match_medication
 from assistant.domain.schedule_specs import ScheduleSpec, schedule_row
 from assistant.errors import InvalidInput
@@ -116,7 +117,7 @@ def shift_reminder(db: Session, patient: Patient, *, to: time, medication: str |
     if not slots or distance(slots[0]) > window_minutes or distance(slots[0]) == 0:
         return None
     old, new = slots[0], to.strftime("%H:%M")
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     today = utcnow().astimezone(tz).date()
     tomorrow = today + timedelta(days=1)
     moved = []
@@ -129,7 +130,7 @@ def shift_reminder(db: Session, patient: Patient, *, to: time, medication: str |
         start = max(tomorrow, row.start_date)
         start += timedelta(days=-(start - row.start_date).days % row.every_n_days)  # in step
         spec = ScheduleSpec(times=tuple(times), every_n_days=row.every_n_days,
-                            days=",".join(schedules.DAY_NAMES[d] for d in row.days_of_week)
+                            days=",".join(DAY_CODES[d] for d in row.days_of_week)
                             if row.days_of_week is not None else None,
                             start_date=start, end_date=row.end_date)
         timing = spec.timing(patient.timezone)
@@ -140,7 +141,7 @@ def shift_reminder(db: Session, patient: Patient, *, to: time, medication: str |
         row.updated_at = utcnow()
         db.add(row)
         cancel_future(db, schedule_id=row.id,
-                      after=schedules.to_utc(tomorrow, datetime.min.time(), tz))
+                      after=dues.to_utc(tomorrow, datetime.min.time(), tz))
         db.add(schedule_row(med.id, timing))
         moved.append(med)
     if not moved:

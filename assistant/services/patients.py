@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from assistant.domain import schedules
+from assistant.domain import schedules, zones
 from assistant.domain.fields import clean_text
-from assistant.errors import InvalidInput, NotFound
+from assistant.errors import InvalidInput, InvalidSchedule, NotFound
 from assistant.services import audit, occurrences
 from assistant.storage.models import CareTeam, Medication, Patient, PatientStatus
 
@@ -21,10 +21,7 @@ from assistant.storage.models import CareTeam, Medication, Patient, PatientStatu
 def add_patient(db: Session, *, team: CareTeam, name: str, timezone: str, actor: str,
                 language: str = "en", conditions: list[str] | None = None,
                 goals: list[str] | None = None) -> Patient:
-    try:
-        schedules.place_zone(timezone)
-    except schedules.ScheduleError as exc:
-        raise InvalidInput(f"timezone: {exc}") from None
+    zones.place_zone(timezone)
     patient = Patient(team_id=team.id, display_name=clean_text(name, "patient name", 120),
                       timezone=timezone, language=clean_text(language, "language", 8),
                       conditions=conditions or [], goals=goals or [])
@@ -57,8 +54,8 @@ def _clock(value: str | None, what: str) -> str | None:
         return None
     try:
         return schedules.parse_times([value])[0].strftime("%H:%M")
-    except schedules.ScheduleError as exc:
-        raise InvalidInput(f"{what}: {exc}") from None
+    except InvalidSchedule as exc:  # a clock time, not a schedule's: the field is `what`
+        raise InvalidInput(f"{what}: {exc.reason}") from None
 
 
 def _labels(values: list[str], what: str) -> list[str]:
@@ -86,10 +83,7 @@ def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
     if "display_name" in new:
         new["display_name"] = clean_text(new["display_name"], "display_name", 120)
     if "timezone" in new and new["timezone"] != patient.timezone:
-        try:  # a zone chosen now; an old alias already stored may stay as it is
-            schedules.place_zone(new["timezone"])
-        except schedules.ScheduleError as exc:
-            raise InvalidInput(f"timezone: {exc}") from None
+        zones.place_zone(new["timezone"])  # an old alias already stored may stay as it is
     if "language" in new:
         new["language"] = clean_text(new["language"], "language", 8)
     for key in ("conditions", "goals"):

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from assistant.domain import schedules
+from assistant.domain import dues, zones
 from assistant.errors import InvalidInput
 from assistant.services import doses, enrolment, medications
 from assistant.storage.db import utcnow
@@ -100,11 +100,11 @@ class WeekRow:
 def week(db: Session, patient: Patient, first_day: date | None = None) -> tuple[list[date],
                                                                                    list[WeekRow]]:
     """The seven days from `first_day` (today, local) and each medication's dose times."""
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     first_day = first_day or utcnow().astimezone(tz).date()
     days = [first_day + timedelta(days=n) for n in range(7)]
-    start = schedules.to_utc(first_day, datetime.min.time(), tz)
-    end = schedules.to_utc(first_day + timedelta(days=7), datetime.min.time(), tz)
+    start = dues.to_utc(first_day, datetime.min.time(), tz)
+    end = dues.to_utc(first_day + timedelta(days=7), datetime.min.time(), tz)
     rows = []
     for med, row in medications.medications(db, patient.id):
         times: list[list[str]] = [[] for _ in days]
@@ -131,7 +131,7 @@ def daily_adherence(db: Session, patient: Patient, days: int = 30,
                     now: datetime | None = None) -> list[DayAdherence]:
     """Taken / (taken + skipped + missed) per local day, oldest first."""
     now = now or utcnow()
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     occs = db.exec(select(DoseOccurrence).where(
         DoseOccurrence.patient_id == patient.id,
         DoseOccurrence.due_at >= now - timedelta(days=days), DoseOccurrence.due_at <= now,

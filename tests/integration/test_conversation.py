@@ -18,7 +18,7 @@ from sqlmodel import select
 from assistant.config import get_settings
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import RasaClient, Reply
-from assistant.domain import schedules
+from assistant.domain.days import DAY_CODES
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.services import medications, patients, teams
 from assistant.storage.db import session
@@ -283,7 +283,7 @@ async def test_a_schedule_question_about_tomorrow_answers_for_tomorrow(
         patient = patients.add_patient(db, team=team, name="Jo", timezone=zone, actor="test")
         medications.add_medication(db, patient=patient, name="Alendronate", actor="test",
                                 schedule=ScheduleSpec(
-                                    times=("07:00",), days=schedules.DAY_NAMES[tomorrow.weekday()]))
+                                    times=("07:00",), days=DAY_CODES[tomorrow.weekday()]))
     answer = await _say(patient, "wat pils do i hav tmrw")
     assert answer == (f"Tomorrow, {tomorrow:%a} {tomorrow.day} {tomorrow:%b}:\n"
                       "• 07:00 Alendronate, 1 tablet")

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from assistant.channels.telegram.bridge import run_bridge
 from assistant.config import get_settings
-from assistant.domain import schedules
+from assistant.domain import zones
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.scheduling.service import run_scheduler
 from assistant.services import medications, patients, teams
@@ -36,7 +36,7 @@ def _patient_with_a_dose_soon(name: str) -> tuple[Patient, datetime]:
                                        actor="test")
         # No lifestyle advice today: the messages below are the whole chat.
         patients.update_profile(db, patient, {"advice_per_day": 0}, actor="test")
-        at = due.astimezone(schedules.zone(patient.timezone)).strftime("%H:%M")
+        at = due.astimezone(zones.zone(patient.timezone)).strftime("%H:%M")
         medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
                                 actor="test", schedule=ScheduleSpec(times=(at,)))
         return patient, due
@@ -56,7 +56,7 @@ def test_a_patient_chats_and_answers_a_reminder_on_telegram(
     get_settings.cache_clear()
     with Running(run_bridge), Running(run_scheduler):
         patient, due = _patient_with_a_dose_soon("Eve")
-        local = due.astimezone(schedules.zone(patient.timezone)).strftime("%H:%M")
+        local = due.astimezone(zones.zone(patient.timezone)).strftime("%H:%M")
         _enrol(emulator, patient)
         answer = _reply(emulator, "what do i take today?")
         assert "Metformin 500 mg" in answer and local in answer

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from assistant.config import get_settings
+from assistant.domain.days import DAY_CODES
 from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, OptionalId, api_caller, require_admin
@@ -48,7 +49,6 @@ from assistant.storage.models import (
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)],
                    route_class=StrictJSONRoute)
 NO_CONTENT = Response(status_code=204)
-_DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _patient(db: Session, caller: Caller, patient_id: int, what: str) -> Patient:
@@ -76,8 +76,8 @@ def _patient_out(db: Session, patient: Patient) -> s.PatientOut:
 def _schedule_out(row: DoseSchedule | None) -> s.ScheduleOut | None:
     if row is None:
         return None
-    days = None if row.days_of_week is None else [_DAY_CODES[d] for d in row.days_of_week]
-    return s.ScheduleOut(times=row.times_of_day, days=days,  # type: ignore[arg-type]
+    days = None if row.days_of_week is None else [DAY_CODES[d] for d in row.days_of_week]
+    return s.ScheduleOut(times=row.times_of_day, days=days,
                          every_n_days=row.every_n_days, start_date=row.start_date,
                          end_date=row.end_date, count=row.count, as_needed=row.as_needed)
 

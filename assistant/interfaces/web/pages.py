@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from assistant.config import get_settings
-from assistant.domain import schedules
+from assistant.domain import schedules, zones
+from assistant.domain.days import DAY_CODES
 from assistant.domain.fields import clean_text
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
@@ -63,7 +64,6 @@ from assistant.storage.models import (
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
 
@@ -140,7 +140,7 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
     default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
                   sorts=views.SORTS, default_tz=default_tz,
-                  zones=schedules.zone_choices(first=default_tz))
+                  zones=zones.zone_choices(first=default_tz))
 
 
 @router.post("/patients", dependencies=[CSRF])
@@ -177,8 +177,8 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
     found = views.readings(db, patient, 50)
     return render(
         request, "patient.html", caller, patient=patient, team=team, days=days, week=week,
-        medications=[(med, row, [DAYS[d] for d in (row.days_of_week or [])] if row else [])
-                     for med, row in medications.medications(db, patient.id)], day_codes=DAYS,
+        medications=[(med, row, [DAY_CODES[d] for d in (row.days_of_week or [])] if row else [])
+                     for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
             db, patient.id, 30), chart=_chart(views.daily_adherence(db, patient)),
         readings=[(r, readings.outside(team, r.kind, r.value, r.value2) if team else [])
@@ -188,7 +188,7 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
                   if a.kind == "symptom"],
         alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
         chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
-        zones=schedules.zone_choices(first=get_settings().timezone))
+        zones=zones.zone_choices(first=get_settings().timezone))
 
 
 @router.post("/patients/{patient_id}/profile", dependencies=[CSRF])
@@ -210,7 +210,7 @@ def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id:
 def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,
           as_needed: bool) -> ScheduleSpec:
     """The form's schedule as typed; its limits are checked where every schedule's are."""
-    unknown = set(days) - set(DAYS)
+    unknown = set(days) - set(DAY_CODES)
     if unknown:
         raise InvalidInput(f"days: {sorted(unknown)[0]!r} is not a day")
 
@@ -229,7 +229,7 @@ def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_d
         raise InvalidInput("every_n_days: a whole number of days, e.g. 1 or 2")
     return ScheduleSpec(
         times=tuple(t for t in times.replace(";", ",").replace(" ", ",").split(",") if t),
-        days=",".join(d for d in DAYS if d in days) or None, every_n_days=every,
+        days=",".join(d for d in DAY_CODES if d in days) or None, every_n_days=every,
         start_date=day(start_date, "start_date"), end_date=day(end_date, "end_date"),
         as_needed=as_needed)
 
