@@ -10,8 +10,8 @@ from sqlmodel import Session
 from actions.base import Events, PatientAction, Turn
 from assistant.config import get_settings
 from assistant.domain import parsing
+from assistant.domain.doses import Action, Dose, choose, match_medication
 from assistant.services import doses
-from assistant.services.doses import Action
 from assistant.services.reminders import outcome
 from assistant.storage.models import Patient
 
@@ -29,7 +29,7 @@ class DoseAction(PatientAction):
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         candidates = doses.answerable(db, patient.id)
-        chosen = doses.choose(candidates, turn.entities.get("medication") or self._named(
+        chosen = choose(candidates, turn.entities.get("medication") or self._named(
             turn.text, candidates))
         if not chosen:
             dispatcher.utter_message(text=NOTHING_WAITING)
@@ -48,11 +48,11 @@ class DoseAction(PatientAction):
         return []
 
     @staticmethod
-    def _named(text: str, candidates: list[doses.Dose]) -> str | None:
+    def _named(text: str, candidates: list[Dose]) -> str | None:
         """A medication named in the text even when NLU tagged none ('took my metfromin')."""
         meds = [d.medication for d in candidates]
         for word in text.lower().split():
-            if len(word) >= 4 and doses.match_medication(word, meds):
+            if len(word) >= 4 and match_medication(word, meds):
                 return word
         return None
 

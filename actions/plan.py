@@ -12,11 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant.domain import parsing, schedules
-from assistant.services import doses, patients
+from assistant.domain import dues, parsing, zones
+from assistant.domain.days import DAY_CODES
+from assistant.domain.doses import match_medication
+from assistant.services import alerts, doses, medications
 from assistant.services.reminders import dose_label
 from assistant.storage.db import utcnow
-from assistant.storage.models import Alert, AlertKind, DoseSchedule, DoseStatus, Medication, Patient
+from assistant.storage.models import AlertKind, DoseSchedule, DoseStatus, Medication, Patient
 
 MARK = {DoseStatus.taken: " ✅ taken", DoseStatus.skipped: " (skipped)",
         DoseStatus.missed: " (missed)", DoseStatus.snoozed: " (snoozed)"}
@@ -25,7 +27,7 @@ NO_PLAN = ("You have no medications in your plan yet. Your care team sets up you
 
 
 def _lines(plan: list[doses.PlannedDose], patient: Patient) -> str:
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     return "\n".join(f"• {p.due.astimezone(tz):%H:%M} {dose_label(p.medication)}"
                      f"{MARK.get(p.status, '')}" for p in plan)
 
@@ -51,12 +53,12 @@ class ActionAnswerSchedule(PatientAction):
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         text = turn.text.lower()
-        meds = patients.medications(db, patient.id)
+        meds = medications.medications(db, patient.id)
         if not meds:
             dispatcher.utter_message(text=NO_PLAN)
             return []
         now = utcnow()
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         today = now.astimezone(tz).date()
         part = parsing.part_of_day(text)
         days = parsing.days_asked(text, today)
@@ -74,7 +76,7 @@ class ActionAnswerSchedule(PatientAction):
             nxt = upcoming[0] if upcoming else next(iter(doses.day_plan(db, patient, 1, now)), None)
             dispatcher.utter_message(
                 text=f"Your next dose: {dose_label(nxt.medication)} at "
-                     f"{schedules.local_label(nxt.due, tz)}." if nxt
+                     f"{dues.local_label(nxt.due, tz)}." if nxt
                 else "No more doses are scheduled for now.")
             return []
         when = f"this {part.name}" if part else "today"
@@ -86,7 +88,7 @@ class ActionAnswerSchedule(PatientAction):
     @staticmethod
     def _day(db: Session, patient: Patient, day: date, today: date,
              part: parsing.PartOfDay | None, now: datetime) -> str:
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         title = _day_title(day, today) + (f" {part.name}" if part else "")
         chosen = _in_part(doses.day_plan(db, patient, now=now, day=day), part, tz)
         return f"{title}:\n{_lines(chosen, patient)}" if chosen else (
@@ -99,7 +101,7 @@ class ActionAnswerSchedule(PatientAction):
             timing = "as needed"
             if row is not None and not row.as_needed:
                 days = row.days_of_week
-                on = (" on " + ", ".join(schedules.DAY_NAMES[d].title() for d in days)
+                on = (" on " + ", ".join(DAY_CODES[d].title() for d in days)
                       if days is not None else " every day")
                 timing = f"at {', '.join(row.times_of_day)}{on}"
             lines.append(f"• {dose_label(med)}, {timing}")
@@ -114,9 +116,9 @@ def _missed_meant(turn: Turn, meds: list[tuple[Medication, DoseSchedule | None]]
     everything = [med for med, _ in meds]
     named = turn.entities.get("medication")
     if named:
-        return doses.match_medication(named, everything)
+        return match_medication(named, everything)
     found = {med.id: med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
-             for med in doses.match_medication(word, everything)}
+             for med in match_medication(word, everything)}
     if found:
         return list(found.values())
     part = parsing.part_of_day(turn.text)
@@ -136,7 +138,7 @@ class ActionMissedDose(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        meds = patients.medications(db, patient.id)
+        meds = medications.medications(db, patient.id)
         if not meds:
             dispatcher.utter_message(text=NO_PLAN)
             return []
@@ -158,10 +160,9 @@ class ActionMissedDose(PatientAction):
                 f"• {med.label}: {med.missed_dose_instructions}" for med in written))
         if unwritten:
             names = ", ".join(med.label for med in unwritten)
-            db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                         kind=AlertKind.question,
-                         summary=f"Missed-dose question, no instructions written for {names}: "
-                                 f"{turn.text}"[:2000]))
+            alerts.raise_alert(db, patient=patient, kind=AlertKind.question,
+                               summary=f"Missed-dose question, no instructions written for "
+                                       f"{names}: {turn.text}")
             parts.append(f"Your care team hasn't written what to do when a dose of {names} is "
                          "missed, so I won't guess. I've passed your question on and they will "
                          "reply here.")
@@ -174,11 +175,11 @@ class ActionMedicationInfo(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        meds = [med for med, _ in patients.medications(db, patient.id)]
+        meds = [med for med, _ in medications.medications(db, patient.id)]
         named = turn.entities.get("medication") or turn.text
-        found = doses.match_medication(named, meds) or [
+        found = match_medication(named, meds) or [
             med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
-            for med in doses.match_medication(word, meds)]
+            for med in match_medication(word, meds)]
         if not found:
             names = ", ".join(med.name for med in meds) or "none yet"
             dispatcher.utter_message(text=f"I can only tell you what your care team wrote about "
@@ -199,7 +200,7 @@ class ActionAdherence(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         week, month = (doses.adherence(db, patient.id, days) for days in (7, 30))
         if not month.answered:
             dispatcher.utter_message(text="There's nothing to count yet: no doses were due.")

@@ -6,10 +6,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant.domain import parsing, schedules
-from assistant.services import advice, audit, patients
+from assistant.domain import parsing, zones
+from assistant.services import advice, alerts, audit, occurrences
 from assistant.storage.db import utcnow
-from assistant.storage.models import Alert, AlertKind, CareTeam, Patient, PatientStatus
+from assistant.storage.models import AlertKind, CareTeam, Patient, PatientStatus
 
 
 class ReminderSwitch(PatientAction):
@@ -48,7 +48,7 @@ class ActionChangeReminderTime(PatientAction):
         wanted = parsing.parse_time_of_day(turn.entities.get("time") or turn.text)
         team = db.get(CareTeam, patient.team_id)
         if wanted and team and team.self_shift_minutes:
-            shift = patients.shift_reminder(db, patient, to=wanted, actor="patient",
+            shift = occurrences.shift_reminder(db, patient, to=wanted, actor="patient",
                                             medication=turn.entities.get("medication"),
                                             window_minutes=team.self_shift_minutes)
             if shift:
@@ -58,9 +58,8 @@ class ActionChangeReminderTime(PatientAction):
                          f"instead of {shift.old}. Today's reminders stay as they were.")
                 return []
         when = f" to {wanted:%H:%M}" if wanted else ""
-        db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                     kind=AlertKind.schedule_change,
-                     summary=f"The patient asks to move a reminder{when}: {turn.text}"[:2000]))
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.schedule_change,
+                           summary=f"The patient asks to move a reminder{when}: {turn.text}")
         dispatcher.utter_message(
             text=f"I've asked your care team to move your reminder{when}. Dose times are part "
                  "of your treatment, so they confirm changes; until then your reminders stay "
@@ -78,6 +77,6 @@ class ActionRequestAdvice(PatientAction):
             dispatcher.utter_message(text="I have no tips for you yet; your care team can add "
                                           "some. Meanwhile, keep taking your medicines as planned.")
             return []
-        local_day = utcnow().astimezone(schedules.zone(patient.timezone)).date()
+        local_day = utcnow().astimezone(zones.zone(patient.timezone)).date()
         dispatcher.utter_message(text=advice.deliver(db, patient, item, local_day))
         return []

@@ -6,16 +6,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
-from assistant.config import get_settings
 from assistant.domain import parsing, safety
-from assistant.services import readings
-from assistant.storage.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient
-
-
-def _team_alert(db: Session, patient: Patient, kind: AlertKind, text: str,
-                severity: AlertSeverity = AlertSeverity.normal) -> None:
-    db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=kind, severity=severity,
-                 summary=text[:2000]))
+from assistant.services import alerts, readings, teams
+from assistant.storage.models import AlertKind, Patient
 
 
 class ActionLogMeasurement(PatientAction):
@@ -44,9 +37,9 @@ class ActionReportSymptom(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        _team_alert(db, patient, AlertKind.symptom, f"Symptom reported: {turn.text}")
-        team = db.get(CareTeam, patient.team_id)
-        number = (team.emergency_number if team else None) or get_settings().emergency_number
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.symptom,
+                           summary=f"Symptom reported: {turn.text}")
+        number = safety.emergency_number(teams.get_team(db, patient.team_id))
         dispatcher.utter_message(
             text="I'm sorry you're not feeling well. I've passed this on to your care team; "
                  "they usually reply within a working day. If it gets worse, or you are "
@@ -59,7 +52,7 @@ class ActionEmergency(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        dispatcher.utter_message(text=safety.raise_emergency(db, patient))
+        dispatcher.utter_message(text=alerts.raise_emergency(db, patient))
         return []
 
 
@@ -68,5 +61,5 @@ class ActionRelayToCareTeam(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        dispatcher.utter_message(text=safety.relay_question(db, patient, turn.text))
+        dispatcher.utter_message(text=alerts.relay_question(db, patient, turn.text))
         return []

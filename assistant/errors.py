@@ -3,7 +3,7 @@
     CareLoopError
      ├── NotFound          no such team / patient / medication (or not yours to see)
      ├── InvalidInput      a value that cannot be used
-     │    └── InvalidSchedule  a schedule refused; `field` names the part at fault
+     │    └── InvalidSchedule  a schedule or time zone refused; `field` names the part
      └── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
 """
 
@@ -21,10 +21,13 @@ class InvalidInput(CareLoopError, ValueError):
 
 
 class InvalidSchedule(InvalidInput):
-    """The message reads "field: reason", as every InvalidInput's does; callers that take
-    the schedule inside something larger (a medication, a FHIR resource) re-name `field`."""
+    """A schedule (or its time zone) refused: `reason` says what is wrong and what to do
+    instead, `field` names the part at fault (`times`, `days`, `every_n_days`,
+    `start_date`, `end_date`, `count`, `timezone`; `schedule` when no one part is). The
+    message reads "field: reason", as every InvalidInput's does; callers that take the
+    schedule inside something larger (a medication, a FHIR resource) re-name `field`."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, reason: str, *, field: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason

@@ -29,8 +29,9 @@ from assistant.config import PROJECT_DIR, Settings, get_settings
 from assistant.conversation import chat as conversation
 from assistant.conversation import rasa_engine as engine
 from assistant.conversation.rasa_client import RasaClient
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.supervisor import Stack, services
-from assistant.services import patients
+from assistant.services import medications, patients, teams
 from assistant.storage.db import session
 from assistant.storage.migrate import upgrade
 from assistant.storage.models import Patient
@@ -48,14 +49,14 @@ def free_port() -> int:
 
 def seed(count: int) -> list[Patient]:
     with session() as db:
-        team = patients.add_team(db, name="Bench", actor="bench")
+        team = teams.add_team(db, name="Bench", actor="bench")
         found = []
         for n in range(count):
             patient = patients.add_patient(db, team=team, name=f"P{n}", timezone="Europe/Berlin",
                                            actor="bench")
-            patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+            medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
                                     actor="bench",
-                                    schedule=patients.ScheduleSpec(times=("08:00", "20:00")))
+                                    schedule=ScheduleSpec(times=("08:00", "20:00")))
             found.append(patient)
         return found
 

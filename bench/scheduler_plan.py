@@ -2,7 +2,7 @@
 
 Prints the time and peak memory of `assistant.scheduling.planner.plan` (target ≤ 10 s and
 ≤ 300 MB), beside two baselines measured in the same run: the pure expansion
-(`schedules.expand`, no database) and a bare bulk INSERT of the same rows.
+(`dues.expand`, no database) and a bare bulk INSERT of the same rows.
 
     .venv/bin/python -m bench.scheduler_plan [--schedules 100000]
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import insert, text
 from sqlmodel import select
 
-from assistant.domain import schedules
+from assistant.domain import dues, zones
+from assistant.domain.schedule_specs import timing_of
 from assistant.scheduling.planner import Policy, plan
-from assistant.services import patients
 from assistant.storage.db import make_engine, session
 from assistant.storage.migrate import upgrade
 from assistant.storage.models import CareTeam, DoseOccurrence, DoseSchedule, Medication, Patient
@@ -82,12 +82,12 @@ def main() -> None:
         peak = rss_mb()  # the planner's peak: measured before the baselines run
         with session(engine) as db:
             occurrences = len(db.exec(select(DoseOccurrence.id)).all())
-            rows = [(patients.timing_of(r), schedules.zone(ZONES[(r.medication_id - 1) % 5]))
+            rows = [(timing_of(r), zones.zone(ZONES[(r.medication_id - 1) % 5]))
                     for r in db.exec(select(DoseSchedule)).all()]
 
         started = time.perf_counter()
         expanded = [due for timing, tz in rows
-                    for due in schedules.expand(timing, tz, NOW, NOW + policy.horizon)]
+                    for due in dues.expand(timing, tz, NOW, NOW + policy.horizon)]
         pure = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -13,7 +13,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, select
 
-from assistant.services import enrolment, patients, privacy
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.services import enrolment, medications, occurrences, patients, privacy, teams
 from assistant.storage import db as dbmod
 from assistant.storage.models import (
     AdviceDelivery,
@@ -44,9 +45,9 @@ def _build(db: Session, team: CareTeam, name: str, drug: str, chat_id: str) -> t
     """A patient with a row in every table that can hold one; returns them and their code."""
     patient = patients.add_patient(db, team=team, name=name, timezone=ZONE, actor="cli",
                                    conditions=["diabetes"], goals=["walk more"])
-    med = patients.add_medication(db, patient=patient, name=drug, strength="500 mg",
+    med = medications.add_medication(db, patient=patient, name=drug, strength="500 mg",
                                   missed_dose_instructions="Take it when you remember.",
-                                  schedule=patients.ScheduleSpec(times=("08:00",)), actor="cli")
+                                  schedule=ScheduleSpec(times=("08:00",)), actor="cli")
     schedule = db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == med.id)).one()
     occurrence = DoseOccurrence(schedule_id=schedule.id, medication_id=med.id,
                                 patient_id=patient.id, due_at=DUE, status=DoseStatus.taken,
@@ -73,7 +74,7 @@ def _build(db: Session, team: CareTeam, name: str, drug: str, chat_id: str) -> t
 
 
 def _team(db: Session) -> CareTeam:
-    return patients.add_team(db, name="Ward 7", actor="cli")
+    return teams.add_team(db, name="Ward 7", actor="cli")
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -90,10 +91,10 @@ def _strings(value: Any) -> Iterator[str]:
 def test_export_is_readable_json_without_secrets(any_db: Session) -> None:
     team = _team(any_db)
     patient, code = _build(any_db, team, "Ada", "Metformin", "555000111")
-    stopped = patients.add_medication(any_db, patient=patient, name="Ramipril",
-                                      schedule=patients.ScheduleSpec(times=("20:00",)),
+    stopped = medications.add_medication(any_db, patient=patient, name="Ramipril",
+                                      schedule=ScheduleSpec(times=("20:00",)),
                                       actor="cli")
-    patients.stop_medication(any_db, medication=stopped, actor="cli")
+    occurrences.stop_medication(any_db, medication=stopped, actor="cli")
     any_db.commit()
 
     data = privacy.export(any_db, patient, actor="member:1")

@@ -19,7 +19,8 @@ from assistant.config import Settings
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import OnHold, RasaClient, Reply
 from assistant.services import outbox
-from assistant.services.reminders import Buttons, apply_dose_button
+from assistant.services.doses import apply_dose_button
+from assistant.services.reminders import Buttons
 from assistant.storage.db import session
 from assistant.storage.models import Patient
 

@@ -13,6 +13,7 @@ import logging
 
 from assistant.conversation.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
 from assistant.domain import safety
+from assistant.services import alerts
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import CareTeam, Patient
 
@@ -38,14 +39,14 @@ def _emergency(patient_id: int) -> str:
     with session() as db:
         patient = db.get(Patient, patient_id)
         assert patient is not None
-        return safety.raise_emergency(db, patient)
+        return alerts.raise_emergency(db, patient)
 
 
 def _relay(patient_id: int, text: str) -> str:
     with session() as db:
         patient = db.get(Patient, patient_id)
         assert patient is not None
-        return safety.relay_question(db, patient, text)
+        return alerts.relay_question(db, patient, text)
 
 
 def _touch(patient_id: int) -> None:

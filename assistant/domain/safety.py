@@ -5,16 +5,17 @@ confidence. The `emergency` intent in Rasa is only a second net.
 
 Diagnosis questions are guarded the same way (guarantee 6): they go to the care team
 before any NLU, never to a tip; `ask_care_team` in Rasa is their second net.
+
+Pure: what is detected and what the patient is told. Raising the alert is
+`services.alerts.raise_emergency` / `relay_question`.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlmodel import Session
-
 from assistant.config import get_settings
-from assistant.storage.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient
+from assistant.storage.models import CareTeam
 
 # Patients write fast, in their own words and spelling: "cant", "cnt", "breath" for
 # "breathe", "sucidal". Each pattern is one way of saying something that needs help now;
@@ -106,15 +107,6 @@ def emergency_guidance(team: CareTeam | None) -> str:
             "I have also alerted your care team, but please don't wait for them.")
 
 
-def raise_emergency(db: Session, patient: Patient) -> str:
-    """Record an urgent alert for the patient's team; return what to tell the patient."""
-    team = db.get(CareTeam, patient.team_id)
-    db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=AlertKind.emergency,
-                 severity=AlertSeverity.urgent,
-                 summary="The patient wrote something that may be an emergency."))
-    return emergency_guidance(team)
-
-
 # A question asking whether the patient has a condition ("do i have diabetes?", "could
 # this be cancer") asks for a diagnosis: the assistant never answers one, not even with a
 # tip. Plan questions that sound alike ("do i have any pills left?", "do i have my flu jab
@@ -146,10 +138,3 @@ RELAYED = ("That's a question for your care team, so I won't guess. I've passed 
 
 def is_diagnosis_question(text: str) -> bool:
     return bool(_DIAGNOSIS_PATTERN.search(" ".join(text.replace("’", "'").split())))
-
-
-def relay_question(db: Session, patient: Patient, text: str) -> str:
-    """Pass the patient's question to their care team; return what to tell the patient."""
-    db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=AlertKind.question,
-                 summary=f"Question from the patient: {text}"[:2000]))
-    return RELAYED

@@ -16,10 +16,16 @@ import typer
 from sqlmodel import Session, select
 
 from assistant.config import SettingsError, get_settings
-from assistant.domain import schedules
+from assistant.conversation import rasa_engine
+from assistant.domain import dues, zones
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import CareLoopError, NotFound
-from assistant.services import enrolment, patients
+from assistant.interfaces import demo as demo_mod
+from assistant.interfaces import supervisor
+from assistant.services import enrolment, medications, patients, teams
+from assistant.services.accounts import issue_token, set_password
 from assistant.storage.db import session
+from assistant.storage.migrate import upgrade
 from assistant.storage.models import Role, TeamMember
 
 app = typer.Typer(help="CareLoop, the virtual health assistant.", no_args_is_help=True,
@@ -58,8 +64,6 @@ def friendly(func: F) -> F:
 @friendly
 def db_upgrade() -> None:
     """Create the database, or bring its schema up to date."""
-    from assistant.storage.migrate import upgrade
-
     upgrade(get_settings().db_url)
     typer.echo("database is up to date")
 
@@ -69,7 +73,7 @@ def db_upgrade() -> None:
 def team_add(name: str) -> None:
     """Add a care team; prints its id."""
     with session() as db:
-        team = patients.add_team(db, name=name, actor=ACTOR)
+        team = teams.add_team(db, name=name, actor=ACTOR)
     typer.echo(team.id)
 
 
@@ -83,7 +87,7 @@ def team_member(
 ) -> None:
     """Add a member to a care team; prints their id."""
     with session() as db:
-        member = patients.add_member(db, team=patients.get_team(db, team), name=name,
+        member = teams.add_member(db, team=teams.get_team(db, team), name=name,
                                      email=email, role=role, password_hash=None, actor=ACTOR)
     typer.echo(member.id)
 
@@ -101,8 +105,6 @@ def member_password(email: str, password: Annotated[str, typer.Option(
         prompt=True, hide_input=True, confirmation_prompt=True,
         help="at least 10 characters, not easy to guess; asked for when not given")]) -> None:
     """Set the password a member logs in to the console with; their sessions end."""
-    from assistant.services.accounts import set_password
-
     with session() as db:
         set_password(db, _member(db, email), password, actor=ACTOR)
     typer.echo(f"password set for {email}")
@@ -113,8 +115,6 @@ def member_password(email: str, password: Annotated[str, typer.Option(
 def member_token(email: str, name: Annotated[str, typer.Option(
         help="what the token is for")] = "API token") -> None:
     """Issue an API token for a member; it is printed once, only its hash is kept."""
-    from assistant.services.accounts import issue_token
-
     with session() as db:
         typer.echo(issue_token(db, _member(db, email), name=name, actor=ACTOR))
 
@@ -129,7 +129,7 @@ def patient_add(
 ) -> None:
     """Add a patient; prints the patient id."""
     with session() as db:
-        patient = patients.add_patient(db, team=patients.get_team(db, team), name=name,
+        patient = patients.add_patient(db, team=teams.get_team(db, team), name=name,
                                        timezone=tz or get_settings().timezone,
                                        language=language, actor=ACTOR)
     typer.echo(patient.id)
@@ -168,12 +168,12 @@ def med_add(
     supply: Annotated[int | None, typer.Option(help="doses in hand, for refill reminders")] = None,
 ) -> None:
     """Add a medication with its schedule; prints the medication id."""
-    spec = patients.ScheduleSpec(times=tuple(at or ()), days=days, every_n_days=every,
+    spec = ScheduleSpec(times=tuple(at or ()), days=days, every_n_days=every,
                                  start_date=start.date() if start else None,
                                  end_date=end.date() if end else None, count=count,
                                  as_needed=as_needed)
     with session() as db:
-        med = patients.add_medication(
+        med = medications.add_medication(
             db, patient=patients.get_patient(db, patient), name=name, strength=strength,
             dose=dose, instructions=instructions, purpose=purpose,
             missed_dose_instructions=if_missed, schedule=spec, supply_count=supply, actor=ACTOR)
@@ -204,13 +204,14 @@ def doses(
     """The dose times it will remind, local and UTC, one a line."""
     with session() as db:
         person = patients.get_patient(db, patient)
-        tz = schedules.zone(person.timezone)
+        tz = zones.zone(person.timezone)
         first = start.date() if start else datetime.now(tz).date()
-        begin = schedules.to_utc(first, datetime.min.time(), tz)
-        finish = schedules.to_utc(first + timedelta(days=days), datetime.min.time(), tz)
+        begin = dues.to_utc(first, datetime.min.time(), tz)
+        finish = dues.to_utc(first + timedelta(days=days), datetime.min.time(), tz)
         lines = []
-        for med, _ in patients.medications(db, patient):
-            lines += [(due, med.label) for due, _ in patients.dues(db, med.id, tz, begin, finish)]
+        for med, _ in medications.medications(db, patient):
+            lines += [(due, med.label)
+                      for due, _ in medications.dues(db, med.id, tz, begin, finish)]
     for due, label in sorted(lines):
         local = due.astimezone(tz)
         typer.echo(f"{local:%Y-%m-%d %H:%M %Z}  {due:%Y-%m-%d %H:%M} UTC  {label}")
@@ -220,11 +221,9 @@ def doses(
 @friendly
 def train(force: Annotated[bool, typer.Option(help="train even if unchanged")] = False) -> None:
     """(Re)train the Rasa model when its training data changed; prints the model path."""
-    from assistant.conversation import rasa_engine as engine
-
     typer.echo("training the Rasa model (about a minute) ..." if force or not
-               engine.model_path(get_settings()).exists() else "model is up to date", err=True)
-    typer.echo(engine.train(get_settings(), force=force))
+               rasa_engine.model_path(get_settings()).exists() else "model is up to date", err=True)
+    typer.echo(rasa_engine.train(get_settings(), force=force))
 
 
 @app.command()
@@ -232,8 +231,6 @@ def train(force: Annotated[bool, typer.Option(help="train even if unchanged")] =
 def run(only: Annotated[str | None, typer.Option(
         help="one of rasa, actions, scheduler, bridge, web")] = None) -> None:
     """Start the services (all of them, or one) until Ctrl-C."""
-    from assistant.interfaces import supervisor
-
     sys.exit(supervisor.run(get_settings(), only))
 
 
@@ -242,8 +239,6 @@ def run(only: Annotated[str | None, typer.Option(
 def demo() -> None:
     """The offline demo: a demo patient, the whole stack, and a console chat as that patient
     (Telegram instead, when CARELOOP_TELEGRAM_TOKEN is set)."""
-    from assistant.interfaces import demo as demo_mod
-
     sys.exit(demo_mod.main(get_settings()))
 
 

@@ -18,11 +18,15 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from assistant.channels import console
 from assistant.config import Settings, private_dir
 from assistant.conversation import rasa_engine as engine
-from assistant.domain import schedules
+from assistant.domain import zones
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.interfaces.supervisor import Stack, run_names, services, stop_on_signals
 from assistant.logs import setup_logging
-from assistant.services import enrolment, patients
+from assistant.services import enrolment, medications, occurrences, patients, teams
+from assistant.services.accounts import set_password
 from assistant.storage.db import session, utcnow
 from assistant.storage.migrate import upgrade
 from assistant.storage.models import CareTeam, ChatLink, Medication, Patient, Role, TeamMember
@@ -36,43 +40,41 @@ def seed(settings: Settings) -> Patient:
     with session() as db:
         team = db.exec(select(CareTeam).where(CareTeam.name == TEAM)).first()
         if team is None:
-            team = patients.add_team(db, name=TEAM, actor=ACTOR)
+            team = teams.add_team(db, name=TEAM, actor=ACTOR)
         patient = db.exec(select(Patient).where(Patient.team_id == team.id,
                                                 Patient.display_name == PATIENT)).first()
         if patient is None:
             patient = patients.add_patient(db, team=team, name=PATIENT, actor=ACTOR,
                                            timezone=settings.timezone,
                                            conditions=["type 2 diabetes", "hypertension"])
-            patients.add_medication(
+            medications.add_medication(
                 db, patient=patient, name="Metformin", strength="500 mg", dose="1 tablet",
                 instructions="with food",
                 purpose="Lowers blood sugar in type 2 diabetes.",
-                schedule=patients.ScheduleSpec(times=("08:00", "20:00")), actor=ACTOR)
-            patients.add_medication(
+                schedule=ScheduleSpec(times=("08:00", "20:00")), actor=ACTOR)
+            medications.add_medication(
                 db, patient=patient, name="Lisinopril", strength="10 mg", dose="1 tablet",
                 instructions="in the morning, with water",
                 purpose="Lowers blood pressure and protects the kidneys.",
-                schedule=patients.ScheduleSpec(times=("09:00",)), actor=ACTOR)
+                schedule=ScheduleSpec(times=("09:00",)), actor=ACTOR)
             db.add(ChatLink(patient_id=patient.id, channel="console", chat_id="demo"))
-        soon = (utcnow() + timedelta(seconds=90)).astimezone(schedules.zone(patient.timezone))
+        soon = (utcnow() + timedelta(seconds=90)).astimezone(zones.zone(patient.timezone))
         lisinopril = db.exec(select(Medication).where(Medication.patient_id == patient.id,
                                                       Medication.name == "Lisinopril")).one()
-        patients.replace_schedule(db, medication=lisinopril, actor=ACTOR,
-                                  schedule=patients.ScheduleSpec(times=(f"{soon:%H:%M}",)))
+        occurrences.replace_schedule(db, medication=lisinopril, actor=ACTOR,
+                                  schedule=ScheduleSpec(times=(f"{soon:%H:%M}",)))
         return patient
 
 
 def seed_nurse() -> str:
     """The demo team's nurse, created once, with a new random password each run (hashed
     like any password); returns that password."""
-    from assistant.services.accounts import set_password
-
     password = secrets.token_urlsafe(12)
     with session() as db:
         team = db.exec(select(CareTeam).where(CareTeam.name == TEAM)).one()
         nurse = db.exec(select(TeamMember).where(TeamMember.email == NURSE_EMAIL)).first()
         if nurse is None:
-            nurse = patients.add_member(db, team=team, name=NURSE, email=NURSE_EMAIL,
+            nurse = teams.add_member(db, team=team, name=NURSE, email=NURSE_EMAIL,
                                         role=Role.admin, password_hash=None, actor=ACTOR)
         set_password(db, nurse, password, actor=ACTOR)
     return password
@@ -83,9 +85,6 @@ def _say(text: str) -> None:
 
 
 async def _run(settings: Settings, patient: Patient, password: str) -> int:
-    from assistant.channels import console
-    from assistant.interfaces.supervisor import Stack, run_names, services, stop_on_signals
-
     stop_on_signals()
     names = run_names(settings)
     log_dir = settings.logs_dir

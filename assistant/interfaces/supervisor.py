@@ -29,8 +29,11 @@ from typing import IO
 
 import httpx
 
+from assistant.channels.telegram.bridge import run_bridge
 from assistant.config import Settings
 from assistant.conversation import rasa_engine as engine
+from assistant.logs import setup_logging
+from assistant.scheduling.service import run_scheduler
 
 log = logging.getLogger("careloop")
 
@@ -281,9 +284,6 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
 
 async def _in_process(settings: Settings, name: str) -> None:
     """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
-    from assistant.channels.telegram.bridge import run_bridge
-    from assistant.scheduling.service import run_scheduler
-
     runner = run_scheduler if name == "scheduler" else run_bridge
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -294,8 +294,6 @@ async def _in_process(settings: Settings, name: str) -> None:
 
 def run(settings: Settings, only: str | None) -> int:
     """Run one service (`only`) or all of them; returns the exit status."""
-    from assistant.logs import setup_logging
-
     setup_logging(settings)
     if only is not None and only not in SERVICES:
         log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))

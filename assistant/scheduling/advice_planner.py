@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from assistant.domain import schedules
+from assistant.domain import zones
 from assistant.services import advice
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
@@ -42,7 +42,7 @@ def plan_advice(db: Session, now: datetime | None = None) -> int:
     for patient in db.exec(select(Patient).where(Patient.status == PatientStatus.active,
                                                  Patient.advice_per_day > 0,
                                                  col(Patient.advice_time).is_not(None))):
-        tz = schedules.zone(patient.timezone)
+        tz = zones.zone(patient.timezone)
         local = now.astimezone(tz)
         given = db.exec(select(func.count()).select_from(AdviceDelivery).where(
             AdviceDelivery.patient_id == patient.id,

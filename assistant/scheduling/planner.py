@@ -18,21 +18,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from assistant.config import Settings
-from assistant.domain import schedules
-from assistant.services import patients
+from assistant.domain import dues, zones
+from assistant.domain.schedule_specs import timing_of
+from assistant.services import alerts
 from assistant.services import reminders as messages
-from assistant.storage.db import is_postgres, utcnow
+from assistant.storage.db import is_postgres, session, utcnow
 from assistant.storage.models import (
     PRIORITY,
-    Alert,
     AlertKind,
     AlertSeverity,
-    AlertStatus,
     CareTeam,
     DoseOccurrence,
     DoseSchedule,
@@ -108,7 +107,7 @@ def plan(db: Session, policy: Policy, now: datetime | None = None, batch: int = 
     for row, tz_name, patient_id in rows:
         # Never before the schedule was written: a dose due before it existed is not missed.
         start = max(row.planned_until or row.updated_at, now - policy.grace, row.updated_at)
-        for due in schedules.expand(patients.timing_of(row), schedules.zone(tz_name), start, until):
+        for due in dues.expand(timing_of(row), zones.zone(tz_name), start, until):
             new.append({"schedule_id": row.id, "medication_id": row.medication_id,
                         "patient_id": patient_id, "due_at": due, "status": DoseStatus.planned,
                         "reminders_sent": 0})
@@ -117,18 +116,6 @@ def plan(db: Session, policy: Policy, now: datetime | None = None, batch: int = 
     db.execute(update(DoseSchedule).where(col(DoseSchedule.id).in_(ids))
                .values(planned_until=until).execution_options(synchronize_session=False))
     return len(rows)
-
-
-def replan_patient(db: Session, patient_id: int, now: datetime | None = None) -> None:
-    """After a time-zone change: future occurrences not yet reminded are planned anew;
-    what was already sent stays as it is."""
-    now = now or utcnow()
-    db.execute(delete(DoseOccurrence).where(col(DoseOccurrence.patient_id) == patient_id,
-                                            col(DoseOccurrence.status) == DoseStatus.planned,
-                                            col(DoseOccurrence.due_at) > now))
-    med_ids = select(Medication.id).where(Medication.patient_id == patient_id)
-    db.execute(update(DoseSchedule).where(col(DoseSchedule.medication_id).in_(med_ids))
-               .values(planned_until=None, updated_at=now))
 
 
 def _lock(db: Session, query: Any) -> Any:
@@ -140,7 +127,7 @@ def _lock(db: Session, query: Any) -> Any:
 
 def _remind(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
             policy: Policy, now: datetime, kind: MessageKind) -> None:
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     text = messages.reminder(med, occ.due_at, tz, late=now - occ.due_at > LATE_AFTER,
                              nudge=kind is MessageKind.nudge)
     occ.reminders_sent += 1
@@ -166,13 +153,10 @@ def _missed(db: Session, occ: DoseOccurrence, patient: Patient, team: CareTeam,
                           col(DoseOccurrence.status).in_(
                               [DoseStatus.taken, DoseStatus.skipped, DoseStatus.missed]))
                    .order_by(col(DoseOccurrence.due_at).desc()).limit(streak)).all()
-    open_alert = db.exec(select(Alert.id).where(
-        Alert.patient_id == patient.id, Alert.kind == AlertKind.missed_doses,
-        Alert.status != AlertStatus.resolved)).first()
-    if len(last) == streak and all(s == DoseStatus.missed for s in last) and not open_alert:
-        db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                     kind=AlertKind.missed_doses, severity=AlertSeverity.high,
-                     summary=f"{streak} doses missed in a row."))
+    if len(last) == streak and all(s == DoseStatus.missed for s in last):
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.missed_doses,
+                           severity=AlertSeverity.high, once=True,
+                           summary=f"{streak} doses missed in a row.")
 
 
 def advance(db: Session, policy: Policy, now: datetime | None = None, batch: int = 500) -> int:
@@ -215,8 +199,6 @@ def _step(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
 
 def run_once(engine: Engine, policy: Policy, now: datetime | None = None) -> None:
     """One planning pass and one advance pass, each in its own transaction."""
-    from assistant.storage.db import session
-
     with session(engine) as db:
         while plan(db, policy, now):
             db.commit()

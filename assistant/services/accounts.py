@@ -272,6 +272,12 @@ def issue_token(db: Session, member: TeamMember, *, name: str, actor: str) -> st
     return token
 
 
+def tokens(db: Session, member_id: int) -> list[ApiToken]:
+    """A member's API tokens, newest first."""
+    return list(db.exec(select(ApiToken).where(ApiToken.member_id == member_id)
+                        .order_by(col(ApiToken.created_at).desc())).all())
+
+
 def member_for_token(db: Session, token: str) -> TeamMember | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None

@@ -1,4 +1,5 @@
-"""Lifestyle advice: the care team's items chosen for a patient's conditions and goals.
+"""Lifestyle advice: the care team's library of items, and the item chosen for a patient's
+conditions and goals.
 
 Never the same item twice in a row; the least recently given first. When the team
 wrote nothing that fits, generic safe items (team_id NULL, shipped by a migration)
@@ -7,12 +8,53 @@ are used. CareLoop never writes medical advice of its own.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, or_, select
 
+from assistant.domain import zones
+from assistant.domain.fields import clean_text
+from assistant.errors import InvalidInput, NotFound
+from assistant.services import audit
 from assistant.storage.db import utcnow
 from assistant.storage.models import AdviceDelivery, AdviceItem, Patient
+
+# The library ---------------------------------------------------------------------------
+
+
+def _tags(tags: list[str]) -> list[str]:
+    cleaned = sorted({" ".join(t.lower().split())[:40] for t in tags if t.strip()})
+    if len(cleaned) > 20:
+        raise InvalidInput("tags: at most 20")
+    return cleaned
+
+
+def save_advice(db: Session, team_id: int, *, title: str, body: str, tags: list[str],
+                actor: str, item: AdviceItem | None = None, active: bool = True) -> AdviceItem:
+    item = item or AdviceItem(team_id=team_id, title="", body="")
+    item.title = clean_text(title, "title", 120)
+    item.body = clean_text(body, "body", 2000)
+    item.tags = _tags(tags)
+    item.active = active
+    db.add(item)
+    db.flush()
+    audit.record(db, actor=actor, action="advice.save", detail=f"advice {item.id}")
+    return item
+
+
+def advice_items(db: Session, team_id: int) -> list[AdviceItem]:
+    return list(db.exec(select(AdviceItem).where(AdviceItem.team_id == team_id)
+                        .order_by(col(AdviceItem.title))).all())
+
+
+def get_advice(db: Session, team_id: int, advice_id: int) -> AdviceItem:
+    item = db.get(AdviceItem, advice_id)
+    if item is None or item.team_id != team_id:
+        raise NotFound(f"no advice item {advice_id}")
+    return item
+
+
+# For a patient ---------------------------------------------------------------------------
 
 
 def _fits(item: AdviceItem, wanted: set[str]) -> bool:
@@ -43,3 +85,13 @@ def deliver(db: Session, patient: Patient, item: AdviceItem, local_day: date) ->
     db.add(AdviceDelivery(patient_id=patient.id, advice_id=item.id, local_day=local_day,
                           delivered_at=utcnow()))
     return f"💡 {item.title}\n{item.body}"
+
+
+def give(db: Session, patient: Patient, now: datetime | None = None) -> str | None:
+    """A tip the patient asked for, recorded as given on their local day; None when there
+    is none for them."""
+    item = choose(db, patient)
+    if item is None:
+        return None
+    local_day = (now or utcnow()).astimezone(zones.zone(patient.timezone)).date()
+    return deliver(db, patient, item, local_day)

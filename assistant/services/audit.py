@@ -1,4 +1,5 @@
-"""The audit log: who read or changed which patient's data, and when, for which team.
+"""The audit log: who read or changed which patient's data, and when, for which team;
+writing its entries and reading a team's.
 
 A change's entry is part of the change's unit of work: it commits (or not) with it.
 A read's entry must not make the read wait for the write lock (a busy database must not
@@ -18,7 +19,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine, insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from assistant.config import get_settings
 from assistant.storage.db import brief_write, engine_of, is_unavailable, utcnow
@@ -63,6 +64,16 @@ def record_read(db: Session, *, actor: str, action: str, patient_id: int | None 
     """Write a read's entry without making the read wait for the write lock."""
     _writer.write(engine_of(db), _values(db, actor=actor, action=action, patient_id=patient_id,
                                          detail=detail, team_id=team_id))
+
+
+def audit_entries(db: Session, team_id: int, *, patient_id: int | None = None,
+                  limit: int = 500) -> list[AuditEntry]:
+    """The team's audit log: what its members did, and anything about its patients (each
+    entry names its team: a patient id alone could be an erased patient's of another)."""
+    query = select(AuditEntry).where(AuditEntry.team_id == team_id)
+    if patient_id is not None:
+        query = query.where(AuditEntry.patient_id == patient_id)
+    return list(db.exec(query.order_by(col(AuditEntry.at).desc()).limit(limit)).all())
 
 
 def _insert(engine: Engine, rows: list[dict[str, Any]], *,

@@ -1,29 +1,27 @@
 """Dose outcomes, today's plan and adherence: what the patient did about each dose.
 
 Used by the chat actions, the reminder buttons and the care-team console. Recording
-an outcome is idempotent: a dose already answered keeps its first answer.
+an outcome is idempotent: a dose already answered keeps its first answer. A reminder's
+button (`dose:<occurrence id>:<answer>`) is applied only to a dose of the chat's patient.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from assistant.domain import schedules
-from assistant.services import patients
-from assistant.storage.db import utcnow
+from assistant.domain import dues, zones
+from assistant.domain.doses import Action, Dose, doses_per_day
+from assistant.services import alerts, medications
+from assistant.services.reminders import outcome
+from assistant.storage.db import get_row, utcnow
 from assistant.storage.models import (
     OPEN_DOSE_STATUSES,
     PRIORITY,
-    Alert,
     AlertKind,
-    AlertSeverity,
     DoseOccurrence,
     DoseSchedule,
     DoseStatus,
@@ -38,22 +36,6 @@ from assistant.storage.models import (
 EARLY_WINDOW = timedelta(hours=2)
 # ... until this long after, when it was not reminded yet or the reminder went unanswered.
 LATE_WINDOW = timedelta(hours=12)
-
-
-class Action(StrEnum):
-    taken = "taken"
-    skip = "skip"
-    snooze = "snooze"
-
-
-@dataclass(frozen=True)
-class Dose:
-    occurrence: DoseOccurrence
-    medication: Medication
-
-    @property
-    def id(self) -> int:
-        return self.occurrence.id
 
 
 def answerable(db: Session, patient_id: int, now: datetime | None = None) -> list[Dose]:
@@ -71,35 +53,6 @@ def answerable(db: Session, patient_id: int, now: datetime | None = None) -> lis
     doses = [Dose(occ, med) for occ, med in rows]
     return sorted(doses, key=lambda d: (d.occurrence.status == DoseStatus.planned,
                                         abs((d.occurrence.due_at - now).total_seconds())))
-
-
-def match_medication(name: str, candidates: Sequence[Medication]) -> list[Medication]:
-    """Medications whose name matches what the patient typed, typos included."""
-    wanted = name.strip().lower()
-    if not wanted:
-        return []
-    names = {med.name.lower(): med for med in candidates}
-    exact = [med for key, med in names.items() if wanted in key or key in wanted]
-    if exact:
-        return exact
-    close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.7)
-    return [names[key] for key in close]
-
-
-def choose(doses: list[Dose], medication: str | None) -> list[Dose]:
-    """The dose meant: one when it is clear, several to ask between, none if nothing fits."""
-    if medication:
-        meds = match_medication(medication, [d.medication for d in doses])
-        doses = [d for d in doses if d.medication in meds]
-    if not doses:
-        return []
-    first = doses[0]
-    # Reminded doses beat merely planned ones; several reminded doses of different
-    # medications are ambiguous.
-    same_rank = [d for d in doses if (d.occurrence.status == DoseStatus.planned)
-                 == (first.occurrence.status == DoseStatus.planned)]
-    by_med = {d.medication.id: d for d in reversed(same_rank)}
-    return [first] if len(by_med) == 1 else list(by_med.values())
 
 
 def _drop_reminders(db: Session, occurrence_id: int, reason: str) -> None:
@@ -131,14 +84,6 @@ def record(db: Session, dose: Dose, action: Action, *, source: str,
     return True
 
 
-def doses_per_day(row: DoseSchedule) -> float:
-    """The schedule's average doses a day (0 for as-needed)."""
-    if row.as_needed:
-        return 0.0
-    share_of_days = len(row.days_of_week) / 7 if row.days_of_week is not None else 1.0
-    return len(row.times_of_day) * share_of_days / row.every_n_days
-
-
 def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
     """When this dose took the supply below the refill threshold: tell patient and team."""
     med = dose.medication
@@ -153,11 +98,9 @@ def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
             f"{days_left:.1f} days. Please arrange a refill.")
     db.add(OutboxMessage(patient_id=med.patient_id, kind=MessageKind.refill,
                          priority=PRIORITY[MessageKind.refill], text=text, not_before=now))
-    patient = db.get(Patient, med.patient_id)
-    assert patient is not None
-    db.add(Alert(patient_id=med.patient_id, team_id=patient.team_id, kind=AlertKind.refill,
-                 severity=AlertSeverity.normal,
-                 summary=f"{med.label}: about {days_left:.1f} days of supply left."))
+    alerts.raise_alert(db, patient=get_row(db, Patient, med.patient_id, "patient"),
+                       kind=AlertKind.refill,
+                       summary=f"{med.label}: about {days_left:.1f} days of supply left.")
 
 
 def find(db: Session, *, patient_id: int, occurrence_id: int) -> Dose | None:
@@ -167,6 +110,30 @@ def find(db: Session, *, patient_id: int, occurrence_id: int) -> Dose | None:
                   .where(DoseOccurrence.id == occurrence_id,
                          DoseOccurrence.patient_id == patient_id)).first()
     return Dose(*row) if row else None
+
+
+def parse_dose_button(data: str) -> tuple[int, Action] | None:
+    """`dose:12:taken` → (12, Action.taken); anything else → None."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "dose" or not parts[1].isdigit():
+        return None
+    try:
+        return int(parts[1]), Action(parts[2])
+    except ValueError:
+        return None
+
+
+def apply_dose_button(db: Session, *, patient_id: int, data: str,
+                      snooze_minutes: int) -> str | None:
+    """Record a reminder button's answer for this patient's dose; the text to show, or None
+    when the button is not a dose button of theirs."""
+    parsed = parse_dose_button(data)
+    dose = find(db, patient_id=patient_id, occurrence_id=parsed[0]) if parsed else None
+    if parsed is None or dose is None:
+        return None
+    action = parsed[1]
+    recorded = record(db, dose, action, source="button", snooze_minutes=snooze_minutes)
+    return outcome(dose.medication, action, recorded=recorded, snooze_minutes=snooze_minutes)
 
 
 @dataclass(frozen=True)
@@ -181,14 +148,14 @@ def day_plan(db: Session, patient: Patient, day_offset: int = 0,
     """The patient's doses on a local day (`day`; else today, or `day_offset` days away),
     with the outcome recorded so far."""
     now = now or utcnow()
-    tz = schedules.zone(patient.timezone)
+    tz = zones.zone(patient.timezone)
     local_day = day or now.astimezone(tz).date() + timedelta(days=day_offset)
-    start = schedules.to_utc(local_day, datetime.min.time(), tz)
-    end = schedules.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
+    start = dues.to_utc(local_day, datetime.min.time(), tz)
+    end = dues.to_utc(local_day + timedelta(days=1), datetime.min.time(), tz)
     plan: list[PlannedDose] = []
-    for med, _ in patients.medications(db, patient.id):
+    for med, _ in medications.medications(db, patient.id):
         statuses: dict[int, dict[datetime, DoseStatus]] = {}
-        for due, row in patients.dues(db, med.id, tz, start, end):
+        for due, row in medications.dues(db, med.id, tz, start, end):
             known = statuses.setdefault(row.id, _statuses(db, row, start, end))
             plan.append(PlannedDose(due, med, known.get(due, DoseStatus.planned)))
     return sorted(plan, key=lambda p: (p.due, p.medication.name))

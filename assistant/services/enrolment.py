@@ -19,11 +19,10 @@ from sqlmodel import Session, col, func, select
 
 from assistant.config import get_settings
 from assistant.errors import EnrolmentRefused
-from assistant.services import audit
-from assistant.storage.db import utcnow
+from assistant.services import alerts, audit
+from assistant.storage.db import get_row, utcnow
 from assistant.storage.keys import keyed_hash
 from assistant.storage.models import (
-    Alert,
     AlertKind,
     AlertSeverity,
     ChatLink,
@@ -157,23 +156,20 @@ def redeem_code(db: Session, *, code: str, channel: str, chat_id: str,
 
 
 def _alert_moved(db: Session, patient: Patient, *, told: bool) -> None:
-    db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=AlertKind.chat_changed,
-                 severity=AlertSeverity.high,
-                 summary="A new enrolment code linked the patient to another chat; reminders "
-                         "go there now. The previous chat was "
-                         + ("told." if told else "could not be told.")
-                         + " If the patient did not ask for this, call them and issue a new "
-                           "code."))
+    alerts.raise_alert(
+        db, patient=patient, kind=AlertKind.chat_changed, severity=AlertSeverity.high,
+        summary="A new enrolment code linked the patient to another chat; reminders go there "
+                "now. The previous chat was " + ("told." if told else "could not be told.")
+                + " If the patient did not ask for this, call them and issue a new code.")
 
 
 def _alert_chat_taken(db: Session, patient_id: int) -> None:
     patient = db.get(Patient, patient_id)
     if patient is not None:
-        db.add(Alert(patient_id=patient.id, team_id=patient.team_id,
-                     kind=AlertKind.chat_changed, severity=AlertSeverity.high,
-                     summary="The patient's chat was linked to another patient with a new "
-                             "enrolment code; this patient gets no reminders until enrolled "
-                             "again."))
+        alerts.raise_alert(
+            db, patient=patient, kind=AlertKind.chat_changed, severity=AlertSeverity.high,
+            summary="The patient's chat was linked to another patient with a new enrolment "
+                    "code; this patient gets no reminders until enrolled again.")
 
 
 def active_link(db: Session, channel: str, chat_id: str) -> ChatLink | None:
@@ -216,9 +212,7 @@ def mark_unreachable(db: Session, *, channel: str, chat_id: str) -> None:
         return
     link.unreachable_at = utcnow()
     _drop_pending(db, link.patient_id, "chat unreachable")
-    patient = db.get(Patient, link.patient_id)
-    assert patient is not None
-    db.add(Alert(patient_id=link.patient_id, team_id=patient.team_id,
-                 kind=AlertKind.unreachable, severity=AlertSeverity.high,
-                 summary="The patient's Telegram chat blocked the bot; reminders cannot be "
-                         "delivered until the patient is enrolled again."))
+    alerts.raise_alert(db, patient=get_row(db, Patient, link.patient_id, "patient"),
+                       kind=AlertKind.unreachable, severity=AlertSeverity.high,
+                       summary="The patient's Telegram chat blocked the bot; reminders cannot "
+                               "be delivered until the patient is enrolled again.")

@@ -39,9 +39,10 @@ from fhir.resources.timing import Timing as Timing5
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from assistant.domain.schedules import DAY_NAMES
+from assistant.domain.days import DAY_CODES
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput, InvalidSchedule
-from assistant.services import patients
+from assistant.services import medications
 from assistant.storage.models import Medication, Patient
 
 __all__ = ["ImportedMedication", "import_medication_request", "parse_medication_request"]
@@ -70,13 +71,13 @@ _MEASURED_UNITS = {"ml", "l", "dl", "g", "kg", "mg", "cm2", "m2"}
 
 @dataclass(frozen=True)
 class ImportedMedication:
-    """What a MedicationRequest says, in the terms `patients.add_medication` takes."""
+    """What a MedicationRequest says, in the terms `medications.add_medication` takes."""
 
     name: str
     strength: str
     dose: str
     instructions: str
-    schedule: patients.ScheduleSpec
+    schedule: ScheduleSpec
 
 
 def parse_medication_request(payload: dict[str, Any]) -> ImportedMedication:
@@ -127,7 +128,7 @@ def import_medication_request(db: Session, *, patient: Patient, payload: dict[st
     The schedule is held to the same rules as any other; a refusal names the element."""
     imported = parse_medication_request(payload)
     try:
-        return patients.add_medication(
+        return medications.add_medication(
             db, patient=patient, name=imported.name, strength=imported.strength,
             dose=imported.dose, instructions=imported.instructions,
             schedule=imported.schedule, actor=actor)
@@ -305,12 +306,12 @@ def _prn_limit(timing: Timing4 | Timing5 | None) -> str:
             f"{_UNITS.get(repeat.periodUnit, repeat.periodUnit)}")
 
 
-def _schedule(timing: Timing4 | Timing5 | None, as_needed: bool) -> patients.ScheduleSpec:
+def _schedule(timing: Timing4 | Timing5 | None, as_needed: bool) -> ScheduleSpec:
     if as_needed and (timing is None or timing.repeat is None or not timing.repeat.timeOfDay):
-        return patients.ScheduleSpec(as_needed=True)
+        return ScheduleSpec(as_needed=True)
     if timing is None:
         if as_needed:
-            return patients.ScheduleSpec(as_needed=True)
+            return ScheduleSpec(as_needed=True)
         raise InvalidInput(f"{_DOSAGE}.timing is missing: give timing.repeat.timeOfDay "
                            "(e.g. 08:00:00), or asNeeded")
     if timing.modifierExtension:
@@ -324,7 +325,7 @@ def _schedule(timing: Timing4 | Timing5 | None, as_needed: bool) -> patients.Sch
             raise InvalidInput(f"{_DOSAGE}.timing.code without timing.repeat cannot be "
                                "imported: give timing.repeat.timeOfDay")
         if as_needed:
-            return patients.ScheduleSpec(as_needed=True)
+            return ScheduleSpec(as_needed=True)
         raise InvalidInput(f"{_REPEAT} is missing: give timing.repeat.timeOfDay "
                            "(e.g. 08:00:00), or asNeeded")
     for element in _UNSUPPORTED_REPEAT:
@@ -342,7 +343,7 @@ def _schedule(timing: Timing4 | Timing5 | None, as_needed: bool) -> patients.Sch
         times.append(at.strftime("%H:%M"))
     days = []
     for i, day in enumerate(repeat.dayOfWeek or []):
-        if day not in DAY_NAMES:
+        if day not in DAY_CODES:
             raise InvalidInput(f"{_REPEAT}.dayOfWeek[{i}] {day!r} is not a day: "
                                "use mon, tue, wed, thu, fri, sat or sun")
         days.append(day)
@@ -352,7 +353,7 @@ def _schedule(timing: Timing4 | Timing5 | None, as_needed: bool) -> patients.Sch
         raise InvalidInput(f"{_REPEAT}.timeOfDay is missing: CareLoop reminds at clock "
                            "times; give timeOfDay (e.g. 08:00:00), or asNeeded")
     bounds = repeat.boundsPeriod
-    return patients.ScheduleSpec(
+    return ScheduleSpec(
         times=tuple(times), days=",".join(days) or None, every_n_days=every_n_days,
         start_date=_date(bounds.start, f"{_REPEAT}.boundsPeriod.start") if bounds else None,
         end_date=_date(bounds.end, f"{_REPEAT}.boundsPeriod.end") if bounds else None,

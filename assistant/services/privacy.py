@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 
 from assistant.config import Settings, get_settings
 from assistant.conversation import rasa_engine
-from assistant.domain import schedules
+from assistant.domain import zones
+from assistant.domain.days import DAY_NAMES
 from assistant.services import audit
 from assistant.storage.db import make_engine, utcnow
 from assistant.storage.models import (
@@ -36,8 +37,6 @@ from assistant.storage.models import (
     Patient,
     Reading,
 )
-
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _time(value: datetime | None, zone: tzinfo) -> str | None:
@@ -130,7 +129,7 @@ def _activity(db: Session, pid: int, team_id: int, zone: tzinfo) -> dict[str, An
 
 def export(db: Session, patient: Patient, *, actor: str) -> dict[str, Any]:
     """Everything CareLoop holds about the patient, as JSON a person can read."""
-    pid, zone = patient.id, schedules.zone(patient.timezone)
+    pid, zone = patient.id, zones.zone(patient.timezone)
     team = db.get(CareTeam, patient.team_id)
     links = db.exec(select(ChatLink).where(ChatLink.patient_id == pid)
                     .order_by(col(ChatLink.linked_at)))

@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from assistant.domain.parsing import PLAUSIBLE
 from assistant.errors import InvalidInput
-from assistant.services import audit
+from assistant.services import alerts, audit
 from assistant.storage.db import utcnow
-from assistant.storage.models import Alert, AlertKind, AlertSeverity, CareTeam, Patient, Reading
+from assistant.storage.models import AlertKind, AlertSeverity, CareTeam, Patient, Reading
 
 UNITS = {"blood_pressure": "mmHg", "glucose": "mmol/L", "weight": "kg", "pulse": "bpm",
          "temperature": "°C"}
@@ -103,9 +103,9 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
     team = db.get(CareTeam, patient.team_id)
     problems = outside(team, kind, value, value2) if team else []
     if problems:
-        db.add(Alert(patient_id=patient.id, team_id=patient.team_id, kind=AlertKind.reading,
-                     severity=AlertSeverity.high,
-                     summary=f"Reading out of range: {'; '.join(problems)} {UNITS[kind]}"))
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.reading,
+                           severity=AlertSeverity.high,
+                           summary=f"Reading out of range: {'; '.join(problems)} {UNITS[kind]}")
     audit.record(db, actor=actor, action="reading.add", patient_id=patient.id,
                  detail=f"reading {reading.id}")
     return reading

@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, event
 from sqlalchemy import exc as sa_exc
@@ -22,6 +22,9 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from assistant.config import get_settings, private_dir
+from assistant.errors import NotFound
+
+Row = TypeVar("Row")
 
 
 def utcnow() -> datetime:
@@ -102,6 +105,14 @@ def session(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+def get_row(db: Session, table: type[Row], row_id: int, what: str) -> Row:
+    """The row of `table` with this id; `NotFound` ("no WHAT ID") when there is none."""
+    row = db.get(table, row_id)
+    if row is None:
+        raise NotFound(f"no {what} {row_id}")
+    return row
 
 
 def is_postgres(engine: Engine) -> bool:

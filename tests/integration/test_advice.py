@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from assistant.scheduling.advice_planner import plan_advice
-from assistant.services import advice, patients
+from assistant.services import advice, patients, teams
 from assistant.storage.models import PRIORITY, AdviceItem, MessageKind, OutboxMessage, Patient
 
 TEN_AM_BERLIN = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 
 
 def _patient(db: Session, **fields: object) -> Patient:
-    team = patients.add_team(db, name="Ward 7", actor="test")
+    team = teams.add_team(db, name="Ward 7", actor="test")
     patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                    actor="test", conditions=["Diabetes"], goals=["sleep"])
     for name, value in fields.items():

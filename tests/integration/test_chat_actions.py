@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import select
 
 import actions
-from assistant.services import patients
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.services import medications, patients, teams
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
     Alert,
@@ -50,19 +51,19 @@ async def run(action: Any, patient: Patient | None, text: str, intent: str = "x"
 
 def _patient(*meds: str) -> Patient:
     with session() as db:
-        team = patients.add_team(db, name="Ward 7", actor="test")
+        team = teams.add_team(db, name="Ward 7", actor="test")
         patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                        actor="test")
         for name in meds:
-            patients.add_medication(db, patient=patient, name=name, strength="10 mg",
+            medications.add_medication(db, patient=patient, name=name, strength="10 mg",
                                     actor="test",
-                                    schedule=patients.ScheduleSpec(times=("08:00",)))
+                                    schedule=ScheduleSpec(times=("08:00",)))
         return patient
 
 
 def _sent_dose(patient: Patient, name: str, minutes_ago: int = 5) -> int:
     with session() as db:
-        for med, row in patients.medications(db, patient.id):
+        for med, row in medications.medications(db, patient.id):
             if med.name == name and row is not None:
                 occ = DoseOccurrence(schedule_id=row.id, medication_id=med.id,
                                      patient_id=patient.id, status=DoseStatus.sent,
@@ -187,7 +188,7 @@ def _allow_shift(patient: Patient, minutes: int) -> None:
 
 def _times(patient: Patient) -> dict[str, list[str]]:
     with session() as db:
-        return {med.name: row.times_of_day for med, row in patients.medications(db, patient.id)
+        return {med.name: row.times_of_day for med, row in medications.medications(db, patient.id)
                 if row is not None}
 
 
@@ -258,11 +259,11 @@ async def test_a_shift_keeps_todays_reminders_and_moves_the_later_ones(db_url: s
 def _planned(zone: str, *meds: tuple[str, str, str | None]) -> Patient:
     """A patient in `zone` with (name, time, days) medications."""
     with session() as db:
-        team = patients.add_team(db, name="Ward 9", actor="test")
+        team = teams.add_team(db, name="Ward 9", actor="test")
         patient = patients.add_patient(db, team=team, name="Bo", timezone=zone, actor="test")
         for name, at, days in meds:
-            patients.add_medication(db, patient=patient, name=name, actor="test",
-                                    schedule=patients.ScheduleSpec(times=(at,), days=days))
+            medications.add_medication(db, patient=patient, name=name, actor="test",
+                                    schedule=ScheduleSpec(times=(at,), days=days))
         return patient
 
 
@@ -335,13 +336,13 @@ IF_MISSED = ("Take it as soon as you remember, unless your next dose is due with
 def _with_instructions(*meds: tuple[str, tuple[str, ...], str]) -> Patient:
     """A patient with (name, times, missed-dose instructions) medications."""
     with session() as db:
-        team = patients.add_team(db, name="Ward 8", actor="test")
+        team = teams.add_team(db, name="Ward 8", actor="test")
         patient = patients.add_patient(db, team=team, name="Cy", timezone="Europe/Berlin",
                                        actor="test")
         for name, times, if_missed in meds:
-            patients.add_medication(db, patient=patient, name=name, strength="10 mg",
+            medications.add_medication(db, patient=patient, name=name, strength="10 mg",
                                     missed_dose_instructions=if_missed, actor="test",
-                                    schedule=patients.ScheduleSpec(times=times))
+                                    schedule=ScheduleSpec(times=times))
         return patient
 
 

@@ -14,7 +14,7 @@ import pytest
 from assistant.channels import console as console_mod
 from assistant.config import get_settings
 from assistant.conversation import chat as conversation
-from assistant.services import patients
+from assistant.services import patients, teams
 from assistant.storage.db import session
 from assistant.storage.models import Patient
 from tests.conftest import free_port
@@ -22,7 +22,7 @@ from tests.conftest import free_port
 
 def _patient() -> Patient:
     with session() as db:
-        team = patients.add_team(db, name="Ward 3", actor="test")
+        team = teams.add_team(db, name="Ward 3", actor="test")
         return patients.add_patient(db, team=team, name="Ida", timezone="Europe/Berlin",
                                     actor="test")
 

@@ -18,8 +18,9 @@ from sqlmodel import select
 from assistant.config import get_settings
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import RasaClient, Reply
-from assistant.domain import schedules
-from assistant.services import patients
+from assistant.domain.days import DAY_CODES
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.services import medications, patients, teams
 from assistant.storage.db import session
 from assistant.storage.models import Alert, AlertKind, CareTeam, Patient
 from tests.conftest import free_port, noon_zone
@@ -27,12 +28,12 @@ from tests.conftest import free_port, noon_zone
 
 def _patient(name: str) -> Patient:
     with session() as db:
-        team = patients.add_team(db, name=f"Team of {name}", actor="test")
+        team = teams.add_team(db, name=f"Team of {name}", actor="test")
         patient = patients.add_patient(db, team=team, name=name, timezone="Europe/Berlin",
                                        actor="test")
-        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+        medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
                                 instructions="with food", purpose="Lowers blood sugar.",
-                                schedule=patients.ScheduleSpec(times=("08:00", "20:00")),
+                                schedule=ScheduleSpec(times=("08:00", "20:00")),
                                 actor="test")
         return patient
 
@@ -263,8 +264,8 @@ async def test_a_missed_dose_question_gets_the_care_teams_instruction(
         stack_db_url: str) -> None:
     patient = _patient("Ida")
     with session() as db:
-        [(med, _)] = patients.medications(db, patient.id)
-        patients.update_medication(db, med, {"missed_dose_instructions": "Take it when you "
+        [(med, _)] = medications.medications(db, patient.id)
+        medications.update_medication(db, med, {"missed_dose_instructions": "Take it when you "
                                              "remember, unless it is nearly time for the next."},
                                    actor="test")
     answer = await _say(patient, "i forgot my morning dose what do i do")
@@ -278,11 +279,11 @@ async def test_a_schedule_question_about_tomorrow_answers_for_tomorrow(
     zone = noon_zone()
     tomorrow = (datetime.now(ZoneInfo(zone)) + timedelta(days=1)).date()
     with session() as db:
-        team = patients.add_team(db, name="Team of Jo", actor="test")
+        team = teams.add_team(db, name="Team of Jo", actor="test")
         patient = patients.add_patient(db, team=team, name="Jo", timezone=zone, actor="test")
-        patients.add_medication(db, patient=patient, name="Alendronate", actor="test",
-                                schedule=patients.ScheduleSpec(
-                                    times=("07:00",), days=schedules.DAY_NAMES[tomorrow.weekday()]))
+        medications.add_medication(db, patient=patient, name="Alendronate", actor="test",
+                                schedule=ScheduleSpec(
+                                    times=("07:00",), days=DAY_CODES[tomorrow.weekday()]))
     answer = await _say(patient, "wat pils do i hav tmrw")
     assert answer == (f"Tomorrow, {tomorrow:%a} {tomorrow.day} {tomorrow:%b}:\n"
                       "• 07:00 Alendronate, 1 tablet")

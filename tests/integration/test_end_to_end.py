@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from assistant.channels.telegram.bridge import run_bridge
 from assistant.config import get_settings
-from assistant.domain import schedules
+from assistant.domain import zones
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.scheduling.service import run_scheduler
-from assistant.services import patients
+from assistant.services import medications, patients, teams
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import DoseOccurrence, DoseStatus, MessageKind, OutboxMessage, Patient
 from tests.integration.test_telegram_bridge import CHAT, _enrol
@@ -30,14 +31,14 @@ def _patient_with_a_dose_soon(name: str) -> tuple[Patient, datetime]:
     """A patient whose Metformin is due at the first whole minute at least LEAD from now."""
     due = (utcnow() + LEAD).replace(second=0, microsecond=0) + timedelta(minutes=1)
     with session() as db:
-        team = patients.add_team(db, name=f"Team {name}", actor="test")
+        team = teams.add_team(db, name=f"Team {name}", actor="test")
         patient = patients.add_patient(db, team=team, name=name, timezone="Europe/Berlin",
                                        actor="test")
         # No lifestyle advice today: the messages below are the whole chat.
         patients.update_profile(db, patient, {"advice_per_day": 0}, actor="test")
-        at = due.astimezone(schedules.zone(patient.timezone)).strftime("%H:%M")
-        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
-                                actor="test", schedule=patients.ScheduleSpec(times=(at,)))
+        at = due.astimezone(zones.zone(patient.timezone)).strftime("%H:%M")
+        medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                actor="test", schedule=ScheduleSpec(times=(at,)))
         return patient, due
 
 
@@ -55,7 +56,7 @@ def test_a_patient_chats_and_answers_a_reminder_on_telegram(
     get_settings.cache_clear()
     with Running(run_bridge), Running(run_scheduler):
         patient, due = _patient_with_a_dose_soon("Eve")
-        local = due.astimezone(schedules.zone(patient.timezone)).strftime("%H:%M")
+        local = due.astimezone(zones.zone(patient.timezone)).strftime("%H:%M")
         _enrol(emulator, patient)
         answer = _reply(emulator, "what do i take today?")
         assert "Metformin 500 mg" in answer and local in answer

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from assistant.services import patients
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.services import medications, patients, teams
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
     ChatLink,
@@ -32,14 +33,14 @@ PATIENTS, KILLS = 40, 3
 
 def _due_reminders() -> None:
     with session() as db:
-        team = patients.add_team(db, name="Crash", actor="test")
+        team = teams.add_team(db, name="Crash", actor="test")
         for n in range(PATIENTS):
             patient = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
                                            actor="test")
-            patients.add_medication(db, patient=patient, name="Aspirin", actor="test",
-                                    schedule=patients.ScheduleSpec(times=("23:59",)))
+            medications.add_medication(db, patient=patient, name="Aspirin", actor="test",
+                                    schedule=ScheduleSpec(times=("23:59",)))
             db.add(ChatLink(patient_id=patient.id, chat_id=str(7000 + n)))
-            [(med, row)] = patients.medications(db, patient.id)
+            [(med, row)] = medications.medications(db, patient.id)
             assert row is not None
             db.add(DoseOccurrence(schedule_id=row.id, medication_id=med.id,
                                   patient_id=patient.id, due_at=utcnow().replace(microsecond=0)))

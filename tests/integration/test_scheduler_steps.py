@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import pytest
 from sqlmodel import Session, col, select
 
-from assistant.scheduling.planner import Policy, advance, plan, replan_patient, run_once
-from assistant.services import doses, patients
-from assistant.services.reminders import apply_dose_button
+from assistant.domain.doses import Action
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.scheduling.planner import Policy, advance, plan, run_once
+from assistant.services import doses, medications, occurrences, patients, teams
+from assistant.services.doses import apply_dose_button
+from assistant.services.occurrences import replan_patient
 from assistant.storage import db as dbmod
 from assistant.storage.models import (
     Alert,
@@ -49,12 +52,12 @@ def wall_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 
 def _patient(db: Session, times: tuple[str, ...] = ("08:00",)) -> Patient:
-    team = patients.add_team(db, name="Ward 7", actor="test")
+    team = teams.add_team(db, name="Ward 7", actor="test")
     patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                    actor="test")
-    patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+    medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
                             instructions="with food", actor="test",
-                            schedule=patients.ScheduleSpec(times=times), now=WRITTEN)
+                            schedule=ScheduleSpec(times=times), now=WRITTEN)
     db.commit()
     return patient
 
@@ -155,7 +158,7 @@ def test_snooze_sends_again_after_the_delay(any_db: Session) -> None:
     with dbmod.session() as db:
         dose = doses.find(db, patient_id=patient.id, occurrence_id=occ.id)
         assert dose is not None
-        doses.record(db, dose, doses.Action.snooze, source="chat", snooze_minutes=15,
+        doses.record(db, dose, Action.snooze, source="chat", snooze_minutes=15,
                      now=MORNING + timedelta(minutes=1))
     _run(MORNING + timedelta(minutes=10))
     assert len(_outbox(any_db)) == 1
@@ -203,9 +206,9 @@ def test_a_changed_schedule_replaces_future_unsent_occurrences(any_db: Session) 
     patient = _patient(any_db)
     _run(MORNING - timedelta(hours=1))
     with dbmod.session() as db:
-        [(med, _)] = patients.medications(db, patient.id)
-        patients.replace_schedule(db, medication=med, actor="test",
-                                  schedule=patients.ScheduleSpec(times=("09:30",)),
+        [(med, _)] = medications.medications(db, patient.id)
+        occurrences.replace_schedule(db, medication=med, actor="test",
+                                  schedule=ScheduleSpec(times=("09:30",)),
                                   now=MORNING - timedelta(minutes=59, seconds=30))
     _run(MORNING - timedelta(minutes=59))
     live = [o for o in _occurrences(any_db) if o.status == DoseStatus.planned]
@@ -216,11 +219,11 @@ def test_a_changed_schedule_replaces_future_unsent_occurrences(any_db: Session) 
 def test_two_schedulers_racing_send_each_reminder_once(pg_db_url: str) -> None:
     with dbmod.session() as db:
         for n in range(20):
-            team = patients.add_team(db, name=f"Team {n}", actor="test")
+            team = teams.add_team(db, name=f"Team {n}", actor="test")
             person = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
                                           actor="test")
-            patients.add_medication(db, patient=person, name="Aspirin", actor="test",
-                                    schedule=patients.ScheduleSpec(times=("07:00", "07:01")),
+            medications.add_medication(db, patient=person, name="Aspirin", actor="test",
+                                    schedule=ScheduleSpec(times=("07:00", "07:01")),
                                     now=WRITTEN)
     errors: list[BaseException] = []
 
@@ -261,11 +264,11 @@ def test_reminders_are_claimed_before_advice_when_both_wait(any_db: Session) -> 
 
 
 def test_a_low_supply_brings_one_refill_reminder_and_a_team_notice(any_db: Session) -> None:
-    team = patients.add_team(any_db, name="Ward 7", actor="test")
+    team = teams.add_team(any_db, name="Ward 7", actor="test")
     patient = patients.add_patient(any_db, team=team, name="Ada", timezone="UTC", actor="test")
-    patients.add_medication(any_db, patient=patient, name="Aspirin", actor="test",
+    medications.add_medication(any_db, patient=patient, name="Aspirin", actor="test",
                             supply_count=6, refill_days=2, now=WRITTEN,
-                            schedule=patients.ScheduleSpec(times=("07:00", "19:00")))
+                            schedule=ScheduleSpec(times=("07:00", "19:00")))
     any_db.commit()
     _run(MORNING - timedelta(hours=1))
     for hours in (0, 12, 24):

@@ -16,7 +16,8 @@ import pytest
 
 from assistant.config import Settings, get_settings
 from assistant.conversation import rasa_engine as engine
-from assistant.services import enrolment, patients
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.services import enrolment, medications, patients, teams
 from assistant.storage.db import session
 from tests.conftest import RASA_TOKEN, REPO, free_port
 from tests.processes import Terminal, command_line, descendants, kill, still_alive
@@ -130,11 +131,11 @@ def test_careloop_run_answers_a_message_sent_while_rasa_starts_and_its_children_
         trained_model: Path, tmp_path: Path, telegram_emulator: Emulator, db_url: str) -> None:
     chat, telegram = 5150, telegram_emulator
     with session() as db:
-        team = patients.add_team(db, name="Ward 7", actor="test")
+        team = teams.add_team(db, name="Ward 7", actor="test")
         patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                        actor="test")
-        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
-                                schedule=patients.ScheduleSpec(times=("08:00",)), actor="test")
+        medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                schedule=ScheduleSpec(times=("08:00",)), actor="test")
         code = enrolment.issue_code(db, patient=patient, actor="test", hours=1).code
     models = tmp_path / "var" / "models"  # the tests' model, not trained again
     models.mkdir(parents=True)

@@ -16,9 +16,10 @@ from assistant.channels.telegram import bridge as bridge_mod
 from assistant.channels.telegram.sender import TelegramSender
 from assistant.config import get_settings
 from assistant.conversation import chat as conversation
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import EnrolmentRefused
 from assistant.scheduling.planner import Policy, run_once
-from assistant.services import enrolment, outbox, patients
+from assistant.services import enrolment, medications, outbox, patients, teams
 from assistant.storage.db import get_engine, session, utcnow
 from assistant.storage.models import (
     Alert,
@@ -41,11 +42,11 @@ CHAT = 4242
 
 def _patient(name: str = "Ada") -> Patient:
     with session() as db:
-        team = patients.add_team(db, name=f"Team {name}", actor="test")
+        team = teams.add_team(db, name=f"Team {name}", actor="test")
         patient = patients.add_patient(db, team=team, name=name, timezone="Europe/Berlin",
                                        actor="test")
-        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
-                                actor="test", schedule=patients.ScheduleSpec(times=("08:00",)))
+        medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                actor="test", schedule=ScheduleSpec(times=("08:00",)))
         return patient
 
 
@@ -213,7 +214,7 @@ def test_stop_unlinks_the_chat_and_drops_what_was_waiting(bridge: Emulator) -> N
 def _due_now(patient: Patient) -> int:
     """A dose of the patient's falling due now, moved on by the real scheduler step."""
     with session() as db:
-        [(med, row)] = patients.medications(db, patient.id)
+        [(med, row)] = medications.medications(db, patient.id)
         assert row is not None
         occ = DoseOccurrence(schedule_id=row.id, medication_id=med.id, patient_id=patient.id,
                              due_at=utcnow().replace(microsecond=0))

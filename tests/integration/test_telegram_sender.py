@@ -13,7 +13,7 @@ from telegram.request import HTTPXRequest
 
 from assistant.channels.telegram.sender import TelegramSender, split_text
 from assistant.config import Settings, get_settings
-from assistant.services import enrolment, outbox, patients
+from assistant.services import enrolment, outbox, patients, teams
 from assistant.storage.db import session
 from assistant.storage.models import (
     Alert,
@@ -121,7 +121,7 @@ def test_long_answers_are_split_at_telegrams_limit() -> None:
 def _linked_patients(count: int) -> list[int]:
     ids = []
     with session() as db:
-        team = patients.add_team(db, name="Burst", actor="test")
+        team = teams.add_team(db, name="Burst", actor="test")
         for n in range(count):
             patient = patients.add_patient(db, team=team, name=f"P{n}", timezone="UTC",
                                            actor="test")

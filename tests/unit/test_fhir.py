@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from assistant.errors import InvalidInput
-from assistant.services import patients
+from assistant.services import patients, teams
 from assistant.services.fhir import import_medication_request, parse_medication_request
 from assistant.storage.models import DoseSchedule, Medication, Patient
 
@@ -60,7 +60,7 @@ R5_AMOXICILLIN: dict[str, Any] = {
 
 @pytest.fixture
 def patient(db: Session) -> Patient:
-    team = patients.add_team(db, name="Ward 7", actor="test")
+    team = teams.add_team(db, name="Ward 7", actor="test")
     return patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                 actor="test")
 

@@ -14,22 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.domain.dues import expand, local_label, to_utc
 from assistant.domain.schedules import (
     MAX_COUNT,
     MAX_EVERY_N_DAYS,
     MAX_TIMES_PER_DAY,
-    ScheduleError,
     Timing,
-    expand,
-    local_label,
     parse_days,
     parse_times,
-    place_zone,
-    to_utc,
     validate,
-    zone,
-    zone_choices,
 )
+from assistant.domain.zones import place_zone, zone, zone_choices
+from assistant.errors import InvalidSchedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -273,7 +269,7 @@ def test_parse_times_accepts_hh_mm_and_sorts() -> None:
 
 @pytest.mark.parametrize("bad", ["25:00", "8", "", "08:61", "24:00", "8am", "08:0", "٠٨:٠٠"])
 def test_parse_times_refuses_what_is_not_a_time(bad: str) -> None:
-    with pytest.raises(ScheduleError, match=r"is not a time of day: .*e\.g\. 08:00"):
+    with pytest.raises(InvalidSchedule, match=r"is not a time of day: .*e\.g\. 08:00"):
         parse_times(["08:00", bad])
 
 
@@ -305,7 +301,7 @@ def test_parse_days_every_day_is_none(every_day: str | None) -> None:
     ("mon-xyz", "'mon-xyz' is not a range of days: write it like mon-fri"),
 ])
 def test_parse_days_refuses_unknown_names(text: str, message: str) -> None:
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(InvalidSchedule, match=message):
         parse_days(text)
 
 
@@ -322,7 +318,7 @@ def test_zone_returns_the_iana_zone() -> None:
     ("localtime", "unknown time zone 'localtime'"),
 ])
 def test_zone_refuses_unknown_names(name: str, message: str) -> None:
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(InvalidSchedule, match=message):
         zone(name)
 
 
@@ -361,12 +357,12 @@ def test_validate_accepts_sensible_schedules() -> None:
 ])
 def test_validate_refuses_with_a_message_saying_what_to_do(
         fields: dict[str, object], tz_name: str, message: str) -> None:
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(InvalidSchedule, match=message):
         validate(timing(**fields), tz_name)
 
 
 def test_schedule_error_is_a_value_error() -> None:
-    assert issubclass(ScheduleError, ValueError)
+    assert issubclass(InvalidSchedule, ValueError)
 
 
 EVERY_MINUTE = tuple(time(hour, minute) for hour in range(24) for minute in range(60))
@@ -394,7 +390,7 @@ EVERY_MINUTE = tuple(time(hour, minute) for hour in range(24) for minute in rang
 ])
 def test_validate_holds_every_schedule_to_the_same_limits_naming_the_field(
         fields: dict[str, object], field: str, message: str) -> None:
-    with pytest.raises(ScheduleError, match=message) as refused:
+    with pytest.raises(InvalidSchedule, match=message) as refused:
         validate(timing(**fields), "UTC")
     assert refused.value.field == field
 
@@ -406,9 +402,9 @@ def test_the_limits_themselves_are_allowed() -> None:
 
 
 def test_parse_errors_name_their_field() -> None:
-    with pytest.raises(ScheduleError) as times:
+    with pytest.raises(InvalidSchedule) as times:
         parse_times(["8am"])
-    with pytest.raises(ScheduleError) as days:
+    with pytest.raises(InvalidSchedule) as days:
         parse_days("funday")
     assert (times.value.field, days.value.field) == ("times", "days")
 
@@ -450,7 +446,7 @@ def test_place_zone_accepts_utc_and_every_place(name: str) -> None:
 ])
 def test_place_zone_refuses_old_names_and_fixed_offsets_suggesting_the_place(
         name: str, message: str) -> None:
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(InvalidSchedule, match=message):
         place_zone(name)
 
 

@@ -13,9 +13,11 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.web.app import create_app
 from assistant.services import accounts as auth
-from assistant.services import patients
+from assistant.services import medications, patients
+from assistant.services.teams import add_member, add_team
 from assistant.storage.db import session
 from assistant.storage.models import Role
 
@@ -46,19 +48,19 @@ class Team:
 
 def _team(name: str) -> Team:
     with session() as db:
-        team = patients.add_team(db, name=name, actor="test")
+        team = add_team(db, name=name, actor="test")
         members = []
         for role in (Role.admin, Role.clinician):
             email = f"{role}@{name.lower().replace(' ', '')}.example"
-            member = patients.add_member(db, team=team, name=f"{name} {role}", email=email,
+            member = add_member(db, team=team, name=f"{name} {role}", email=email,
                                          role=role, password_hash=PASSWORD_HASH,
                                          actor="test")
             token = auth.issue_token(db, member, name="tests", actor="test")
             members.append(Member(member.id, email, token, team.id))
         patient = patients.add_patient(db, team=team, name=f"Patient of {name}",
                                        timezone="Europe/Berlin", actor="test")
-        med = patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
-                                      schedule=patients.ScheduleSpec(times=("08:00", "20:00")),
+        med = medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                      schedule=ScheduleSpec(times=("08:00", "20:00")),
                                       actor="test")
         return Team(team.id, members[0], members[1], patient.id, med.id)
 

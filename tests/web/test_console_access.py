@@ -24,7 +24,7 @@ from assistant.config import get_settings
 from assistant.errors import InvalidInput
 from assistant.interfaces.supervisor import services
 from assistant.services import accounts as auth
-from assistant.services import patients
+from assistant.services import teams
 from assistant.services.accounts import ADDRESS_FACTOR, TooManyAttempts
 from assistant.storage.db import session
 from assistant.storage.keys import secret_key
@@ -294,8 +294,8 @@ def test_the_cli_sets_passwords_and_issues_tokens(client: TestClient,
 
 def _nurse(email: str = "nurse@ward.example") -> str:
     with session() as db:
-        team = patients.add_team(db, name="Ward", actor="test")
-        patients.add_member(db, team=team, name="Nurse", email=email, role=Role.clinician,
+        team = teams.add_team(db, name="Ward", actor="test")
+        teams.add_member(db, team=team, name="Nurse", email=email, role=Role.clinician,
                             password_hash=PASSWORD_HASH, actor="test")
     return email
 

@@ -42,9 +42,9 @@ from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import RasaClient, Reply
 from assistant.domain import safety
 from assistant.errors import EnrolmentRefused
-from assistant.services import enrolment
+from assistant.services import alerts, enrolment
+from assistant.services.doses import apply_dose_button
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
-from assistant.services.reminders import apply_dose_button
 from assistant.storage.db import is_unavailable, session
 from assistant.storage.models import CareTeam, Patient
 
@@ -154,7 +154,7 @@ class Bridge:
             try:
                 patient = await self.patient(chat_id)
                 if patient is not None:
-                    await _db(safety.raise_emergency, patient)
+                    await _db(alerts.raise_emergency, patient)
                 return
             except Exception as exc:
                 if not is_unavailable(exc):

@@ -14,11 +14,26 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from assistant.config import get_settings
+from assistant.domain.days import DAY_CODES
 from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, OptionalId, api_caller, require_admin
 from assistant.interfaces.web.jsonbody import StrictJSONRoute
-from assistant.services import audit, care, doses, enrolment, fhir, patients, privacy, readings
+from assistant.services import (
+    advice,
+    alerts,
+    audit,
+    doses,
+    enrolment,
+    fhir,
+    medications,
+    occurrences,
+    patients,
+    privacy,
+    readings,
+    replies,
+    views,
+)
 from assistant.services.accounts import Caller
 from assistant.services.readings import check_thresholds
 from assistant.storage.db import utcnow
@@ -34,7 +49,6 @@ from assistant.storage.models import (
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)],
                    route_class=StrictJSONRoute)
 NO_CONTENT = Response(status_code=204)
-_DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _patient(db: Session, caller: Caller, patient_id: int, what: str) -> Patient:
@@ -52,24 +66,24 @@ def _fields(row: Any, schema: type[BaseModel]) -> dict[str, Any]:
 def _patient_out(db: Session, patient: Patient) -> s.PatientOut:
     return s.PatientOut(
         **_fields(patient, s.PatientOut),
-        chat=care.chat_status(db, patient.id),
+        chat=views.chat_status(db, patient.id),
         adherence_7=doses.adherence(db, patient.id, 7).percent,
         adherence_30=doses.adherence(db, patient.id, 30).percent,
-        open_alerts=len(care.alerts(db, patient.team_id, patient_id=patient.id,
+        open_alerts=len(alerts.alerts(db, patient.team_id, patient_id=patient.id,
                                     status=AlertStatus.open)))
 
 
 def _schedule_out(row: DoseSchedule | None) -> s.ScheduleOut | None:
     if row is None:
         return None
-    days = None if row.days_of_week is None else [_DAY_CODES[d] for d in row.days_of_week]
-    return s.ScheduleOut(times=row.times_of_day, days=days,  # type: ignore[arg-type]
+    days = None if row.days_of_week is None else [DAY_CODES[d] for d in row.days_of_week]
+    return s.ScheduleOut(times=row.times_of_day, days=days,
                          every_n_days=row.every_n_days, start_date=row.start_date,
                          end_date=row.end_date, count=row.count, as_needed=row.as_needed)
 
 
 def _medication_out(db: Session, med: Medication) -> s.MedicationOut:
-    rows = patients.active_schedules(db, med.id)
+    rows = medications.active_schedules(db, med.id)
     return s.MedicationOut(**_fields(med, s.MedicationOut),
                            schedule=_schedule_out(rows[-1] if rows else None))
 
@@ -81,7 +95,7 @@ def list_patients(db: DB, caller: ApiCaller, search: str = Query("", max_length=
                   sort: str = Query("risk", pattern="^(risk|name|adherence|last_contact)$")
                   ) -> list[s.PatientOut]:
     """The team's patients, the most at risk first (urgent alerts, open alerts, adherence)."""
-    found = care.summaries(db, caller.team_id, search=search, sort=sort)
+    found = views.summaries(db, caller.team_id, search=search, sort=sort)
     audit.record_read(db, actor=caller.actor, action="patients.list",
                       detail=f"{len(found)} rows")
     return [_patient_out(db, row.patient) for row in found]
@@ -147,7 +161,7 @@ def message_patient(db: DB, caller: ApiCaller, patient_id: Id,
                     body: s.MessageIn) -> dict[str, int]:
     """Send the patient a message from the care team through the assistant."""
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    return {"outbox_id": care.reply(db, patient, body.text, actor=caller.actor).id}
+    return {"outbox_id": replies.reply(db, patient, body.text, actor=caller.actor).id}
 
 
 # Medications and schedules -------------------------------------------------------------
@@ -169,7 +183,7 @@ def add_medication(db: DB, caller: ApiCaller, patient_id: Id,
                    body: s.MedicationIn) -> s.MedicationOut:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     try:
-        med = patients.add_medication(db, patient=patient, actor=caller.actor,
+        med = medications.add_medication(db, patient=patient, actor=caller.actor,
                                       schedule=body.schedule.spec(),
                                       **body.model_dump(exclude={"schedule"}))
     except InvalidSchedule as exc:
@@ -194,8 +208,8 @@ def import_fhir(db: DB, caller: ApiCaller, patient_id: Id,
               response_model=s.MedicationOut, tags=["medications"])
 def update_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
                       body: s.MedicationPatch) -> s.MedicationOut:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.update_medication(db, med, body.model_dump(exclude_unset=True),
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    medications.update_medication(db, med, body.model_dump(exclude_unset=True),
                                actor=caller.actor)
     return _medication_out(db, med)
 
@@ -205,8 +219,8 @@ def update_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: 
 def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
                      body: s.ScheduleIn) -> s.MedicationOut:
     """A new schedule: future, unsent reminders of the old one are cancelled."""
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.replace_schedule(db, medication=med, schedule=body.spec(), actor=caller.actor)
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    occurrences.replace_schedule(db, medication=med, schedule=body.spec(), actor=caller.actor)
     return _medication_out(db, med)
 
 
@@ -215,8 +229,8 @@ def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: I
 def stop_medication(db: DB, caller: ApiCaller, patient_id: Id,
                     medication_id: Id) -> Response:
     """Stop a medication: no more reminders; its history stays."""
-    patients.stop_medication(
-        db, medication=care.medication_of(db, caller.team_id, patient_id, medication_id),
+    occurrences.stop_medication(
+        db, medication=patients.medication_of(db, caller.team_id, patient_id, medication_id),
         actor=caller.actor)
     return NO_CONTENT
 
@@ -224,7 +238,7 @@ def stop_medication(db: DB, caller: ApiCaller, patient_id: Id,
 @router.get("/patients/{patient_id}/week", response_model=s.WeekOut, tags=["medications"])
 def weekly_view(db: DB, caller: ApiCaller, patient_id: Id) -> s.WeekOut:
     """The next seven local days and each medication's dose times on them."""
-    days, rows = care.week(db, _patient(db, caller, patient_id, "schedule.view"))
+    days, rows = views.week(db, _patient(db, caller, patient_id, "schedule.view"))
     return s.WeekOut(days=days, medications=[vars(row) for row in rows])
 
 
@@ -252,14 +266,14 @@ def adherence(db: DB, caller: ApiCaller, patient_id: Id) -> s.AdherenceOut:
         last_7_days=doses.adherence(db, patient.id, 7).percent,
         last_30_days=doses.adherence(db, patient.id, 30).percent,
         daily=[{"day": d.day, "taken": d.taken, "answered": d.answered}
-               for d in care.daily_adherence(db, patient)])
+               for d in views.daily_adherence(db, patient)])
 
 
 @router.get("/patients/{patient_id}/readings", response_model=list[s.ReadingOut],
             tags=["readings"])
 def list_readings(db: DB, caller: ApiCaller, patient_id: Id,
                   limit: int = Query(100, ge=1, le=1000)) -> list[Any]:
-    return care.readings(db, _patient(db, caller, patient_id, "readings.view"), limit)
+    return views.readings(db, _patient(db, caller, patient_id, "readings.view"), limit)
 
 
 @router.post("/patients/{patient_id}/readings", response_model=s.ReadingOut, status_code=201,
@@ -291,14 +305,14 @@ def add_readings(db: DB, caller: ApiCaller, patient_id: Id, body: s.ReadingBatch
 def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
                 patient_id: OptionalId = None) -> list[Any]:
     """Open alerts first, urgent first, newest first."""
-    found = care.alerts(db, caller.team_id, status=status, patient_id=patient_id)
+    found = alerts.alerts(db, caller.team_id, status=status, patient_id=patient_id)
     audit.record_read(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
     return found
 
 
 @router.get("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
 def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
-    alert = care.get_alert(db, caller.team_id, alert_id)
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
     audit.record_read(db, actor=caller.actor, action="alert.view",
                       patient_id=alert.patient_id)
     return alert
@@ -307,7 +321,7 @@ def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
 @router.patch("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
 def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.AlertPatch) -> Any:
     """Acknowledge, assign or resolve (a note is required to resolve)."""
-    return care.update_alert(db, care.get_alert(db, caller.team_id, alert_id),
+    return alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
                              actor=caller.actor, **body.model_dump(exclude_unset=True))
 
 
@@ -315,18 +329,18 @@ def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.AlertPatch) ->
 
 @router.get("/advice", response_model=list[s.AdviceOut], tags=["advice"])
 def list_advice(db: DB, caller: ApiCaller) -> list[Any]:
-    return care.advice_items(db, caller.team_id)
+    return advice.advice_items(db, caller.team_id)
 
 
 @router.post("/advice", response_model=s.AdviceOut, status_code=201, tags=["advice"])
 def add_advice(db: DB, caller: ApiCaller, body: s.AdviceIn) -> Any:
-    return care.save_advice(db, caller.team_id, actor=caller.actor, **body.model_dump())
+    return advice.save_advice(db, caller.team_id, actor=caller.actor, **body.model_dump())
 
 
 @router.put("/advice/{advice_id}", response_model=s.AdviceOut, tags=["advice"])
 def replace_advice(db: DB, caller: ApiCaller, advice_id: Id, body: s.AdviceIn) -> Any:
-    return care.save_advice(db, caller.team_id, actor=caller.actor,
-                            item=care.get_advice(db, caller.team_id, advice_id),
+    return advice.save_advice(db, caller.team_id, actor=caller.actor,
+                            item=advice.get_advice(db, caller.team_id, advice_id),
                             **body.model_dump())
 
 
@@ -363,5 +377,5 @@ def audit_log(db: DB, caller: ApiCaller, patient_id: OptionalId = None,
               limit: int = Query(500, ge=1, le=10000)) -> list[Any]:
     """Who read or changed what, newest first (admins only)."""
     require_admin(caller)
-    return care.audit_entries(db, caller.team_id, patient_id=patient_id, limit=limit)
+    return audit.audit_entries(db, caller.team_id, patient_id=patient_id, limit=limit)
 

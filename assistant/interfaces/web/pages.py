@@ -21,7 +21,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from assistant.config import get_settings
-from assistant.domain import schedules
+from assistant.domain import schedules, zones
+from assistant.domain.days import DAY_CODES
+from assistant.domain.fields import clean_text
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import (
     CSRF,
@@ -33,8 +36,22 @@ from assistant.interfaces.web.deps import (
     csrf_token,
     require_admin,
 )
-from assistant.services import accounts as auth
-from assistant.services import audit, care, doses, enrolment, patients, privacy, readings
+from assistant.services import (
+    accounts,
+    advice,
+    alerts,
+    audit,
+    doses,
+    enrolment,
+    medications,
+    occurrences,
+    patients,
+    privacy,
+    readings,
+    replies,
+    teams,
+    views,
+)
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     AlertStatus,
@@ -47,12 +64,11 @@ from assistant.storage.models import (
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
 
 
-def render(request: Request, name: str, caller: auth.Caller | None = None,
+def render(request: Request, name: str, caller: accounts.Caller | None = None,
            code: int = 200, **context: Any) -> HTMLResponse:
     flash = request.session.pop("flash", None)
     return templates.TemplateResponse(request, name, {
@@ -85,12 +101,12 @@ def login_page(request: Request, next: str = "/patients") -> Response:
 def login(request: Request, db: DB, email: Text, password: Text,
           next: OptText = "/patients") -> Response:
     settings = get_settings()
-    member = auth.login(db, settings, email=email, password=password, address=_address(request))
+    member = accounts.login(db, settings, email=email, password=password, address=_address(request))
     if member is None:
         return render(request, "login.html", code=401, next=next, email=email,
                       error="Wrong email or password.")
     request.session.clear()  # a new session (and CSRF token) for whoever logs in
-    request.session["sid"] = auth.start_session(db, settings, member)
+    request.session["sid"] = accounts.start_session(db, settings, member)
     return RedirectResponse(next if next.startswith("/") and not next.startswith("//")
                             else "/patients", status_code=303)
 
@@ -102,7 +118,7 @@ def _address(request: Request) -> str:
 
 @router.post("/logout", dependencies=[CSRF])
 def logout(request: Request, db: DB) -> Response:
-    auth.end_session(db, request.session.get("sid"))
+    accounts.end_session(db, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -117,14 +133,14 @@ def home() -> Response:
 @router.get("/patients")
 def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                  sort: str = "risk") -> Response:
-    rows = care.summaries(db, caller.team_id, search=q[:120],
-                          sort=sort if sort in care.SORTS else "risk")
+    rows = views.summaries(db, caller.team_id, search=q[:120],
+                          sort=sort if sort in views.SORTS else "risk")
     audit.record_read(db, actor=caller.actor, action="patients.list",
                       detail=f"{len(rows)} rows")
     default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
-                  sorts=care.SORTS, default_tz=default_tz,
-                  zones=schedules.zone_choices(first=default_tz))
+                  sorts=views.SORTS, default_tz=default_tz,
+                  zones=zones.zone_choices(first=default_tz))
 
 
 @router.post("/patients", dependencies=[CSRF])
@@ -143,7 +159,7 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _chart(days: list[care.DayAdherence]) -> list[dict[str, Any]]:
+def _chart(days: list[views.DayAdherence]) -> list[dict[str, Any]]:
     """Bars for the adherence chart: height in pixels (of 100) and a tooltip."""
     return [{"day": d.day, "height": d.percent if d.percent is not None else 0,
              "empty": d.percent is None,
@@ -157,22 +173,22 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     audit.record_read(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
     team = db.get(CareTeam, caller.team_id)
-    days, week = care.week(db, patient)
-    found = care.readings(db, patient, 50)
+    days, week = views.week(db, patient)
+    found = views.readings(db, patient, 50)
     return render(
         request, "patient.html", caller, patient=patient, team=team, days=days, week=week,
-        medications=[(med, row, [DAYS[d] for d in (row.days_of_week or [])] if row else [])
-                     for med, row in patients.medications(db, patient.id)], day_codes=DAYS,
+        medications=[(med, row, [DAY_CODES[d] for d in (row.days_of_week or [])] if row else [])
+                     for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
-            db, patient.id, 30), chart=_chart(care.daily_adherence(db, patient)),
+            db, patient.id, 30), chart=_chart(views.daily_adherence(db, patient)),
         readings=[(r, readings.outside(team, r.kind, r.value, r.value2) if team else [])
                   for r in found],
         thresholds=team.reading_thresholds if team else {},
-        symptoms=[a for a in care.alerts(db, caller.team_id, patient_id=patient.id)
+        symptoms=[a for a in alerts.alerts(db, caller.team_id, patient_id=patient.id)
                   if a.kind == "symptom"],
-        alerts=care.alerts(db, caller.team_id, patient_id=patient.id),
-        chat=care.chat_status(db, patient.id), timeline=care.timeline(db, patient),
-        zones=schedules.zone_choices(first=get_settings().timezone))
+        alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
+        chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
+        zones=zones.zone_choices(first=get_settings().timezone))
 
 
 @router.post("/patients/{patient_id}/profile", dependencies=[CSRF])
@@ -192,9 +208,9 @@ def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id:
 
 
 def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,
-          as_needed: bool) -> patients.ScheduleSpec:
+          as_needed: bool) -> ScheduleSpec:
     """The form's schedule as typed; its limits are checked where every schedule's are."""
-    unknown = set(days) - set(DAYS)
+    unknown = set(days) - set(DAY_CODES)
     if unknown:
         raise InvalidInput(f"days: {sorted(unknown)[0]!r} is not a day")
 
@@ -211,9 +227,9 @@ def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_d
         every = None
     if every is None:
         raise InvalidInput("every_n_days: a whole number of days, e.g. 1 or 2")
-    return patients.ScheduleSpec(
+    return ScheduleSpec(
         times=tuple(t for t in times.replace(";", ",").replace(" ", ",").split(",") if t),
-        days=",".join(d for d in DAYS if d in days) or None, every_n_days=every,
+        days=",".join(d for d in DAY_CODES if d in days) or None, every_n_days=every,
         start_date=day(start_date, "start_date"), end_date=day(end_date, "end_date"),
         as_needed=as_needed)
 
@@ -223,11 +239,11 @@ ScheduleForm = dict[str, Any]
 
 def schedule_form(times: OptText = "", days: Annotated[list[str] | None, Form()] = None,
                   every_n_days: OptText = "1", start_date: OptText = "", end_date: OptText = "",
-                  as_needed: Annotated[bool, Form()] = False) -> patients.ScheduleSpec:
+                  as_needed: Annotated[bool, Form()] = False) -> ScheduleSpec:
     return _spec(times, days or [], every_n_days, start_date, end_date, as_needed)
 
 
-Schedule = Annotated[patients.ScheduleSpec, Depends(schedule_form)]
+Schedule = Annotated[ScheduleSpec, Depends(schedule_form)]
 
 
 @router.post("/patients/{patient_id}/medications", dependencies=[CSRF])
@@ -236,7 +252,7 @@ def medication_add(request: Request, db: DB, caller: ConsoleCaller, patient_id: 
                    dose: OptText = "1 tablet", instructions: OptText = "",
                    purpose: OptText = "") -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    med = patients.add_medication(db, patient=patient, name=name, strength=strength,
+    med = medications.add_medication(db, patient=patient, name=name, strength=strength,
                                   dose=dose or "1 tablet", instructions=instructions,
                                   purpose=purpose, schedule=schedule, actor=caller.actor)
     return back(request, f"{med.label} added.")
@@ -246,8 +262,8 @@ def medication_add(request: Request, db: DB, caller: ConsoleCaller, patient_id: 
              dependencies=[CSRF])
 def medication_schedule(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                         medication_id: Id, schedule: Schedule) -> Response:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.replace_schedule(db, medication=med, schedule=schedule, actor=caller.actor)
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    occurrences.replace_schedule(db, medication=med, schedule=schedule, actor=caller.actor)
     return back(request, f"New schedule for {med.label} saved.")
 
 
@@ -256,8 +272,8 @@ def medication_label(request: Request, db: DB, caller: ConsoleCaller, patient_id
                      medication_id: Id, name: Text, dose: Text, strength: OptText = "",
                      instructions: OptText = "", purpose: OptText = "",
                      missed_dose_instructions: OptText = "") -> Response:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.update_medication(db, med, {"name": name, "strength": strength, "dose": dose,
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    medications.update_medication(db, med, {"name": name, "strength": strength, "dose": dose,
                                          "instructions": instructions, "purpose": purpose,
                                          "missed_dose_instructions": missed_dose_instructions},
                                actor=caller.actor)
@@ -267,8 +283,8 @@ def medication_label(request: Request, db: DB, caller: ConsoleCaller, patient_id
 @router.post("/patients/{patient_id}/medications/{medication_id}/stop", dependencies=[CSRF])
 def medication_stop(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                     medication_id: Id) -> Response:
-    med = care.medication_of(db, caller.team_id, patient_id, medication_id)
-    patients.stop_medication(db, medication=med, actor=caller.actor)
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    occurrences.stop_medication(db, medication=med, actor=caller.actor)
     return back(request, f"{med.label} stopped.")
 
 
@@ -288,7 +304,7 @@ def enrol(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Re
 def reply(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
           text: Text) -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    care.reply(db, patient, text, actor=caller.actor)
+    replies.reply(db, patient, text, actor=caller.actor)
     return back(request, "Message queued for the patient's chat.")
 
 
@@ -318,11 +334,11 @@ def erase(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
 def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
                 status: str = "open") -> Response:
     chosen = AlertStatus(status) if status in AlertStatus.__members__ else None
-    found = care.alerts(db, caller.team_id, status=chosen)
+    found = alerts.alerts(db, caller.team_id, status=chosen)
     audit.record_read(db, actor=caller.actor, action="alerts.list",
                       detail=f"{len(found)} rows")
-    names = {p.patient.id: p.patient.display_name for p in care.summaries(db, caller.team_id)}
-    members = care.members(db, caller.team_id)
+    names = {p.patient.id: p.patient.display_name for p in views.summaries(db, caller.team_id)}
+    members = teams.members(db, caller.team_id)
     return render(request, "alerts.html", caller, alerts=found, names=names, status=status,
                   members=members, member_names={m.id: m.name for m in members})
 
@@ -331,7 +347,7 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
 def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
                  action: Text, note: OptText = "",
                  assigned_to: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
-    alert = care.get_alert(db, caller.team_id, alert_id)
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
     choices: dict[str, dict[str, Any]] = {
         "acknowledge": {"status": AlertStatus.acknowledged},
         "assign": {"assigned_to": assigned_to},
@@ -340,7 +356,7 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
     changes = choices.get(action, {})
     if not changes:
         raise InvalidInput(f"action: unknown action {action!r}")
-    care.update_alert(db, alert, actor=caller.actor, **changes)
+    alerts.update_alert(db, alert, actor=caller.actor, **changes)
     return back(request, f"Alert {action}d." if action != "assign" else "Alert assigned.")
 
 
@@ -348,15 +364,15 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
 
 @router.get("/advice")
 def advice_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
-    return render(request, "advice.html", caller, items=care.advice_items(db, caller.team_id))
+    return render(request, "advice.html", caller, items=advice.advice_items(db, caller.team_id))
 
 
 @router.post("/advice", dependencies=[CSRF])
 def advice_save(request: Request, db: DB, caller: ConsoleCaller, title: Text, body: Text,
                 tags: OptText = "", advice_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
                 active: Annotated[bool, Form()] = False) -> Response:
-    item = care.get_advice(db, caller.team_id, advice_id) if advice_id else None
-    care.save_advice(db, caller.team_id, title=title, body=body, tags=_list(tags),
+    item = advice.get_advice(db, caller.team_id, advice_id) if advice_id else None
+    advice.save_advice(db, caller.team_id, title=title, body=body, tags=_list(tags),
                      actor=caller.actor, item=item, active=active or item is None)
     return back(request, "Advice saved.")
 
@@ -367,7 +383,7 @@ def advice_save(request: Request, db: DB, caller: ConsoleCaller, title: Text, bo
 def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     require_admin(caller)
     return render(request, "settings.html", caller, team=db.get(CareTeam, caller.team_id),
-                  members=care.members(db, caller.team_id), measures=readings.MEASURES,
+                  members=teams.members(db, caller.team_id), measures=readings.MEASURES,
                   roles=list(Role))
 
 
@@ -412,9 +428,9 @@ async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Resp
     team.grace_minutes = whole("grace_minutes", 0, 24 * 60)
     team.followup_minutes = whole("followup_minutes", 1, 24 * 60)
     team.self_shift_minutes = whole("self_shift_minutes", 0, 720) or 0
-    team.emergency_number = patients.clean_text(field("emergency_number"), "emergency number",
+    team.emergency_number = clean_text(field("emergency_number"), "emergency number",
                                                 32, required=False) or None
-    team.crisis_line = patients.clean_text(field("crisis_line"), "crisis line", 120,
+    team.crisis_line = clean_text(field("crisis_line"), "crisis line", 120,
                                            required=False) or None
     db.add(team)
     audit.record(db, actor=caller.actor, action="team.update")
@@ -431,8 +447,8 @@ def member_add(request: Request, db: DB, caller: ConsoleCaller, name: Text, emai
         raise InvalidInput("role: admin or clinician")
     # The password is judged first, and an email taken in any team gets one answer: the
     # form must not tell whether an address is in use in another team.
-    password_hash = auth.hash_password(password, name=name, email=email)
-    patients.add_member(db, team=team, name=name, email=email, role=Role(role),
+    password_hash = accounts.hash_password(password, name=name, email=email)
+    teams.add_member(db, team=team, name=name, email=email, role=Role(role),
                         password_hash=password_hash, actor=caller.actor)
     return back(request, f"{name} can now log in.")
 
@@ -448,14 +464,14 @@ def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
         raise InvalidInput("you cannot deactivate yourself")
     member.active = False
     db.add(member)
-    auth.end_sessions(db, member.id)
+    accounts.end_sessions(db, member.id)
     audit.record(db, actor=caller.actor, action="member.deactivate", detail=f"member {member.id}")
     return back(request, f"{member.name} can no longer log in.")
 
 
 @router.get("/tokens")
 def tokens_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
-    return render(request, "tokens.html", caller, tokens=care.tokens(db, caller.member.id))
+    return render(request, "tokens.html", caller, tokens=accounts.tokens(db, caller.member.id))
 
 
 @router.post("/account/password", dependencies=[CSRF])
@@ -463,20 +479,20 @@ def password_change(request: Request, db: DB, caller: ConsoleCaller, current: Te
                     password: Text, repeat: Text) -> Response:
     """A member's new password; their other sessions end, this one goes on."""
     member = caller.member
-    if auth.verify(db, get_settings(), email=member.email, password=current,
+    if accounts.verify(db, get_settings(), email=member.email, password=current,
                    address=_address(request)) is None:
         raise InvalidInput("current password: wrong password; nothing was changed")
     if password != repeat:
         raise InvalidInput("the two new passwords differ; type the same one twice")
-    auth.set_password(db, member, password, actor=caller.actor,
+    accounts.set_password(db, member, password, actor=caller.actor,
                       keep_session=request.session.get("sid"))
     return back(request, "Password changed. You were logged out everywhere else.")
 
 
 @router.post("/tokens", dependencies=[CSRF])
 def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Response:
-    token = auth.issue_token(db, caller.member, name=name, actor=caller.actor)
-    return render(request, "tokens.html", caller, tokens=care.tokens(db, caller.member.id),
+    token = accounts.issue_token(db, caller.member, name=name, actor=caller.actor)
+    return render(request, "tokens.html", caller, tokens=accounts.tokens(db, caller.member.id),
                   new_token=token)
 
 
@@ -496,7 +512,7 @@ def audit_page(request: Request, db: DB, caller: ConsoleCaller,
                patient_id: OptionalId = None,
                format: str = Query("html", pattern="^(html|csv)$")) -> Response:
     require_admin(caller)
-    entries = care.audit_entries(db, caller.team_id, patient_id=patient_id,
+    entries = audit.audit_entries(db, caller.team_id, patient_id=patient_id,
                                  limit=10000 if format == "csv" else 500)
     if format == "csv":
         out = io.StringIO()

@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from assistant.domain import schedules
+from assistant.domain.days import DayCode
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.web.deps import MAX_ID
-from assistant.services import patients
 from assistant.storage.models import (
     AlertKind,
     AlertSeverity,
@@ -19,7 +20,6 @@ from assistant.storage.models import (
     PatientStatus,
 )
 
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Clock = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$", examples=["08:00"])]
 Label = Annotated[str, Field(min_length=1, max_length=60)]
 
@@ -73,7 +73,7 @@ class ScheduleIn(In):
     # The limits are the schedule rules' own (assistant.domain.schedules), which every other way
     # in (console, FHIR import, CLI) is held to as well; here they also document the API.
     times: list[Clock] = Field(default=[], max_length=schedules.MAX_TIMES_PER_DAY)
-    days: list[Day] | None = Field(default=None, max_length=7,
+    days: list[DayCode] | None = Field(default=None, max_length=7,
                                    description="days of the week; omitted: every day")
     every_n_days: int = Field(default=1, ge=1, le=schedules.MAX_EVERY_N_DAYS)
     start_date: date | None = Field(default=None, ge=schedules.FIRST_DATE,
@@ -83,8 +83,8 @@ class ScheduleIn(In):
     count: int | None = Field(default=None, ge=1, le=schedules.MAX_COUNT)
     as_needed: bool = False
 
-    def spec(self) -> patients.ScheduleSpec:
-        return patients.ScheduleSpec(
+    def spec(self) -> ScheduleSpec:
+        return ScheduleSpec(
             times=tuple(self.times), days=None if self.days is None else ",".join(self.days),
             every_n_days=self.every_n_days, start_date=self.start_date,
             end_date=self.end_date, count=self.count, as_needed=self.as_needed)
@@ -92,7 +92,7 @@ class ScheduleIn(In):
 
 class ScheduleOut(BaseModel):
     times: list[str]
-    days: list[Day] | None
+    days: list[DayCode] | None
     every_n_days: int
     start_date: date
     end_date: date | None

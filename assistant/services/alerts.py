@@ -1,0 +1,103 @@
+"""Alerts to the care team: the only writer of Alert rows, and the inbox the team works
+through (listing, one alert, acknowledging, assigning, resolving).
+
+Whatever needs a human raises one through `raise_alert`: a possible emergency, a question
+or a symptom for the team, a reading out of range, a refill due, doses missed in a row, a
+chat that blocked the bot or changed hands, a request to move a dose time.
+
+Reading functions take the caller's team and find nothing outside it: an alert of
+another team is `NotFound`, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from assistant.domain import safety
+from assistant.domain.fields import clean_text
+from assistant.errors import InvalidInput, NotFound
+from assistant.services import audit
+from assistant.storage.db import utcnow
+from assistant.storage.models import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    CareTeam,
+    Patient,
+    TeamMember,
+)
+
+SUMMARY_CHARS = 2000  # what the table holds
+_SEVERITY_ORDER = {AlertSeverity.urgent: 0, AlertSeverity.high: 1, AlertSeverity.normal: 2}
+_STATUS_ORDER = {AlertStatus.open: 0, AlertStatus.acknowledged: 1, AlertStatus.resolved: 2}
+
+
+def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
+                severity: AlertSeverity = AlertSeverity.normal,
+                once: bool = False) -> Alert | None:
+    """An alert for the patient's care team. With `once`, none while an alert of this kind
+    about the patient is still unresolved (then None)."""
+    if once and db.exec(select(Alert.id).where(
+            Alert.patient_id == patient.id, Alert.kind == kind,
+            Alert.status != AlertStatus.resolved)).first():
+        return None
+    alert = Alert(patient_id=patient.id, team_id=patient.team_id, kind=kind, severity=severity,
+                  summary=summary[:SUMMARY_CHARS])
+    db.add(alert)
+    return alert
+
+
+def raise_emergency(db: Session, patient: Patient) -> str:
+    """Record an urgent alert for the patient's team; return what to tell the patient."""
+    team = db.get(CareTeam, patient.team_id)
+    raise_alert(db, patient=patient, kind=AlertKind.emergency, severity=AlertSeverity.urgent,
+                summary="The patient wrote something that may be an emergency.")
+    return safety.emergency_guidance(team)
+
+
+def relay_question(db: Session, patient: Patient, text: str) -> str:
+    """Pass the patient's question to their care team; return what to tell the patient."""
+    raise_alert(db, patient=patient, kind=AlertKind.question,
+                summary=f"Question from the patient: {text}")
+    return safety.RELAYED
+
+
+def alerts(db: Session, team_id: int, *, status: AlertStatus | None = None,
+           patient_id: int | None = None) -> list[Alert]:
+    """Open before acknowledged before resolved; urgent first; newest first."""
+    query = select(Alert).where(Alert.team_id == team_id)
+    if status is not None:
+        query = query.where(Alert.status == status)
+    if patient_id is not None:
+        query = query.where(Alert.patient_id == patient_id)
+    found = db.exec(query.order_by(col(Alert.created_at).desc())).all()
+    return sorted(found, key=lambda a: (_STATUS_ORDER[a.status], _SEVERITY_ORDER[a.severity]))
+
+
+def get_alert(db: Session, team_id: int, alert_id: int) -> Alert:
+    alert = db.get(Alert, alert_id)
+    if alert is None or alert.team_id != team_id:
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus | None = None,
+                 assigned_to: int | None = None, note: str | None = None) -> Alert:
+    """Acknowledge, assign (to a member of the same team) or resolve (with a note)."""
+    if assigned_to is not None:
+        member = db.get(TeamMember, assigned_to)
+        if member is None or member.team_id != alert.team_id or not member.active:
+            raise InvalidInput(f"assigned_to: no active member {assigned_to} in this team")
+        alert.assigned_to = assigned_to
+    if note is not None:
+        alert.resolution_note = clean_text(note, "note", 2000, required=False) or None
+    if status == AlertStatus.resolved and not alert.resolution_note:
+        raise InvalidInput("note: say how the alert was resolved")
+    if status is not None:
+        alert.status = status
+        alert.resolved_at = utcnow() if status == AlertStatus.resolved else None
+    db.add(alert)
+    audit.record(db, actor=actor, action="alert.update", patient_id=alert.patient_id,
+                 detail=f"alert {alert.id} {alert.status}")
+    return alert

@@ -1,0 +1,29 @@
+"""A message from the care team to a patient, sent to the patient's chat through the
+outbox (the team answering an alert, say)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from assistant.errors import InvalidInput
+from assistant.services import audit, enrolment
+from assistant.storage.models import PRIORITY, MessageKind, OutboxMessage, Patient
+
+
+def reply(db: Session, patient: Patient, text: str, *, actor: str) -> OutboxMessage:
+    """A message from the care team, sent to the patient's chat through the outbox."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("text: the reply is empty")
+    if len(text) > 3500:
+        raise InvalidInput("text: at most 3500 characters")
+    if enrolment.link_of(db, patient.id) is None:
+        raise InvalidInput("the patient has no linked chat yet: give them an enrolment code")
+    message = OutboxMessage(patient_id=patient.id, kind=MessageKind.reply,
+                            priority=PRIORITY[MessageKind.reply],
+                            text=f"Message from your care team:\n{text}")
+    db.add(message)
+    db.flush()
+    audit.record(db, actor=actor, action="patient.reply", patient_id=patient.id,
+                 detail=f"outbox {message.id}")
+    return message
