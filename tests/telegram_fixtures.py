@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.config import get_settings
+from assistant.channels.telegram.channel import TelegramChannel
+from assistant.config import Settings, get_settings
 from tests.telegram_emulator import Emulator, Server
 
 TOKEN = "123456:TEST-token-for-the-local-emulator"
@@ -23,6 +24,11 @@ def telegram_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         monkeypatch.setenv("CARELOOP_TELEGRAM_CHAT_INTERVAL_SECONDS", "0.05")
         get_settings.cache_clear()
         yield emulator
+
+
+async def serve_telegram(settings: Settings, stop: asyncio.Event) -> None:
+    """The Telegram bridge, as `careloop run --only bridge` serves it."""
+    await TelegramChannel(settings).serve(stop)
 
 
 class Running:
@@ -58,9 +64,7 @@ def bridge(telegram_emulator: Emulator, db_url: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """The real bridge polling the emulator; yields the emulator to talk through. No Rasa
     runs here, and none is starting: the bridge does not hold messages for it."""
-    from assistant.channels.telegram.bridge import run_bridge
-
     monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
     get_settings.cache_clear()
-    with Running(run_bridge):
+    with Running(serve_telegram):
         yield telegram_emulator

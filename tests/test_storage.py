@@ -224,10 +224,16 @@ def _schema(conn: Connection) -> dict[str, Any]:
     return found
 
 
+# Columns a later revision renamed: (table, its name at 0003) → its name now.
+RENAMED = {("outbox", "telegram_message_id"): "channel_message_id"}
+
+
 def _as_before(after: dict[str, list[dict[str, Any]]],
                before: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """The rows of `after`, in the tables and columns that `before` has."""
-    return {name: [{key: row[key] for key in rows[0]} for row in after.get(name, [])]
+    """The rows of `after`, in the tables and columns that `before` has (by their names
+    in `before`)."""
+    return {name: [{key: row[RENAMED.get((name, key), key)] for key in rows[0]}
+                   for row in after.get(name, [])]
             for name, rows in before.items()}
 
 
@@ -238,7 +244,9 @@ def _schema_as_before(after: dict[str, Any], before: dict[str, Any]) -> dict[str
     for name, was in before.items():
         now = dict(after.get(name, {}))
         names = {column[0] for column in was["columns"]}
-        now["columns"] = [c for c in now.get("columns", []) if c[0] in names]
+        old_name = {new: old for (table, old), new in RENAMED.items() if table == name}
+        columns = [(old_name.get(c[0], c[0]), *c[1:]) for c in now.get("columns", [])]
+        now["columns"] = [c for c in columns if c[0] in names]
         now["indexes"] = [i for i in now.get("indexes", []) if i in was["indexes"]]
         found[name] = now
     return found
@@ -291,7 +299,7 @@ def _seed_0003(conn: Connection) -> dict[str, int]:
                due_at=t0, status="taken", reminders_sent=1)
     add("outbox", patient_id=ada, kind="reminder", priority=0, text="Time for Metformin",
         buttons=[], occurrence_id=dose, status="sent", not_before=t0, attempts=1,
-        created_at=t0)
+        created_at=t0, telegram_message_id=4711)
     add("readings", patient_id=ada, kind="glucose", value=6.7, unit="mmol/L", taken_at=t0,
         source="chat")
     add("alerts", patient_id=ada, team_id=north, kind="reading", severity="high",

@@ -1,8 +1,11 @@
-"""The console channel: chat as a linked patient in a terminal (the offline demo).
+"""The console channel: a patient's chat in a terminal (the offline demo).
 
-It behaves like the Telegram bridge: text goes through `conversation.turn`, reminders
-arrive from the outbox with numbered choices, and dose choices are recorded directly
-in storage, so they work even when Rasa is down.
+The same flow as any channel: typed lines go to `flow.Flow` (`/start CODE`, `/stop`,
+`/today`, ... or words), its answers are printed with numbered choices, and a number
+presses that choice. The console delivers its own outbox while it runs (nothing else
+reaches the terminal), so reminders arrive with their choices; dose choices are
+recorded directly in storage, so they work even when Rasa is down. A terminal has no
+deep link: the demo links its chat to the demo patient itself.
 """
 
 from __future__ import annotations
@@ -15,68 +18,21 @@ import sys
 import threading
 from typing import IO
 
+from assistant.channels import flow as flows
+from assistant.channels.base import drain_outbox
+from assistant.channels.flow import Flow
 from assistant.config import Settings
-from assistant.conversation import chat as conversation
-from assistant.conversation.rasa_client import OnHold, RasaClient, Reply
-from assistant.services import outbox
-from assistant.services.doses import apply_dose_button
-from assistant.services.reminders import Buttons
-from assistant.storage.db import session
-from assistant.storage.models import Patient
+from assistant.conversation.rasa_client import OnHold, RasaClient
+from assistant.services.outbox import Buttons
 
 log = logging.getLogger(__name__)
 CHANNEL = "console"
+DEMO_CHAT = "demo"
+GREETING = "Hello! Type a message, a number to pick a choice, or /quit to leave."
 FAILED = "Sorry, something went wrong there. Please try again."
+EXPIRED = "That choice has expired."
 PROMPT = "you> "
 HOLD = "(one moment: the assistant is starting)"
-
-
-class Console:
-    """What the patient sees: numbered choices stay open until another message comes."""
-
-    def __init__(self, out: IO[str] = sys.stdout) -> None:
-        self.out = out
-        self.choices: dict[str, tuple[str, str]] = {}  # number → (kind, data)
-        self._ids = itertools.count(1)
-
-    def show(self, text: str, choices: list[tuple[str, str, str]]) -> int:
-        """Print a bot message with (title, kind, data) choices; returns a message id."""
-        self.out.write(f"\rbot> {text}\n")
-        if choices:
-            self.choices = {str(n): (kind, data)
-                            for n, (_, kind, data) in enumerate(choices, start=1)}
-            options = "   ".join(f"[{n}] {title}" for n, (title, _, _) in
-                                 enumerate(choices, start=1))
-            self.out.write(f"     {options}\n")
-        self.out.write(PROMPT)
-        self.out.flush()
-        return next(self._ids)
-
-    def show_replies(self, replies: list[Reply]) -> None:
-        for reply in replies:
-            self.show(reply.text, [(b["title"], "rasa", b["payload"]) for b in reply.buttons])
-
-    def on_hold(self) -> OnHold:
-        """What the patient sees while their message waits for Rasa to start: one line."""
-        shown = False
-
-        async def notice() -> None:
-            nonlocal shown
-            if not shown:
-                shown = True
-                self.show(HOLD, [])
-
-        return notice
-
-    async def deliver(self, chat_id: str, text: str, buttons: Buttons) -> int:
-        """The outbox's sender for this channel."""
-        return self.show(text, [(b["text"], "dose", b["data"]) for row in buttons for b in row])
-
-
-def _press(patient_id: int, data: str, snooze_minutes: int) -> str:
-    with session() as db:
-        return apply_dose_button(db, patient_id=patient_id, data=data,
-                                 snooze_minutes=snooze_minutes) or "That choice has expired."
 
 
 async def _lines() -> asyncio.Queue[str | None]:
@@ -94,48 +50,105 @@ async def _lines() -> asyncio.Queue[str | None]:
     return queue
 
 
-async def chat(settings: Settings, patient: Patient, console: Console | None = None) -> None:
-    """Chat until the patient types /quit or input ends."""
-    console = console or Console()
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
-                      hold_seconds=settings.rasa_hold_seconds)
-    stop = asyncio.Event()
-    drain = asyncio.create_task(outbox.drain(console.deliver, channel=CHANNEL, stop=stop))
-    # Turns run beside the input, one at a time and in order (a message may wait for Rasa
-    # to start); a possible emergency does not wait its turn.
-    turns, answering = asyncio.Lock(), set[asyncio.Task[None]]()
+class Console:
+    """One chat (`chat_id`, linked like any chat) in this terminal. Numbered choices stay
+    open until the next line is typed."""
 
-    async def answer(text: str) -> None:
-        async with contextlib.nullcontext() if conversation.is_urgent(text) else turns:
-            try:
-                replies = await conversation.turn(rasa, patient, text, console.on_hold())
-            except Exception:
-                log.exception("chat turn failed")
-                replies = [Reply(FAILED)]
-            console.show_replies(replies)
+    name = CHANNEL
 
-    lines = await _lines()
-    console.show("Hello! Type a message, a number to pick a choice, or /quit to leave.", [])
-    try:
-        while (line := await lines.get()) is not None:
-            text = line.strip()
-            if text in ("/quit", "/exit"):
-                break
-            if not text:
-                console.show("(type a message, or /quit)", [])
-                continue
-            kind, data = console.choices.pop(text, ("text", text))
-            console.choices = {}
-            if kind == "dose":
-                console.show(await asyncio.to_thread(_press, patient.id, data,
-                                                     settings.snooze_minutes), [])
+    def __init__(self, settings: Settings, chat_id: str = DEMO_CHAT,
+                 out: IO[str] = sys.stdout) -> None:
+        self.settings = settings
+        self.chat_id = chat_id
+        self.out = out
+        self.choices: dict[str, str] = {}  # number → button data
+        self._ids = itertools.count(1)
+
+    def show(self, text: str, choices: list[tuple[str, str]]) -> int:
+        """Print a message with its (title, data) choices; returns its message id."""
+        self.out.write(f"\rbot> {text}\n")
+        if choices:
+            self.choices = {str(n): data for n, (_, data) in enumerate(choices, start=1)}
+            options = "   ".join(f"[{n}] {title}" for n, (title, _) in
+                                 enumerate(choices, start=1))
+            self.out.write(f"     {options}\n")
+        self.out.write(PROMPT)
+        self.out.flush()
+        return next(self._ids)
+
+    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int:
+        return self.show(text, [(b["text"], b["data"]) for row in buttons for b in row])
+
+    def deep_link(self, code: str) -> None:
+        return None
+
+    async def drain(self, stop: asyncio.Event) -> None:
+        await drain_outbox(self, self.settings, stop)
+
+    def on_hold(self) -> OnHold:
+        """What the patient sees while their message waits for Rasa to start: one line."""
+        shown = False
+
+        async def notice() -> None:
+            nonlocal shown
+            if not shown:
+                shown = True
+                self.show(HOLD, [])
+
+        return notice
+
+    async def _answer(self, flow: Flow, text: str, choice: str | None) -> None:
+        """A typed line, or the choice it picked (one that is not a dose's)."""
+        chat = self.chat_id
+        try:
+            if choice is None:
+                await flow.message(chat, text, self.on_hold())
+            elif choice.startswith(flows.CONSENT_DATA):
+                await flow.consent(chat, choice)
             else:
-                answering.add(task := asyncio.create_task(answer(data)))
-                task.add_done_callback(answering.discard)
-    finally:
-        rasa.release()  # what still waits for Rasa gets its answer now
-        await asyncio.gather(*answering, return_exceptions=True)
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drain
-        await rasa.aclose()
+                await flow.rasa_button(chat, choice, self.on_hold())
+        except Exception:
+            log.exception("chat turn failed")
+            self.show(FAILED, [])
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Chat until the patient types /quit, input ends or `stop` is set."""
+        settings = self.settings
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                          hold_seconds=settings.rasa_hold_seconds)
+        flow = Flow(self, rasa, snooze_minutes=settings.snooze_minutes)
+        delivered = asyncio.Event()
+        drain = asyncio.create_task(self.drain(delivered))
+        # Lines are answered beside the input (a message may wait for Rasa to start); the
+        # flow keeps them in order.
+        answering = set[asyncio.Task[None]]()
+        lines, stopped = await _lines(), asyncio.ensure_future(stop.wait())
+        self.show(GREETING, [])
+        try:
+            while True:
+                line = asyncio.ensure_future(lines.get())
+                await asyncio.wait({line, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                if not line.done():
+                    line.cancel()
+                    break
+                typed = line.result()
+                if typed is None or typed.strip() in ("/quit", "/exit"):
+                    break
+                text = typed.strip()
+                if not text:
+                    self.show("(type a message, or /quit)", [])
+                    continue
+                choice, self.choices = self.choices.get(text), {}
+                if choice and choice.startswith(flows.DOSE_DATA):
+                    self.show(await flow.dose_button(self.chat_id, choice) or EXPIRED, [])
+                else:
+                    answering.add(task := asyncio.create_task(self._answer(flow, text, choice)))
+                    task.add_done_callback(answering.discard)
+        finally:
+            stopped.cancel()
+            rasa.release()  # what still waits for Rasa gets its answer now
+            await asyncio.gather(*answering, return_exceptions=True)
+            delivered.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
+            await rasa.aclose()

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlmodel import Session, select
 
+from assistant.channels import registry
 from assistant.config import SettingsError, get_settings
 from assistant.conversation import rasa_engine
 from assistant.domain import dues, zones
@@ -184,13 +185,16 @@ def med_add(
 @friendly
 def enrol(patient: Annotated[int, typer.Argument(help="patient id")],
           hours: Annotated[int | None, typer.Option(help="valid for (default 72)")] = None) -> None:
-    """Issue a one-time enrolment code; prints the code and the t.me deep link."""
+    """Issue a one-time enrolment code; prints the code and the link that opens the chat
+    with it."""
     settings = get_settings()
     with session() as db:
         issued = enrolment.issue_code(db, patient=patients.get_patient(db, patient), actor=ACTOR,
                                       hours=hours or settings.enrolment_code_hours)
     typer.echo(f"code: {issued.code}")
-    typer.echo(f"link: {issued.deep_link(settings.telegram_bot_username)}")
+    link = registry.enrolment_link(settings, issued.code)
+    if link:
+        typer.echo(f"link: {link}")
     typer.echo(f"expires: {issued.expires_at:%Y-%m-%d %H:%M} UTC")
 
 

@@ -18,7 +18,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from assistant.channels import console
+from assistant.channels import registry
+from assistant.channels.console import CHANNEL as CONSOLE
+from assistant.channels.console import DEMO_CHAT, Console
 from assistant.config import Settings, private_dir
 from assistant.conversation import rasa_engine as engine
 from assistant.domain import zones
@@ -57,7 +59,7 @@ def seed(settings: Settings) -> Patient:
                 instructions="in the morning, with water",
                 purpose="Lowers blood pressure and protects the kidneys.",
                 schedule=ScheduleSpec(times=("09:00",)), actor=ACTOR)
-            db.add(ChatLink(patient_id=patient.id, channel="console", chat_id="demo"))
+            db.add(ChatLink(patient_id=patient.id, channel=CONSOLE, chat_id=DEMO_CHAT))
         soon = (utcnow() + timedelta(seconds=90)).astimezone(zones.zone(patient.timezone))
         lisinopril = db.exec(select(Medication).where(Medication.patient_id == patient.id,
                                                       Medication.name == "Lisinopril")).one()
@@ -94,12 +96,13 @@ async def _run(settings: Settings, patient: Patient, password: str) -> int:
         _say(f"\nThe care team's console: http://{settings.web_host}:{settings.web_port}/ "
              f"(log in as {NURSE_EMAIL} with the one-time password {password} ; a new one "
              "each run). The demo patient's page shows their reminders and readings.")
-        if settings.telegram_enabled:
+        if registry.enabled(settings):
             with session() as db:
                 issued = enrolment.issue_code(db, patient=patient, actor=ACTOR,
                                               hours=settings.enrolment_code_hours)
-            _say(f"Serving Telegram. Enrol the demo patient with "
-                 f"{issued.deep_link(settings.telegram_bot_username)} . Ctrl-C stops.")
+            link = registry.enrolment_link(settings, issued.code) or f"the code {issued.code}"
+            _say(f"Serving {', '.join(c.name.title() for c in registry.enabled(settings))}. "
+                 f"Enrol the demo patient with {link} . Ctrl-C stops.")
             await stack.supervise()
             return 1
         _say(f"\nYou are {patient.display_name}, a demo patient. A Lisinopril reminder is due "
@@ -107,7 +110,7 @@ async def _run(settings: Settings, patient: Patient, password: str) -> int:
              "'my bp is 135/85', 'snooze 10 min'.\n")
         supervising = asyncio.create_task(stack.supervise())  # a crashed service restarts
         try:
-            await console.chat(settings, patient)
+            await Console(settings, DEMO_CHAT).serve(asyncio.Event())
         finally:
             supervising.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -29,7 +29,7 @@ from typing import IO
 
 import httpx
 
-from assistant.channels.telegram.bridge import run_bridge
+from assistant.channels import registry
 from assistant.config import Settings
 from assistant.conversation import rasa_engine as engine
 from assistant.logs import setup_logging
@@ -83,8 +83,8 @@ def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
 
 
 def default_names(settings: Settings) -> tuple[str, ...]:
-    """Everything the chat needs (the bridge only with a Telegram token)."""
-    return ("rasa", "actions", "scheduler", "bridge") if settings.telegram_enabled else (
+    """Everything the chat needs (the bridge only when the settings enable a channel)."""
+    return ("rasa", "actions", "scheduler", "bridge") if registry.enabled(settings) else (
         "rasa", "actions", "scheduler")
 
 
@@ -282,9 +282,19 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
         return 1
 
 
+async def scheduler(settings: Settings, stop: asyncio.Event) -> None:
+    """The scheduler service, delivering the outbox of every channel the settings enable."""
+    await run_scheduler(settings, stop, [channel.drain for channel in registry.enabled(settings)])
+
+
+async def bridge(settings: Settings, stop: asyncio.Event) -> None:
+    """The bridge service: every channel the settings enable, served until `stop`."""
+    await asyncio.gather(*(channel.serve(stop) for channel in registry.enabled(settings)))
+
+
 async def _in_process(settings: Settings, name: str) -> None:
     """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
-    runner = run_scheduler if name == "scheduler" else run_bridge
+    runner = scheduler if name == "scheduler" else bridge
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -297,6 +307,9 @@ def run(settings: Settings, only: str | None) -> int:
     setup_logging(settings)
     if only is not None and only not in SERVICES:
         log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))
+        return 2
+    if only == "bridge" and not registry.enabled(settings):
+        log.error("no channel to serve: set CARELOOP_TELEGRAM_TOKEN")
         return 2
     if only in IN_PROCESS:
         asyncio.run(_in_process(settings, only))

@@ -3,8 +3,9 @@
 APScheduler 3 keeps only in-memory interval jobs here (DESIGN: one scheduler per job
 store, and a job advanced before it runs would be lost in a crash). Every tick plans
 and advances dose occurrences in short transactions, so a restart or a second
-instance repeats nothing. With a Telegram token the same process drains the outbox
-through the bridge's sender.
+instance repeats nothing. The same process delivers the outbox with the drains it is
+given (one per channel the settings enable: the supervisor composes them), naming no
+channel itself.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
@@ -26,6 +28,7 @@ from assistant.storage.db import get_engine, is_unavailable, session, utcnow
 log = logging.getLogger(__name__)
 
 ADVICE_EVERY_SECONDS = 60
+Drain = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def _queue_advice(engine: Engine) -> None:
@@ -58,7 +61,10 @@ def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None
     return job
 
 
-async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
+async def run_scheduler(settings: Settings, stop: asyncio.Event,
+                        drains: Sequence[Drain] = ()) -> None:
+    """Plan and move doses on, queue advice, and run each of `drains` (a channel's outbox
+    delivery, until the event it is given is set) until `stop`."""
     engine, policy = get_engine(), Policy.from_settings(settings)
     scheduler = AsyncIOScheduler(timezone=UTC)
     jobs = [("careloop-doses", settings.scheduler_tick_seconds,
@@ -69,15 +75,11 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
                           replace_existing=True, max_instances=1, coalesce=True,
                           misfire_grace_time=None, next_run_time=utcnow())
     scheduler.start()
-    drain: asyncio.Task[None] | None = None
-    if settings.telegram_enabled:
-        from assistant.channels.telegram.dispatch import drain_to_telegram
-
-        drain = asyncio.create_task(drain_to_telegram(settings, stop))
+    delivering = [asyncio.create_task(drain(stop)) for drain in drains]
     log.info("scheduler started (doses every %s s)", settings.scheduler_tick_seconds)
     await stop.wait()
     scheduler.shutdown(wait=False)
-    if drain is not None:
+    for task in delivering:
         with contextlib.suppress(asyncio.CancelledError):
-            await drain
+            await task
     log.info("scheduler stopped")

@@ -4,7 +4,7 @@ Codes are stored only as a hash keyed with the server's secret; a new code revok
 patient's older ones. Every refusal reads the same to the chat (wrong, used or expired),
 and failed attempts are throttled per chat and across all chats so codes cannot be
 guessed. A code never moves a patient (or a chat) silently: the care team is alerted,
-and the bridge tells the previous chat first.
+and the channel's flow tells the previous chat first.
 """
 
 from __future__ import annotations
@@ -46,11 +46,10 @@ THROTTLED = "Too many tries. Please wait an hour, or ask your care team."
 
 @dataclass(frozen=True)
 class IssuedCode:
+    """A code as the care team hands it over (the link that carries it is the channel's)."""
+
     code: str
     expires_at: datetime
-
-    def deep_link(self, bot_username: str) -> str:
-        return f"https://t.me/{bot_username}?start={self.code}"
 
 
 def normalise(code: str) -> str:

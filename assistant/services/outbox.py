@@ -1,10 +1,13 @@
 """The outbox: every message CareLoop sends on its own (reminders, nudges, advice,
 care-team replies) waits here until a channel delivers it.
 
-Delivery is at-least-once. A worker claims rows for a short lease; Telegram's answer
-is committed right away (retried while the database is out of reach, rather than left
-for the lease to expire and the message to go out again), so a duplicate needs a crash
-between Telegram's answer and that commit. A crashed worker's claim expires and another
+Each channel delivers the rows of its own chats with its `send` (see
+assistant/channels/base.py), which gives the channel's id of the message or raises
+`Unreachable` / `RetryLater`. Delivery is at-least-once. A worker claims rows for a short
+lease; the channel's answer is committed right away (retried while the database is out
+of reach, rather than left for the lease to expire and the message to go out again), so
+a duplicate needs a crash between that answer and that commit. A crashed worker's claim
+expires and another
 worker retries the row. On PostgreSQL workers skip each other's rows (`FOR UPDATE SKIP
 LOCKED`).
 """
@@ -42,7 +45,8 @@ Send = Callable[[str, str, Buttons], Awaitable[int]]
 
 
 class Unreachable(Exception):
-    """The chat cannot receive messages any more (Telegram 403: the bot was blocked)."""
+    """The chat cannot receive messages any more (e.g. Telegram's 403: the bot was
+    blocked)."""
 
 
 class RetryLater(Exception):
@@ -102,11 +106,11 @@ def _stale(db: Session, message: OutboxMessage, patient: Patient) -> str | None:
     return None
 
 
-def mark_sent(db: Session, message_id: int, telegram_message_id: int) -> None:
+def mark_sent(db: Session, message_id: int, channel_message_id: int) -> None:
     message = db.get(OutboxMessage, message_id)
     if message is not None:
         message.status, message.sent_at = OutboxStatus.sent, utcnow()
-        message.telegram_message_id = telegram_message_id
+        message.channel_message_id = channel_message_id
         message.claimed_until = None
 
 

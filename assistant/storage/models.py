@@ -333,7 +333,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     channel: str | None = Field(default=None, max_length=16)
     chat_id: str | None = Field(default=None, max_length=64)
-    telegram_message_id: int | None = None
+    channel_message_id: int | None = None  # the channel's id of the message sent
     created_at: datetime = _created()
     sent_at: datetime | None = _at()
 

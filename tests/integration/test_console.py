@@ -16,15 +16,19 @@ from assistant.config import get_settings
 from assistant.conversation import chat as conversation
 from assistant.services import patients, teams
 from assistant.storage.db import session
-from assistant.storage.models import Patient
+from assistant.storage.models import ChatLink, Patient
 from tests.conftest import free_port
 
 
 def _patient() -> Patient:
+    """A patient whose chat is the console's (the demo links it the same way)."""
     with session() as db:
         team = teams.add_team(db, name="Ward 3", actor="test")
-        return patients.add_patient(db, team=team, name="Ida", timezone="Europe/Berlin",
-                                    actor="test")
+        patient = patients.add_patient(db, team=team, name="Ida", timezone="Europe/Berlin",
+                                       actor="test")
+        db.add(ChatLink(patient_id=patient.id, channel=console_mod.CHANNEL,
+                        chat_id=console_mod.DEMO_CHAT))
+        return patient
 
 
 async def _until(condition: object, timeout: float) -> None:
@@ -42,8 +46,9 @@ async def test_an_emergency_is_answered_at_once_behind_a_message_held_for_rasa(
     reader, writer = os.pipe()
     monkeypatch.setattr(sys, "stdin", open(reader))  # noqa: SIM115  (the chat reads it)
     typed, screen = open(writer, "w"), io.StringIO()  # noqa: SIM115
-    chat = asyncio.create_task(console_mod.chat(get_settings(), _patient(),
-                                                console_mod.Console(screen)))
+    _patient()
+    console = console_mod.Console(get_settings(), console_mod.DEMO_CHAT, screen)
+    chat = asyncio.create_task(console.serve(asyncio.Event()))
     try:
         typed.write("what do I take today?\nmy lips are turning blue\n")
         typed.flush()

@@ -10,17 +10,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from assistant.channels.telegram.bridge import run_bridge
 from assistant.config import get_settings
 from assistant.domain import zones
 from assistant.domain.schedule_specs import ScheduleSpec
-from assistant.scheduling.service import run_scheduler
+from assistant.interfaces.supervisor import scheduler
 from assistant.services import medications, patients, teams
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import DoseOccurrence, DoseStatus, MessageKind, OutboxMessage, Patient
 from tests.integration.test_telegram_bridge import CHAT, _enrol
 from tests.telegram_emulator import Emulator
-from tests.telegram_fixtures import Running
+from tests.telegram_fixtures import Running, serve_telegram
 
 pytestmark = pytest.mark.rasa
 
@@ -54,7 +53,7 @@ def test_a_patient_chats_and_answers_a_reminder_on_telegram(
     emulator = telegram_emulator
     monkeypatch.setenv("CARELOOP_SCHEDULER_TICK_SECONDS", "0.5")
     get_settings.cache_clear()
-    with Running(run_bridge), Running(run_scheduler):
+    with Running(serve_telegram), Running(scheduler):
         patient, due = _patient_with_a_dose_soon("Eve")
         local = due.astimezone(zones.zone(patient.timezone)).strftime("%H:%M")
         _enrol(emulator, patient)

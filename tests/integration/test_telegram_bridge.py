@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from assistant.channels.telegram import bridge as bridge_mod
+from assistant.channels import flow
 from assistant.channels.telegram.sender import TelegramSender
 from assistant.config import get_settings
 from assistant.conversation import chat as conversation
@@ -192,9 +192,9 @@ def test_codes_are_kept_only_as_a_hash_keyed_with_the_server_secret(
 def test_an_unlinked_chat_learns_how_to_join_and_nothing_else(bridge: Emulator) -> None:
     _patient()
     bridge.inject_text(CHAT, "what do I take today?")
-    assert bridge.wait_for(CHAT)[0].text == bridge_mod.JOIN
+    assert bridge.wait_for(CHAT)[0].text == flow.JOIN
     bridge.inject_text(CHAT, "/start")
-    assert bridge.wait_for(CHAT, 2)[1].text == bridge_mod.JOIN
+    assert bridge.wait_for(CHAT, 2)[1].text == flow.JOIN
 
 
 def test_stop_unlinks_the_chat_and_drops_what_was_waiting(bridge: Emulator) -> None:
@@ -203,12 +203,12 @@ def test_stop_unlinks_the_chat_and_drops_what_was_waiting(bridge: Emulator) -> N
     with session() as db:
         db.add(OutboxMessage(patient_id=patient.id, kind="advice", text="tip"))
     bridge.inject_text(CHAT, "/stop")
-    assert bridge.wait_for(CHAT, 3)[2].text == bridge_mod.STOPPED
+    assert bridge.wait_for(CHAT, 3)[2].text == flow.STOPPED
     assert _linked() is None
     with session() as db:
         assert [m.status for m in db.exec(select(OutboxMessage))] == [OutboxStatus.dropped]
     bridge.inject_text(CHAT, "hello?")
-    assert bridge.wait_for(CHAT, 4)[3].text == bridge_mod.JOIN
+    assert bridge.wait_for(CHAT, 4)[3].text == flow.JOIN
 
 
 def _due_now(patient: Patient) -> int:
@@ -293,7 +293,7 @@ def test_stickers_photos_and_edits_get_a_polite_answer(bridge: Emulator) -> None
     bridge.inject_photo(CHAT)
     bridge.inject_edited(CHAT, "changed my mind")
     texts = [m.text for m in bridge.wait_for(CHAT, 3)]
-    assert texts.count(bridge_mod.UNSUPPORTED) == 2 and bridge_mod.EDITED in texts
+    assert texts.count(flow.UNSUPPORTED) == 2 and flow.EDITED in texts
 
 
 def test_odd_and_huge_text_is_answered_without_a_crash(bridge: Emulator) -> None:
@@ -311,7 +311,7 @@ def test_webhook_mode_accepts_only_updates_carrying_the_secret(
     import httpx
 
     from tests.conftest import free_port
-    from tests.telegram_fixtures import Running
+    from tests.telegram_fixtures import Running, serve_telegram
 
     port, secret = free_port(), "s3cret-token-of-sixteen+"
     monkeypatch.setenv("CARELOOP_WEBHOOK_URL", "https://careloop.example.org/hook")
@@ -322,7 +322,7 @@ def test_webhook_mode_accepts_only_updates_carrying_the_secret(
         "message_id": 1, "date": int(time.time()), "text": "hello",
         "chat": {"id": CHAT, "type": "private"},
         "from": {"id": CHAT, "is_bot": False, "first_name": "Pat"}}}
-    with Running(bridge_mod.run_bridge):
+    with Running(serve_telegram):
         url = f"http://127.0.0.1:{port}/telegram"
         deadline = time.monotonic() + 15
         while True:
@@ -338,7 +338,7 @@ def test_webhook_mode_accepts_only_updates_carrying_the_secret(
                              headers={"X-Telegram-Bot-Api-Secret-Token": secret})
         assert genuine.status_code == 200
         [reply] = telegram_emulator.wait_for(CHAT)
-        assert reply.text == bridge_mod.JOIN
+        assert reply.text == flow.JOIN
         time.sleep(0.3)
         assert len(telegram_emulator.messages_to(CHAT)) == 1  # nothing for the forged one
     assert telegram_emulator.calls.get("setWebhook") == 1
@@ -347,18 +347,18 @@ def test_webhook_mode_accepts_only_updates_carrying_the_secret(
 def test_a_message_held_for_rasa_shows_typing_and_holds_up_no_other_chat(
         telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import free_port
-    from tests.telegram_fixtures import Running
+    from tests.telegram_fixtures import Running, serve_telegram
 
     monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # starting
     monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "4")
     get_settings.cache_clear()
     telegram, other = telegram_emulator, CHAT + 1
-    with Running(bridge_mod.run_bridge):
+    with Running(serve_telegram):
         _enrol(telegram, _patient())
         sent = time.monotonic()
         telegram.inject_text(CHAT, "what do I take today?")
         telegram.inject_text(other, "hello")  # someone else, while that message is held
-        assert telegram.wait_for(other)[0].text == bridge_mod.JOIN
+        assert telegram.wait_for(other)[0].text == flow.JOIN
         assert time.monotonic() - sent < 3
         deadline = time.monotonic() + 3
         while (CHAT, "typing") not in telegram.chat_actions:
@@ -372,12 +372,12 @@ def test_a_message_held_for_rasa_shows_typing_and_holds_up_no_other_chat(
 def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
         telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import free_port
-    from tests.telegram_fixtures import Running
+    from tests.telegram_fixtures import Running, serve_telegram
 
     monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # starting
     monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "30")
     get_settings.cache_clear()
-    with Running(bridge_mod.run_bridge):
+    with Running(serve_telegram):
         _enrol(telegram_emulator, _patient())
         telegram_emulator.inject_text(CHAT, "what do I take today?")  # held for Rasa
         telegram_emulator.inject_text(CHAT, "my lips are turning blue")
@@ -436,7 +436,7 @@ def test_a_message_the_bridge_was_killed_before_answering_is_answered_after_it_r
 def test_with_the_database_stopped_a_patient_gets_the_fallback_and_an_emergency_its_alert_after(
         telegram_emulator: Emulator, own_postgres: PrivatePostgres,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.telegram_fixtures import Running
+    from tests.telegram_fixtures import Running, serve_telegram
 
     telegram = telegram_emulator
     monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # Rasa down
@@ -448,7 +448,7 @@ def test_with_the_database_stopped_a_patient_gets_the_fallback_and_an_emergency_
         assert team is not None
         team.emergency_number, team.crisis_line = "999", "the Samaritans"
         db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
-    with Running(bridge_mod.run_bridge):
+    with Running(serve_telegram):
         telegram.inject_text(CHAT, "hello")
         assert telegram.wait_for(CHAT, timeout=30)[0].text == conversation.UNAVAILABLE.format(
             number="999")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.domain.days import DAY_CODES
 from assistant.errors import InvalidInput, InvalidSchedule
@@ -147,13 +148,14 @@ def erase_patient(db: DB, caller: ApiCaller, patient_id: Id) -> Response:
              status_code=201, tags=["patients"])
 def issue_enrolment_code(db: DB, caller: ApiCaller, patient_id: Id,
                          body: s.EnrolmentIn | None = None) -> s.EnrolmentOut:
-    """A one-time code linking the patient's Telegram chat; only its hash is stored."""
+    """A one-time code linking the patient's chat, with the link that opens the chat with
+    it (none when no channel has links); only the code's hash is stored."""
     settings = get_settings()
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     issued = enrolment.issue_code(db, patient=patient, actor=caller.actor,
                                   hours=(body and body.hours) or settings.enrolment_code_hours)
     return s.EnrolmentOut(code=issued.code, expires_at=issued.expires_at,
-                          link=issued.deep_link(settings.telegram_bot_username))
+                          link=registry.enrolment_link(settings, issued.code))
 
 
 @router.post("/patients/{patient_id}/messages", status_code=202, tags=["patients"])

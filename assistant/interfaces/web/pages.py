@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.domain import schedules, zones
 from assistant.domain.days import DAY_CODES
@@ -294,10 +295,10 @@ def enrol(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Re
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     issued = enrolment.issue_code(db, patient=patient, actor=caller.actor,
                                   hours=settings.enrolment_code_hours)
-    link = issued.deep_link(settings.telegram_bot_username)
+    link = registry.enrolment_link(settings, issued.code)
+    qr = segno.make(link, error="m").svg_inline(scale=5, title="enrolment link") if link else ""
     return render(request, "enrol.html", caller, patient=patient, enrol_code=issued.code, link=link,
-                  expires_at=issued.expires_at,
-                  qr=segno.make(link, error="m").svg_inline(scale=5, title="enrolment link"))
+                  expires_at=issued.expires_at, qr=qr)
 
 
 @router.post("/patients/{patient_id}/reply", dependencies=[CSRF])

@@ -229,7 +229,7 @@ class EnrolmentIn(In):
 
 class EnrolmentOut(BaseModel):
     code: str
-    link: str
+    link: str | None
     expires_at: datetime
 
 

@@ -1,0 +1,263 @@
+"""The patient's side of a chat, the same on every channel: how to join, the consent
+notice, /stop, buttons, and words for the assistant.
+
+A channel's adapter (telegram/bridge.py, console.py) turns what arrives into these calls,
+and every answer leaves through the channel's `send`. Nothing about a patient reaches a
+chat before it is linked with a one-time code and the patient agreed to the notice.
+Linked chats talk to Rasa (the conversation id is the patient's opaque `chat_ref`, never
+the chat's id). Dose buttons are recorded in storage directly, so they work while Rasa is
+down. A chat's messages are answered one at a time, in the order they came; a possible
+emergency does not wait its turn. Logs carry no message text.
+
+Button data: `consent:<code>` (or `consent:-`) on the notice, `dose:<occurrence>:<action>`
+on reminders (services/reminders.py), `r:<payload>` on the assistant's own choices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+from sqlmodel import Session
+
+from assistant.channels.base import Channel
+from assistant.conversation import chat as conversation
+from assistant.conversation.rasa_client import OnHold, RasaClient
+from assistant.domain import safety
+from assistant.errors import EnrolmentRefused
+from assistant.services import alerts, enrolment
+from assistant.services.doses import apply_dose_button
+from assistant.services.outbox import Buttons, RetryLater, Unreachable
+from assistant.storage.db import is_unavailable, session
+from assistant.storage.models import CareTeam, Patient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+JOIN = ("Hello! I'm CareLoop, a medication assistant used by care teams. To start, send "
+        "the enrolment code your care team gave you, like this: /start ABCD234XYZ")
+CONSENT = ("Before we start: CareLoop reminds you of your medicines and passes messages to "
+           "your care team, who can read what you write here. It is not a medical device "
+           "and not for emergencies: in an emergency call your emergency number.\n\n"
+           "Do you agree?")
+AGREE, DECLINE = "✅ I agree", "No, thanks"
+DECLINED = "OK, nothing was linked. " + JOIN
+WELCOME = ("You're all set, {name}. I'll remind you of your doses here. Ask me 'what do I "
+           "take today?' or type /help.")
+STOPPED = ("You won't get any more messages from me. If you want to start again, ask your "
+           "care team for a new code.")
+MOVED = ("Your CareLoop reminders now go to another {channel} chat: a new enrolment code "
+         "from your care team was used there. This chat gets no more messages. If that "
+         "was not you, call your care team now.")
+UNSUPPORTED = "Sorry, I can only read text messages. Please type your message."
+EDITED = "I only see new messages, not edits. Please send it again as a new message."
+CHOOSE = "Please choose:"
+# Commands that mean the same as saying it in words.
+COMMAND_TEXT = {"today": "what do I take today?", "help": "help",
+                "pause": "pause my reminders", "resume": "resume my reminders"}
+CONSENT_DATA, DOSE_DATA, RASA_DATA = "consent:", "dose:", "r:"
+DATABASE_RETRY_SECONDS = 1.0  # an emergency's alert waits for the database this often
+
+
+def _db(work: Callable[..., T], *args: object) -> asyncio.Future[T]:
+    """Blocking storage work in a thread, in one unit of work."""
+
+    def run() -> T:
+        with session() as db:
+            return work(db, *args)
+
+    return asyncio.ensure_future(asyncio.to_thread(run))
+
+
+class Flow:
+    """One channel's chats; `chat_id` is the channel's own id of a chat, as text."""
+
+    def __init__(self, channel: Channel, rasa: RasaClient, *, snooze_minutes: int) -> None:
+        self.channel = channel
+        self.rasa = rasa
+        self.snooze_minutes = snooze_minutes
+        self._chats: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
+        # Each chat's care team as last seen: its emergency number and crisis line are
+        # given from here while the database is out of reach.
+        self._teams: dict[str, CareTeam] = {}
+
+    @contextlib.asynccontextmanager
+    async def one_at_a_time(self, chat_id: str) -> AsyncIterator[None]:
+        """A chat's messages are answered one after the other, in the order they came."""
+        lock, users = self._chats.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._chats[chat_id]
+
+    async def reply(self, chat_id: str, text: str, buttons: Buttons | None = None) -> None:
+        """Send to the chat; a chat that is gone for good is marked so (the team is told)."""
+        try:
+            await self.channel.send(chat_id, text, buttons or [])
+        except Unreachable:
+            channel = self.channel.name
+            await _db(lambda db: enrolment.mark_unreachable(db, channel=channel,
+                                                             chat_id=chat_id))
+
+    async def patient(self, chat_id: str) -> Patient | None:
+        return await _db(lambda db: enrolment.linked_patient(db, self.channel.name, chat_id))
+
+    async def _linked(self, chat_id: str) -> Patient | None:
+        """The chat's patient, noting their care team."""
+
+        def find(db: Session) -> tuple[Patient | None, CareTeam | None]:
+            patient = enrolment.linked_patient(db, self.channel.name, chat_id)
+            return patient, db.get(CareTeam, patient.team_id) if patient else None
+
+        patient, team = await _db(find)
+        if team is not None:
+            self._teams[chat_id] = team
+        return patient
+
+    async def _database_down(self, chat_id: str, text: str) -> None:
+        """The database is out of reach: a possible emergency gets the guidance at once and
+        its alert as soon as the database is back (the message stays in hand until then,
+        so that a restart does not lose it); anything else gets the fallback, with the
+        emergency number."""
+        team = self._teams.get(chat_id)
+        if not conversation.is_urgent(text):
+            await self.reply(chat_id, conversation.UNAVAILABLE.format(
+                number=safety.emergency_number(team)))
+            return
+        await self.reply(chat_id, safety.emergency_guidance(team))
+        while True:
+            await asyncio.sleep(DATABASE_RETRY_SECONDS)
+            try:
+                patient = await self.patient(chat_id)
+                if patient is not None:
+                    await _db(alerts.raise_emergency, patient)
+                return
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+
+    # --- joining and leaving -------------------------------------------------------------
+
+    async def start(self, chat_id: str, code: str) -> None:
+        """`/start CODE`: the notice to agree to before the chat is linked; `/start` alone:
+        how to join (or a welcome back)."""
+        if not code:
+            patient = await self.patient(chat_id)
+            await self.reply(chat_id, WELCOME.format(name=patient.display_name)
+                             if patient else JOIN)
+            return
+        try:
+            await _db(lambda db: enrolment.check_code(db, code=code, chat_id=chat_id))
+        except EnrolmentRefused as refused:
+            await self.reply(chat_id, str(refused))
+            return
+        await self.reply(chat_id, CONSENT, [[{"text": AGREE, "data": CONSENT_DATA + code},
+                                             {"text": DECLINE, "data": CONSENT_DATA + "-"}]])
+
+    async def consent(self, chat_id: str, data: str) -> None:
+        """The notice's buttons: agreeing links the chat to the patient."""
+        code = data.removeprefix(CONSENT_DATA)
+        if code == "-":
+            await self.reply(chat_id, DECLINED)
+            return
+        channel = self.channel.name
+        try:
+            previous = await _db(lambda db: enrolment.moving_from(
+                db, code=code, channel=channel, chat_id=chat_id))
+            # The chat the patient used until now hears of the move while it is linked.
+            told = previous is not None and await self._tell_moved(previous.channel,
+                                                                   previous.chat_id)
+            patient = await _db(lambda db: enrolment.redeem_code(
+                db, code=code, channel=channel, chat_id=chat_id, previous_told=told))
+        except EnrolmentRefused as refused:
+            await self.reply(chat_id, str(refused))
+            return
+        log.info("chat linked to patient %s", patient.id)
+        await self.reply(chat_id, WELCOME.format(name=patient.display_name))
+
+    async def _tell_moved(self, channel: str, chat_id: str) -> bool:
+        """Tell a patient's previous chat that their reminders move; False if it cannot be
+        (a chat on another channel is out of this one's reach: the team's alert says so)."""
+        if channel != self.channel.name:
+            return False
+        try:
+            await self.channel.send(chat_id, MOVED.format(channel=channel.title()), [])
+        except (Unreachable, RetryLater):  # blocked, or the channel kept failing
+            return False
+        return True
+
+    async def stop(self, chat_id: str) -> None:
+        """`/stop`: unlink the chat; nothing more is sent to it."""
+        channel = self.channel.name
+        await _db(lambda db: enrolment.unlink(db, channel=channel, chat_id=chat_id))
+        await self.reply(chat_id, STOPPED)
+
+    # --- words and buttons ---------------------------------------------------------------
+
+    async def text(self, chat_id: str, text: str, on_hold: OnHold | None = None) -> None:
+        """Words: to the assistant for a linked chat, how to join for others. `on_hold` is
+        awaited now and then while the message waits for Rasa to start ("typing")."""
+        urgent = conversation.is_urgent(text)
+        async with contextlib.nullcontext() if urgent else self.one_at_a_time(chat_id):
+            try:
+                patient = await self._linked(chat_id)
+                if patient is None:
+                    await self.reply(chat_id, JOIN)
+                    return
+                replies = await conversation.turn(self.rasa, patient, text, on_hold)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("database unavailable for a chat turn (%s)", type(exc).__name__)
+                await self._database_down(chat_id, text)
+                return
+            for reply in replies:
+                buttons = [[{"text": b["title"], "data": RASA_DATA + b["payload"]}]
+                           for b in reply.buttons]
+                await self.reply(chat_id, reply.text or CHOOSE, buttons)
+
+    async def command(self, chat_id: str, name: str, on_hold: OnHold | None = None) -> None:
+        """/today, /help, /pause, /resume: the same as saying it in words."""
+        await self.text(chat_id, COMMAND_TEXT.get(name, "help"), on_hold)
+
+    async def message(self, chat_id: str, text: str, on_hold: OnHold | None = None) -> None:
+        """A message as typed on a channel without commands of its own: `/start CODE`,
+        `/stop` and the other commands, or words."""
+        if not text.startswith("/"):
+            await self.text(chat_id, text, on_hold)
+            return
+        name, *args = text[1:].split() or [""]
+        if name == "start":
+            await self.start(chat_id, (args or [""])[0])
+        elif name == "stop":
+            await self.stop(chat_id)
+        else:
+            await self.command(chat_id, name, on_hold)
+
+    async def rasa_button(self, chat_id: str, data: str, on_hold: OnHold | None = None) -> None:
+        """A choice from the assistant's answer: its payload goes to Rasa as the message."""
+        await self.text(chat_id, data.removeprefix(RASA_DATA) or "help", on_hold)
+
+    async def dose_button(self, chat_id: str, data: str) -> str | None:
+        """Taken / Snooze / Skip on a reminder, recorded directly (Rasa not needed): the
+        outcome to show, or None when it is not a dose of this chat's patient."""
+        patient = await self.patient(chat_id)
+        if patient is None:
+            return None
+        return await _db(lambda db: apply_dose_button(
+            db, patient_id=patient.id, data=data, snooze_minutes=self.snooze_minutes))
+
+    async def unsupported(self, chat_id: str) -> None:
+        """Stickers, photos, voice, files: a polite word."""
+        await self.reply(chat_id, UNSUPPORTED)
+
+    async def edited(self, chat_id: str) -> None:
+        """Edited messages are not re-read."""
+        await self.reply(chat_id, EDITED)
