@@ -59,7 +59,7 @@ CHOOSE = "Please choose:"
 COMMAND_TEXT = {"today": "what do I take today?", "help": "help",
                 "pause": "pause my reminders", "resume": "resume my reminders"}
 CONSENT_DATA, DOSE_DATA, RASA_DATA = "consent:", "dose:", "r:"
-DATABASE_RETRY_SECONDS = 1.0  # an emergency's alert waits for the database this often
+DATABASE_RETRY_SECONDS = 1.0  # what a patient did waits this often for the database
 
 
 def _db(work: Callable[..., T], *args: object) -> asyncio.Future[T]:
@@ -70,6 +70,24 @@ def _db(work: Callable[..., T], *args: object) -> asyncio.Future[T]:
             return work(db, *args)
 
     return asyncio.ensure_future(asyncio.to_thread(run))
+
+
+async def _stored(work: Callable[..., T], *args: object) -> T:
+    """`_db`, waiting for a database out of reach: what a patient did (a reminder's
+    button, /stop, agreeing to the notice) is recorded once it is back. The message stays
+    in hand meanwhile, so that a restart does not lose it."""
+    waiting = False
+    while True:
+        try:
+            return await _db(work, *args)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            if not waiting:
+                log.warning("database unavailable (%s); a message waits for it",
+                            type(exc).__name__)
+                waiting = True
+        await asyncio.sleep(DATABASE_RETRY_SECONDS)
 
 
 class Flow:
@@ -103,11 +121,13 @@ class Flow:
             await self.channel.send(chat_id, text, buttons or [])
         except Unreachable:
             channel = self.channel.name
-            await _db(lambda db: enrolment.mark_unreachable(db, channel=channel,
-                                                             chat_id=chat_id))
+            await _stored(lambda db: enrolment.mark_unreachable(db, channel=channel,
+                                                                 chat_id=chat_id))
 
     async def patient(self, chat_id: str) -> Patient | None:
-        return await _db(lambda db: enrolment.linked_patient(db, self.channel.name, chat_id))
+        """The chat's patient (waiting for a database out of reach)."""
+        return await _stored(lambda db: enrolment.linked_patient(db, self.channel.name,
+                                                                 chat_id))
 
     async def _linked(self, chat_id: str) -> Patient | None:
         """The chat's patient, noting their care team."""
@@ -132,16 +152,13 @@ class Flow:
                 number=safety.emergency_number(team)))
             return
         await self.reply(chat_id, safety.emergency_guidance(team))
-        while True:
-            await asyncio.sleep(DATABASE_RETRY_SECONDS)
-            try:
-                patient = await self.patient(chat_id)
-                if patient is not None:
-                    await _db(alerts.raise_emergency, patient)
-                return
-            except Exception as exc:
-                if not is_unavailable(exc):
-                    raise
+
+        def alert(db: Session) -> None:
+            patient = enrolment.linked_patient(db, self.channel.name, chat_id)
+            if patient is not None:
+                alerts.raise_emergency(db, patient)
+
+        await _stored(alert)
 
     # --- joining and leaving -------------------------------------------------------------
 
@@ -154,7 +171,7 @@ class Flow:
                              if patient else JOIN)
             return
         try:
-            await _db(lambda db: enrolment.check_code(db, code=code, chat_id=chat_id))
+            await _stored(lambda db: enrolment.check_code(db, code=code, chat_id=chat_id))
         except EnrolmentRefused as refused:
             await self.reply(chat_id, str(refused))
             return
@@ -169,12 +186,12 @@ class Flow:
             return
         channel = self.channel.name
         try:
-            previous = await _db(lambda db: enrolment.moving_from(
+            previous = await _stored(lambda db: enrolment.moving_from(
                 db, code=code, channel=channel, chat_id=chat_id))
             # The chat the patient used until now hears of the move while it is linked.
             told = previous is not None and await self._tell_moved(previous.channel,
                                                                    previous.chat_id)
-            patient = await _db(lambda db: enrolment.redeem_code(
+            patient = await _stored(lambda db: enrolment.redeem_code(
                 db, code=code, channel=channel, chat_id=chat_id, previous_told=told))
         except EnrolmentRefused as refused:
             await self.reply(chat_id, str(refused))
@@ -196,7 +213,7 @@ class Flow:
     async def stop(self, chat_id: str) -> None:
         """`/stop`: unlink the chat; nothing more is sent to it."""
         channel = self.channel.name
-        await _db(lambda db: enrolment.unlink(db, channel=channel, chat_id=chat_id))
+        await _stored(lambda db: enrolment.unlink(db, channel=channel, chat_id=chat_id))
         await self.reply(chat_id, STOPPED)
 
     # --- words and buttons ---------------------------------------------------------------
@@ -248,11 +265,14 @@ class Flow:
     async def dose_button(self, chat_id: str, data: str) -> str | None:
         """Taken / Snooze / Skip on a reminder, recorded directly (Rasa not needed): the
         outcome to show, or None when it is not a dose of this chat's patient."""
-        patient = await self.patient(chat_id)
-        if patient is None:
-            return None
-        return await _db(lambda db: apply_dose_button(
-            db, patient_id=patient.id, data=data, snooze_minutes=self.snooze_minutes))
+        channel, snooze = self.channel.name, self.snooze_minutes
+
+        def record(db: Session) -> str | None:
+            patient = enrolment.linked_patient(db, channel, chat_id)
+            return apply_dose_button(db, patient_id=patient.id, data=data,
+                                     snooze_minutes=snooze) if patient else None
+
+        return await _stored(record)
 
     async def unsupported(self, chat_id: str) -> None:
         """Stickers, photos, voice, files: a polite word."""

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import signal
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -465,6 +466,57 @@ def test_with_the_database_stopped_a_patient_gets_the_fallback_and_an_emergency_
             assert time.monotonic() < deadline, "the emergency's alert was never recorded"
             time.sleep(0.2)
         assert _alerts(patient) == [AlertKind.emergency]
+
+
+@pytest.mark.postgres
+def test_a_reminders_button_and_stop_while_the_database_is_stopped_are_recorded_after(
+        telegram_emulator: Emulator, own_postgres: PrivatePostgres) -> None:
+    """Seen in the fault-injection suite: a "Taken" pressed while the database was down
+    was answered (the spinner stopped) and then lost."""
+    from tests.telegram_emulator import Sent
+    from tests.telegram_fixtures import Running, serve_telegram
+
+    telegram, patient = telegram_emulator, _patient()
+    with session() as db:
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+        [(med, row)] = medications.medications(db, patient.id)
+        assert row is not None
+        occ = DoseOccurrence(schedule_id=row.id, medication_id=med.id, patient_id=patient.id,
+                             due_at=utcnow(), status=DoseStatus.sent, reminders_sent=1)
+        db.add(occ)
+        db.flush()
+        occ_id = occ.id
+    reminder = Sent(CHAT, 5000, "💊 Time for your Metformin 500 mg (08:00).",
+                    {"inline_keyboard": [[{"text": "✅ Taken",
+                                           "callback_data": f"dose:{occ_id}:taken"}]]},
+                    time.time())
+
+    def until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.1)
+
+    def status() -> DoseStatus:
+        with session() as db:
+            found = db.get(DoseOccurrence, occ_id)
+            assert found is not None
+            return found.status
+
+    with Running(serve_telegram):
+        until(lambda: telegram.calls.get("getUpdates", 0) > 0, "the bridge polls")
+        own_postgres.stop()
+        telegram.inject_callback(CHAT, reminder, f"dose:{occ_id}:taken")
+        until(lambda: len(telegram.answered) == 1, "the button is answered at once")
+        own_postgres.start()
+        until(lambda: status() == DoseStatus.taken, "the dose is recorded once it is back")
+        until(lambda: any("Noted" in str(e.get("text")) for e in telegram.edits),
+              "the reminder shows it")
+        own_postgres.stop()
+        telegram.inject_text(CHAT, "/stop")
+        own_postgres.start()
+        telegram.wait_for_text(CHAT, flow.STOPPED, timeout=30)
+    assert _linked() is None
 
 
 def _alerts(patient: Patient) -> list[AlertKind]:
