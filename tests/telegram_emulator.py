@@ -4,7 +4,8 @@ A Starlette app served by uvicorn in a thread on 127.0.0.1; PTB reaches it throu
 `base_url`. It keeps the updates it is told to deliver and the messages the bot
 sends, enforces Telegram's limits exactly (per bot per second, per chat) with 429s,
 and can be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts),
-`block_chat`, or to hold a request in flight: `hold_next`.
+`block_chat`, or to hold a request in flight: `hold_next`; `handed_out` says which
+updates the bot has been given.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Hold:
 
     after: int  # requests of its method (with `text`) let through before it
     text: str   # held only when the request's text contains this
+    stall: bool = True  # other requests of its method wait, and are then refused
     arrived: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     params: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +80,7 @@ class Emulator:
     chat_actions: list[tuple[int, str]] = field(default_factory=list)  # (chat id, action)
     too_many_requests: int = 0
     calls: dict[str, int] = field(default_factory=dict)
+    handed_out: int = 0  # the newest update getUpdates has given the bot
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -97,21 +100,24 @@ class Emulator:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
-    def _push(self, kind: str, payload: dict[str, Any]) -> None:
+    def _push(self, kind: str, payload: dict[str, Any]) -> int:
         with self._lock:
-            self._updates.append({"update_id": next(self._update_ids), kind: payload})
+            update_id = next(self._update_ids)
+            self._updates.append({"update_id": update_id, kind: payload})
+        return update_id
 
     def _message(self, chat_id: int, **fields: Any) -> dict[str, Any]:
         return {"message_id": next(self._message_ids), "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private", "first_name": "Pat"},
                 "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"}, **fields}
 
-    def inject_text(self, chat_id: int, text: str) -> None:
+    def inject_text(self, chat_id: int, text: str) -> int:
+        """The patient writes `text`; returns the update's id."""
         fields: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
             fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        self._push("message", self._message(chat_id, **fields))
+        return self._push("message", self._message(chat_id, **fields))
 
     def inject_edited(self, chat_id: int, text: str) -> None:
         self._push("edited_message", self._message(chat_id, text=text,
@@ -150,13 +156,14 @@ class Emulator:
             for _ in range(times):
                 queue.append(Fault(200, "", delay=seconds))
 
-    def hold_next(self, method: str, after: int = 0, text: str = "") -> Hold:
+    def hold_next(self, method: str, after: int = 0, text: str = "",
+                  stall: bool = True) -> Hold:
         """Hold the request of `method` (with `text` in its text) that comes after the
         next `after` such ones: it gets no answer until released, and is then carried out
         (Telegram got it; its answer may find nobody). `arrived` is set when it is in.
         Meanwhile the Bot API stalls: other requests of the method wait and are then
-        refused with 502 (they never got through)."""
-        hold = Hold(after, text)
+        refused with 502 (they never got through), unless `stall` is False."""
+        hold = Hold(after, text, stall)
         with self._lock:
             self._holds.setdefault(method, []).append(hold)
         return hold
@@ -211,7 +218,7 @@ class Emulator:
             holds = self._holds.get(method, [])
             for hold in holds:
                 if hold.arrived.is_set():
-                    if not hold.released.is_set():
+                    if hold.stall and not hold.released.is_set():
                         return hold, True
                     continue
                 if hold.text not in str(params.get("text", "")):
@@ -271,6 +278,8 @@ class Emulator:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 ready = list(self._updates)
             if ready or time.monotonic() >= deadline:
+                if ready:
+                    self.handed_out = max(self.handed_out, ready[-1]["update_id"])
                 return ready
             await asyncio.sleep(0.02)
 
