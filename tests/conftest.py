@@ -163,13 +163,13 @@ class PrivatePostgres:
     stop and start again. Its folder lies outside pytest's temporary folders: another
     pytest run prunes those, and PostgreSQL shuts down when its data directory goes."""
 
-    def __init__(self) -> None:
+    def __init__(self, missing: str = "PostgreSQL not found: install it or set "
+                                          "CARELOOP_TEST_POSTGRES_URL") -> None:
         initdb, self._pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
         if not (initdb and self._pg_ctl):
-            message = "PostgreSQL not found: install it or set CARELOOP_TEST_POSTGRES_URL"
             if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
+                pytest.fail(missing)
+            pytest.skip(missing)
         self.root = Path(tempfile.mkdtemp(prefix="careloop-pg-"))
         self._as_user: list[str] = []
         if os.geteuid() == 0:  # initdb refuses root: run the private server as `postgres`
@@ -281,8 +281,10 @@ def pg_db_url(postgres_server: str, postgres_template: str,
 @pytest.fixture
 def own_postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePostgres]:
     """A PostgreSQL server of the test's own, which it may stop and start, with a migrated
-    `careloop` database made the application's."""
-    server = PrivatePostgres()
+    `careloop` database made the application's (CARELOOP_TEST_POSTGRES_URL cannot serve:
+    this server is stopped)."""
+    server = PrivatePostgres("PostgreSQL's initdb and pg_ctl not found: this test stops a "
+                             "server of its own (install Debian's postgresql)")
     try:
         server.start()
         _pg_admin(server.url, "CREATE DATABASE careloop")
