@@ -30,4 +30,6 @@ fi
 
 .venv/bin/ruff check assistant actions scheduler tests bench rasa_components
 .venv/bin/mypy assistant actions scheduler
-exec .venv/bin/python -m pytest "$@"
+# Two workers (CARELOOP_TEST_WORKERS): the tests that need Rasa in one (see conftest.py).
+exec .venv/bin/python -m pytest -n "${CARELOOP_TEST_WORKERS:-2}" --dist loadgroup \
+  --durations=20 "$@"

@@ -6,6 +6,7 @@ Nothing here imports `rasa`: the engine lives in its own Python 3.10 environment
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
@@ -68,6 +69,17 @@ def train(settings: Settings, models_dir: Path | None = None, force: bool = Fals
     if models_dir is None:
         private_dir(settings.data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # One training at a time (the demo and the tests, two test workers): the second waits,
+    # then finds the first one's model.
+    with (target.parent / ".training.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists() and not force:
+            return target
+        _train(settings, target)
+    return target
+
+
+def _train(settings: Settings, target: Path) -> None:
     project = settings.project_dir
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         command = [str(rasa_executable(settings)), "train", "--config", "config.yml",
@@ -79,7 +91,6 @@ def train(settings: Settings, models_dir: Path | None = None, force: bool = Fals
             raise EngineError(f"rasa train failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
         # Rename into place: a crash mid-training never leaves a half-written model.
         os.replace(Path(tmp) / "model.tar.gz", target)
-    return target
 
 
 def tracker_store(settings: Settings) -> dict[str, object]:

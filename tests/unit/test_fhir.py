@@ -259,7 +259,8 @@ _R4_REFUSALS: list[tuple[str, Any, str]] = [
 
 
 @pytest.mark.parametrize(("path", "value", "message"), _R4_REFUSALS,
-                         ids=[f"{p}={v!r}"[:60] for p, v, _ in _R4_REFUSALS])
+                         ids=[f"{p}=" + ("(dropped)" if v is _DROP else repr(v))[:60]
+                              for p, v, _ in _R4_REFUSALS])
 def test_what_cannot_be_kept_is_refused_naming_the_element(path: str, value: Any,
                                                            message: str) -> None:
     with pytest.raises(InvalidInput) as refused:
