@@ -39,7 +39,10 @@ def catalog_path(locale: str = DEFAULT_LOCALE) -> Path:
 @functools.cache
 def catalog(locale: str = DEFAULT_LOCALE) -> dict[str, str]:
     """The catalog of `locale`: message id → text."""
-    with catalog_path(locale).open("rb") as po:
+    path = catalog_path(locale)
+    if not path.is_file():
+        raise TextError(f"no {locale!r} catalog: {path} is missing")
+    with path.open("rb") as po:
         read = read_po(po, locale=locale, domain=DOMAIN)
     return {message.id: message.string for message in read
             if isinstance(message.id, str) and message.id and isinstance(message.string, str)}

@@ -23,6 +23,7 @@ from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.services import medications, patients, teams
 from assistant.storage.db import session
 from assistant.storage.models import Alert, AlertKind, CareTeam, Patient
+from assistant.texts import t
 from tests.conftest import free_port, noon_zone
 
 
@@ -109,7 +110,7 @@ async def test_when_rasa_is_down_the_patient_hears_so_within_five_seconds(
     replies = await conversation.turn(rasa, patient, "what do I take today?")
     await rasa.aclose()
     assert time.monotonic() - started < 5
-    assert replies == [Reply(conversation.UNAVAILABLE.format(number="112"))]
+    assert replies == [Reply(t("conversation.unavailable", number="112"))]
     assert "If this is an emergency, call 112 now" in replies[0].text
 
 
@@ -162,7 +163,7 @@ async def test_when_rasa_is_not_up_within_the_hold_the_fallback_carries_the_team
     started = time.monotonic()
     [reply] = await conversation.turn(client, patient, "what do I take today?")
     assert 1 <= time.monotonic() - started < 4
-    assert reply.text == conversation.UNAVAILABLE.format(number="999")
+    assert reply.text == t("conversation.unavailable", number="999")
     assert "If this is an emergency, call 999 now" in reply.text
     # The outage has outlasted its hold: the next message is not held again ...
     started = time.monotonic()
@@ -182,7 +183,7 @@ async def test_a_slow_rasa_is_not_held_for(db_url: str) -> None:
     started = time.monotonic()
     [reply] = await conversation.turn(client, _patient("Gus"), "what do I take today?")
     assert time.monotonic() - started < 2
-    assert reply.text == conversation.UNAVAILABLE.format(number="112")
+    assert reply.text == t("conversation.unavailable", number="112")
     await client.aclose()
 
 
@@ -240,7 +241,7 @@ async def test_plan_questions_that_sound_alike_still_go_to_the_assistant(
     monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")  # nobody there: no need to wait
     get_settings.cache_clear()
-    assert await _say(_patient("Gus"), text) == conversation.UNAVAILABLE.format(number="112")
+    assert await _say(_patient("Gus"), text) == t("conversation.unavailable", number="112")
 
 
 @pytest.mark.rasa

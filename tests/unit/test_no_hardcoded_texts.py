@@ -98,13 +98,14 @@ def hardcoded_sentences(path: Path, root: Path = REPO) -> list[str]:
     def visit(node: ast.AST) -> None:
         if _skipped(node):
             return
-        if isinstance(node, ast.Constant | ast.JoinedStr) and id(node) not in docstrings:
-            if isinstance(node, ast.JoinedStr) or isinstance(node.value, str):
-                text = _literal(node)
-                if (PROSE.search(text) and not REGEX.search(text)
-                        and (relative, text) not in ALLOWED):
-                    found.append(f"{relative}:{node.lineno}: {text!r}")
-                return  # an f-string's parts and format specs are part of it
+        literal = isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and isinstance(node.value, str))
+        if literal and id(node) not in docstrings:
+            assert isinstance(node, ast.Constant | ast.JoinedStr)
+            text = _literal(node)
+            if PROSE.search(text) and not REGEX.search(text) and (relative, text) not in ALLOWED:
+                found.append(f"{relative}:{node.lineno}: {text!r}")
+            return  # an f-string's parts and format specs are part of it
         for child in ast.iter_child_nodes(node):
             visit(child)
 
