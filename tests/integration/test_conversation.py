@@ -68,6 +68,35 @@ def _lock_writes(redis_url: str) -> int:
 
 
 @pytest.mark.rasa
+async def test_the_assistants_own_answers_are_the_catalogs_words(stack_db_url: str) -> None:
+    """Rasa's domain names its responses by catalog id: the patient reads the words."""
+    patient = _patient("Flo")
+    assert await _say(patient, "hello") == t("conversation.greet")
+    assert await _say(patient, "thanks a lot") == t("conversation.you_are_welcome")
+
+
+async def test_a_rasa_answer_naming_a_catalog_text_is_given_in_its_words(db_url: str) -> None:
+    """Text and button titles `msg:<id>` become the catalog's words on every channel;
+    what an action wrote in words, and the buttons' payloads, pass unchanged."""
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[
+            {"text": "msg:conversation.help"},
+            {"text": "Which one do you mean?", "buttons": [
+                {"title": "msg:join.agree", "payload": "/affirm"},
+                {"title": "Metformin 500 mg", "payload": '/skip_dose{"medication": "x"}'}]}])
+
+    client = RasaClient("http://rasa.test", 5, httpx.MockTransport(rasa))
+    try:
+        replies = await conversation.turn(client, _patient("Gil"), "help")
+    finally:
+        await client.aclose()
+    assert replies == [Reply(t("conversation.help")), Reply("Which one do you mean?", [
+        {"title": "✅ I agree", "payload": "/affirm"},
+        {"title": "Metformin 500 mg", "payload": '/skip_dose{"medication": "x"}'}])]
+
+
+@pytest.mark.rasa
 async def test_rasa_locks_each_conversation_in_redis(stack_db_url: str, redis_url: str) -> None:
     before = _lock_writes(redis_url)
     assert "Metformin" in await _say(_patient("Eli"), "what do I take today?")
