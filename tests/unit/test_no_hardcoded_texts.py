@@ -24,6 +24,7 @@ CHECKED = [
     "assistant/services/doses.py",
     "assistant/services/alerts.py",
     "assistant/services/replies.py",
+    "assistant/services/readings.py",
     "assistant/services/advice.py",
     "assistant/domain/safety.py",
     "assistant/conversation/chat.py",
