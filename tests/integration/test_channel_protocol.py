@@ -20,15 +20,15 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from assistant.channels import flow as flows
 from assistant.channels import registry
 from assistant.channels.base import Channel, drain_outbox
 from assistant.channels.flow import Flow
 from assistant.config import Settings, get_settings
 from assistant.conversation.rasa_client import RasaClient
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces import supervisor
 from assistant.interfaces.cli import app
-from assistant.services import enrolment, patients
+from assistant.services import enrolment, medications, patients, teams
 from assistant.services.outbox import Buttons
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
@@ -39,6 +39,7 @@ from assistant.storage.models import (
     OutboxStatus,
     Patient,
 )
+from assistant.texts import t
 from tests.telegram_fixtures import Running
 
 CHAT, STRANGER = "pat-1", "pat-2"
@@ -106,18 +107,18 @@ def fake_rasa(heard: list[str]) -> RasaClient:
 
 def _patient() -> Patient:
     with session() as db:
-        team = patients.add_team(db, name="Ward 5", actor="test")
+        team = teams.add_team(db, name="Ward 5", actor="test")
         patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                        actor="test")
         patients.update_profile(db, patient, {"advice_per_day": 0}, actor="test")
-        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
-                                actor="test", schedule=patients.ScheduleSpec(times=("08:00",)))
+        medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                   actor="test", schedule=ScheduleSpec(times=("08:00",)))
         return patient
 
 
 def _dose_due_now(patient: Patient) -> int:
     with session() as db:
-        [(med, row)] = patients.medications(db, patient.id)
+        [(med, row)] = medications.medications(db, patient.id)
         assert row is not None
         occ = DoseOccurrence(schedule_id=row.id, medication_id=med.id, patient_id=patient.id,
                              due_at=utcnow().replace(microsecond=0))
@@ -152,14 +153,14 @@ async def test_a_channel_of_our_own_runs_the_whole_patient_flow(recorder: Record
     patient = _patient()
 
     await flow.text(CHAT, "what do I take today?")  # not linked yet: how to join
-    assert [s.text for s in recorder.to(CHAT)] == [flows.JOIN] and heard == []
+    assert [s.text for s in recorder.to(CHAT)] == [t("join.hello")] and heard == []
 
     with session() as db:
         code = enrolment.issue_code(db, patient=patient, actor="test", hours=1).code
     assert registry.enrolment_link(get_settings(), code) == recorder.deep_link(code)
     await flow.message(CHAT, f"/start {code}")
     notice = recorder.to(CHAT)[-1]
-    assert notice.text == flows.CONSENT
+    assert notice.text == t("join.consent")
     [[agree, _]] = notice.buttons
     await flow.consent(CHAT, agree["data"])
     assert recorder.to(CHAT)[-1].text.startswith("You're all set, Ada")
@@ -198,7 +199,7 @@ async def test_a_channel_of_our_own_runs_the_whole_patient_flow(recorder: Record
     assert recorder.to(CHAT)[-1].text == "In the morning: Metformin 500 mg."
 
     await flow.message(CHAT, "/stop")
-    assert recorder.to(CHAT)[-1].text == flows.STOPPED
+    assert recorder.to(CHAT)[-1].text == t("join.stopped")
     await flow.text(CHAT, "hello?")
-    assert recorder.to(CHAT)[-1].text == flows.JOIN
+    assert recorder.to(CHAT)[-1].text == t("join.hello")
     await flow.rasa.aclose()
