@@ -32,6 +32,7 @@ from telegram.ext import (
     filters,
 )
 
+from assistant import texts
 from assistant.channels import flow as flows
 from assistant.channels.flow import Flow
 from assistant.config import Settings
@@ -46,9 +47,10 @@ LONG_POLL_SECONDS = 10  # getUpdates waits this long for news when nothing is in
 BUSY_POLL_SECONDS = 0.3  # with updates in hand, how often to look for new ones
 BATCH = 100  # Telegram hands out at most this many updates at a time
 
-COMMANDS = [BotCommand("today", "What do I take today?"), BotCommand("help", "What I can do"),
-            BotCommand("pause", "Pause reminders"), BotCommand("resume", "Resume reminders"),
-            BotCommand("stop", "Stop and unlink this chat")]
+COMMANDS = [BotCommand("today", texts.t("menu.today")), BotCommand("help", texts.t("menu.help")),
+            BotCommand("pause", texts.t("menu.pause")),
+            BotCommand("resume", texts.t("menu.resume")),
+            BotCommand("stop", texts.t("menu.stop"))]
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 Context = ContextTypes.DEFAULT_TYPE
 
