@@ -30,4 +30,5 @@ fi
 
 .venv/bin/ruff check assistant actions scheduler tests bench rasa_components
 .venv/bin/mypy assistant actions scheduler
+.venv/bin/lint-imports  # the layers and contracts of pyproject.toml [tool.importlinter]
 exec .venv/bin/python -m pytest "$@"
