@@ -39,6 +39,7 @@ from assistant.config import Settings, get_settings
 from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web import api, pages
 from assistant.interfaces.web.deps import LoginRequired
+from assistant.interfaces.web.pages.common import show_error, templates
 from assistant.services.accounts import TooManyAttempts
 from assistant.storage.db import is_unavailable
 from assistant.storage.keys import secret_key
@@ -107,7 +108,7 @@ def _short(text: str) -> str:
 def _invalid(request: Request, exc: Exception) -> Response:
     """422 with the field and the reason, as FastAPI's own validation errors are."""
     if not _is_api(request):
-        return pages.show_error(request, _short(str(exc)))
+        return show_error(request, _short(str(exc)))
     match = _FIELD.match(str(exc))
     loc, msg = (["body", *_path(match.group(1))], match.group(2)) if match else (
         ["body"], str(exc))
@@ -132,13 +133,13 @@ def _request_invalid(request: Request, exc: Exception) -> Response:
 
 def _not_found(request: Request, exc: Exception) -> Response:
     if not _is_api(request):
-        return pages.show_error(request, str(exc), status=404)
+        return show_error(request, str(exc), status=404)
     return JSONResponse({"detail": str(exc)}, 404)
 
 
 def _too_many(request: Request, exc: Exception) -> Response:
     if not _is_api(request):
-        return pages.show_error(request, str(exc), status=429)
+        return show_error(request, str(exc), status=429)
     return JSONResponse({"detail": str(exc)}, 429)
 
 
@@ -191,7 +192,7 @@ def _unavailable(scope: Scope) -> Response:
     if scope["path"].startswith("/api/"):
         return JSONResponse({"detail": "the database is busy; try again in a few seconds"},
                             503, headers=headers)
-    return pages.templates.TemplateResponse(
+    return templates.TemplateResponse(
         Request(scope), "error.html", {"me": None, "csrf": "", "flash": None, "message": _BUSY},
         status_code=503, headers=headers)
 
