@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from assistant.interfaces.web import schemas as s
+from assistant.interfaces.web.api.common import router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id
-from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import advice
-
-router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/advice", response_model=list[s.AdviceOut], tags=["advice"])

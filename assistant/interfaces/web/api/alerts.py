@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from assistant.interfaces.web import schemas as s
+from assistant.interfaces.web.api.common import router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, OptionalId
-from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import alerts, audit
 from assistant.storage.models import AlertStatus
-
-router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/alerts", response_model=list[s.AlertOut], tags=["alerts"])

@@ -1,20 +1,25 @@
-"""What the API's resource modules share: the caller's patient (audited), and the
+"""What the API's resource modules share: the one router (`/api/v1`, callers with an API
+token, strict JSON bodies) their routes join, the caller's patient (audited), and the
 response shapes of a patient and a medication."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from assistant.domain.days import DAY_CODES
 from assistant.interfaces.web import schemas as s
+from assistant.interfaces.web.deps import api_caller
+from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import alerts, audit, doses, medications, patients, views
 from assistant.services.accounts import Caller
 from assistant.storage.models import AlertStatus, DoseSchedule, Medication, Patient
 
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)],
+                   route_class=StrictJSONRoute)
 NO_CONTENT = Response(status_code=204)
 
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlmodel import col, select
 
 from assistant.errors import InvalidInput
 from assistant.interfaces.web import schemas as s
-from assistant.interfaces.web.api.common import audited_patient
+from assistant.interfaces.web.api.common import audited_patient, router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id
-from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import doses, patients, readings, views
 from assistant.storage.db import utcnow
 from assistant.storage.models import DoseOccurrence, Medication
-
-router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/patients/{patient_id}/doses", response_model=list[s.DoseOut], tags=["doses"])

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import Body, Response
 from sqlmodel import col, select
 
 from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.interfaces.web import schemas as s
-from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, medication_out
+from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, medication_out, router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id
-from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import fhir, medications, occurrences, patients, views
 from assistant.storage.models import Medication
-
-router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/patients/{patient_id}/medications", response_model=list[s.MedicationOut],

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.interfaces.web import schemas as s
-from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, patient_out
+from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, patient_out, router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, require_admin
-from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import audit, enrolment, patients, privacy, replies, views
 from assistant.storage.models import CareTeam
-
-router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/patients", response_model=list[s.PatientOut], tags=["patients"])

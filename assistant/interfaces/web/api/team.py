@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from assistant.errors import InvalidInput
 from assistant.interfaces.web import schemas as s
+from assistant.interfaces.web.api.common import router
 from assistant.interfaces.web.deps import DB, ApiCaller, OptionalId, require_admin
-from assistant.interfaces.web.jsonbody import StrictJSONRoute
 from assistant.services import audit
 from assistant.services.readings import check_thresholds
 from assistant.storage.models import CareTeam
-
-router = APIRouter(route_class=StrictJSONRoute)
 
 
 @router.get("/team", response_model=s.TeamOut, tags=["team"])

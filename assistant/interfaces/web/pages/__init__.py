@@ -1,13 +1,10 @@
 """The care-team console: server-rendered pages, no front-end build step.
 
 Every form carries the session's CSRF token; every page about a patient writes an
-audit entry; a member sees only their own team. One module per group of pages: login,
-patients, medications, alerts, advice, team, account.
+audit entry; a member sees only their own team. One module per group of pages, each
+adding its routes to the one router of `common`: login, patients, medications, alerts,
+advice, team, account.
 """
-
-from __future__ import annotations
-
-from fastapi import APIRouter
 
 from assistant.interfaces.web.pages import (
     account,
@@ -18,7 +15,7 @@ from assistant.interfaces.web.pages import (
     patients,
     team,
 )
+from assistant.interfaces.web.pages.common import router
 
-router = APIRouter(include_in_schema=False)
-for group in (login, patients, medications, alerts, advice, team, account):
-    router.include_router(group.router)
+GROUPS = (login, patients, medications, alerts, advice, team, account)
+__all__ = ["GROUPS", "router"]

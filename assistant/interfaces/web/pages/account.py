@@ -5,18 +5,16 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import HTTPException, Query, Request
 from fastapi.responses import Response
 
 from assistant.config import get_settings
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, require_admin
-from assistant.interfaces.web.pages.common import Text, back, client_address, render
+from assistant.interfaces.web.pages.common import Text, back, client_address, render, router
 from assistant.services import accounts, audit
 from assistant.storage.db import utcnow
 from assistant.storage.models import ApiToken
-
-router = APIRouter(include_in_schema=False)
 
 
 @router.get("/tokens")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 
 from assistant.interfaces.web.deps import CSRF, DB, MAX_ID, ConsoleCaller
-from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render
+from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render, router
 from assistant.services import advice
-
-router = APIRouter(include_in_schema=False)
 
 
 @router.get("/advice")

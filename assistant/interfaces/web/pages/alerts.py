@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, MAX_ID, ConsoleCaller, Id
-from assistant.interfaces.web.pages.common import OptText, Text, back, render
+from assistant.interfaces.web.pages.common import OptText, Text, back, render, router
 from assistant.services import alerts, audit, teams, views
 from assistant.storage.models import AlertStatus
-
-router = APIRouter(include_in_schema=False)
 
 
 @router.get("/alerts")

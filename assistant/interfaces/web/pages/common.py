@@ -1,5 +1,6 @@
-"""What the console's pages share: the templates, the form field types, rendering a page,
-going back after a form, and showing an error (the app's error mapping uses it too)."""
+"""What the console's pages share: the one router their routes join, the templates, the
+form field types, rendering a page, going back after a form, and showing an error (the
+app's error mapping uses it too)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from fastapi import Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -15,6 +16,7 @@ from assistant.domain import schedules
 from assistant.interfaces.web.deps import csrf_token
 from assistant.services import accounts
 
+router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
 Text = Annotated[str, Form()]

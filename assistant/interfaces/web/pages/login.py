@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from assistant.config import get_settings
 from assistant.interfaces.web.deps import CSRF, DB
-from assistant.interfaces.web.pages.common import OptText, Text, client_address, render
+from assistant.interfaces.web.pages.common import OptText, Text, client_address, render, router
 from assistant.services import accounts
-
-router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login")

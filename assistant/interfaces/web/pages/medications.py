@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 
 from assistant.domain.days import DAY_CODES
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id
-from assistant.interfaces.web.pages.common import OptText, Text, back
+from assistant.interfaces.web.pages.common import OptText, Text, back, router
 from assistant.services import medications, occurrences, patients
-
-router = APIRouter(include_in_schema=False)
 
 
 def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,

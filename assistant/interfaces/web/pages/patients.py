@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 
 from assistant.channels import registry
@@ -16,7 +16,7 @@ from assistant.domain import zones
 from assistant.domain.days import DAY_CODES
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
-from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render
+from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render, router
 from assistant.services import (
     alerts,
     audit,
@@ -30,8 +30,6 @@ from assistant.services import (
     views,
 )
 from assistant.storage.models import CareTeam
-
-router = APIRouter(include_in_schema=False)
 
 
 @router.get("/patients")

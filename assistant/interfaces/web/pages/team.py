@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
-from assistant.interfaces.web.pages.common import Text, back, render
+from assistant.interfaces.web.pages.common import Text, back, render, router
 from assistant.services import accounts, audit, readings, teams
 from assistant.storage.models import CareTeam, Role, TeamMember
-
-router = APIRouter(include_in_schema=False)
 
 
 @router.get("/settings")
