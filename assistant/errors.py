@@ -4,7 +4,8 @@
      ├── NotFound          no such team / patient / medication (or not yours to see)
      ├── InvalidInput      a value that cannot be used
      │    └── InvalidSchedule  a schedule or time zone refused; `field` names the part
-     └── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
+     ├── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
+     └── TooManyAttempts   too many failed logins: wait before trying again
 """
 
 
@@ -35,3 +36,7 @@ class InvalidSchedule(InvalidInput):
 
 class EnrolmentRefused(CareLoopError):
     pass
+
+
+class TooManyAttempts(CareLoopError):
+    """Too many failed logins for this email from this address, or from this address."""

@@ -36,11 +36,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant.config import Settings, get_settings
-from assistant.errors import InvalidInput, NotFound
+from assistant.errors import InvalidInput, NotFound, TooManyAttempts
 from assistant.interfaces.web import api, pages
 from assistant.interfaces.web.deps import LoginRequired
 from assistant.interfaces.web.pages.common import show_error, templates
-from assistant.services.accounts import TooManyAttempts
 from assistant.storage.db import is_unavailable
 from assistant.storage.keys import secret_key
 

@@ -11,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from assistant.config import get_settings
-from assistant.services.accounts import Caller, member_for_session, member_for_token
+from assistant.services.accounts import Caller
+from assistant.services.sessions import member_for_session, member_for_token
 from assistant.storage.db import session
 
 

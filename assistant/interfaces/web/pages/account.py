@@ -12,14 +12,14 @@ from assistant.config import get_settings
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, require_admin
 from assistant.interfaces.web.pages.common import Text, back, client_address, render, router
-from assistant.services import accounts, audit
+from assistant.services import accounts, audit, sessions
 from assistant.storage.db import utcnow
 from assistant.storage.models import ApiToken
 
 
 @router.get("/tokens")
 def tokens_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
-    return render(request, "tokens.html", caller, tokens=accounts.tokens(db, caller.member.id))
+    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id))
 
 
 @router.post("/account/password", dependencies=[CSRF])
@@ -39,8 +39,8 @@ def password_change(request: Request, db: DB, caller: ConsoleCaller, current: Te
 
 @router.post("/tokens", dependencies=[CSRF])
 def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Response:
-    token = accounts.issue_token(db, caller.member, name=name, actor=caller.actor)
-    return render(request, "tokens.html", caller, tokens=accounts.tokens(db, caller.member.id),
+    token = sessions.issue_token(db, caller.member, name=name, actor=caller.actor)
+    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id),
                   new_token=token)
 
 

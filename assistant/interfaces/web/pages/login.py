@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from assistant.config import get_settings
 from assistant.interfaces.web.deps import CSRF, DB
 from assistant.interfaces.web.pages.common import OptText, Text, client_address, render, router
-from assistant.services import accounts
+from assistant.services import accounts, sessions
 
 
 @router.get("/login")
@@ -26,14 +26,14 @@ def login(request: Request, db: DB, email: Text, password: Text,
         return render(request, "login.html", code=401, next=next, email=email,
                       error="Wrong email or password.")
     request.session.clear()  # a new session (and CSRF token) for whoever logs in
-    request.session["sid"] = accounts.start_session(db, settings, member)
+    request.session["sid"] = sessions.start_session(db, settings, member)
     return RedirectResponse(next if next.startswith("/") and not next.startswith("//")
                             else "/patients", status_code=303)
 
 
 @router.post("/logout", dependencies=[CSRF])
 def logout(request: Request, db: DB) -> Response:
-    accounts.end_session(db, request.session.get("sid"))
+    sessions.end_session(db, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -11,7 +11,7 @@ from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
 from assistant.interfaces.web.pages.common import Text, back, render, router
-from assistant.services import accounts, audit, readings, teams
+from assistant.services import accounts, audit, readings, sessions, teams
 from assistant.storage.models import CareTeam, Role, TeamMember
 
 
@@ -100,6 +100,6 @@ def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
         raise InvalidInput("you cannot deactivate yourself")
     member.active = False
     db.add(member)
-    accounts.end_sessions(db, member.id)
+    sessions.end_sessions(db, member.id)
     audit.record(db, actor=caller.actor, action="member.deactivate", detail=f"member {member.id}")
     return back(request, f"{member.name} can no longer log in.")
