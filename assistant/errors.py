@@ -1,7 +1,9 @@
-"""Errors a user can cause. Their message says what is wrong and what to do.
+"""Errors a user can cause. Their message says what is wrong and what to do. The web maps
+them to HTTP in interfaces/web/errors.py.
 
     CareLoopError
      ├── NotFound          no such team / patient / medication (or not yours to see)
+     ├── Forbidden         not this member's to do (admins only; an expired form)
      ├── InvalidInput      a value that cannot be used
      │    └── InvalidSchedule  a schedule or time zone refused; `field` names the part
      ├── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
@@ -14,6 +16,10 @@ class CareLoopError(Exception):
 
 
 class NotFound(CareLoopError):
+    pass
+
+
+class Forbidden(CareLoopError):
     pass
 
 

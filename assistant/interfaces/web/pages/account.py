@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import HTTPException, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from assistant.config import get_settings
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, require_admin
 from assistant.interfaces.web.pages.common import Text, back, client_address, render, router
 from assistant.services import accounts, audit, sessions
@@ -48,7 +48,7 @@ def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Re
 def token_revoke(request: Request, db: DB, caller: ConsoleCaller, token_id: Id) -> Response:
     token = db.get(ApiToken, token_id)
     if token is None or token.member_id != caller.member.id:
-        raise HTTPException(404, "no such token")
+        raise NotFound("no such token")
     token.revoked_at = token.revoked_at or utcnow()
     db.add(token)
     audit.record(db, actor=caller.actor, action="token.revoke", detail=f"token {token.id}")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from assistant.domain.fields import clean_text
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
 from assistant.interfaces.web.pages.common import Text, back, render, router
 from assistant.services import accounts, audit, readings, sessions, teams
@@ -18,7 +17,7 @@ from assistant.storage.models import CareTeam, Role, TeamMember
 @router.get("/settings")
 def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     require_admin(caller)
-    return render(request, "settings.html", caller, team=db.get(CareTeam, caller.team_id),
+    return render(request, "settings.html", caller, team=teams.get_team(db, caller.team_id),
                   members=teams.members(db, caller.team_id), measures=readings.MEASURES,
                   roles=list(Role))
 
@@ -37,39 +36,28 @@ def _number(text: str, what: str) -> float | None:
 async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     require_admin(caller)
     form = await request.form()
-    team = db.get(CareTeam, caller.team_id)
-    assert team is not None
 
     def field(name: str) -> str:
         value = form.get(name, "")
         return value if isinstance(value, str) else ""
 
-    def whole(name: str, low: int, high: int) -> int | None:
+    def whole(name: str) -> int | float | None:
+        """The number typed; whether it is a whole one in range is the service's to say."""
         number = _number(field(name), name)
-        if number is None:
-            return None
-        if number != int(number) or not low <= number <= high:
-            raise InvalidInput(f"{name}: a whole number from {low} to {high}")
-        return int(number)
+        return int(number) if number is not None and number == int(number) else number
 
-    thresholds: dict[str, dict[str, float]] = {}
-    for measure in readings.MEASURES:
-        bounds = {bound: value for bound in ("low", "high")
-                  if (value := _number(field(f"{measure}_{bound}"), f"{measure} {bound}"))
-                  is not None}
-        if bounds:
-            thresholds[measure] = bounds
-    team.reading_thresholds = readings.check_thresholds(thresholds)
-    team.missed_alert_after = whole("missed_alert_after", 1, 30) or 2
-    team.grace_minutes = whole("grace_minutes", 0, 24 * 60)
-    team.followup_minutes = whole("followup_minutes", 1, 24 * 60)
-    team.self_shift_minutes = whole("self_shift_minutes", 0, 720) or 0
-    team.emergency_number = clean_text(field("emergency_number"), "emergency number",
-                                                32, required=False) or None
-    team.crisis_line = clean_text(field("crisis_line"), "crisis line", 120,
-                                           required=False) or None
-    db.add(team)
-    audit.record(db, actor=caller.actor, action="team.update")
+    thresholds: dict[str, dict[str, float | None]] = {
+        measure: {bound: _number(field(f"{measure}_{bound}"), f"{measure} {bound}")
+                  for bound in ("low", "high")} for measure in readings.MEASURES}
+    missed = whole("missed_alert_after")
+    teams.change_settings(db, teams.get_team(db, caller.team_id), {
+        "reading_thresholds": thresholds,
+        "missed_alert_after": 2 if missed is None else missed,  # blank: the default
+        "grace_minutes": whole("grace_minutes"),
+        "followup_minutes": whole("followup_minutes"),
+        "self_shift_minutes": whole("self_shift_minutes") or 0,
+        "emergency_number": field("emergency_number"), "crisis_line": field("crisis_line"),
+    }, actor=caller.actor)
     return back(request, "Team settings saved.")
 
 
@@ -95,7 +83,7 @@ def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
     require_admin(caller)
     member = db.get(TeamMember, member_id)
     if member is None or member.team_id != caller.team_id:
-        raise HTTPException(404, "no such member")
+        raise NotFound("no such member")
     if member.id == caller.member.id:
         raise InvalidInput("you cannot deactivate yourself")
     member.active = False
