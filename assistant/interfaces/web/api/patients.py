@@ -12,8 +12,7 @@ from assistant.config import get_settings
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, patient_out, router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, require_admin
-from assistant.services import audit, enrolment, patients, privacy, replies, views
-from assistant.storage.models import CareTeam
+from assistant.services import audit, enrolment, patients, privacy, replies, teams, views
 
 
 @router.get("/patients", response_model=list[s.PatientOut], tags=["patients"])
@@ -29,8 +28,7 @@ def list_patients(db: DB, caller: ApiCaller, search: str = Query("", max_length=
 
 @router.post("/patients", response_model=s.PatientOut, status_code=201, tags=["patients"])
 def create_patient(db: DB, caller: ApiCaller, body: s.PatientIn) -> s.PatientOut:
-    team = db.get(CareTeam, caller.team_id)
-    assert team is not None
+    team = teams.get_team(db, caller.team_id)
     patient = patients.add_patient(db, team=team, name=body.display_name,
                                    timezone=body.timezone or get_settings().timezone,
                                    language=body.language, conditions=body.conditions,

@@ -27,13 +27,13 @@ from assistant.services import (
     privacy,
     readings,
     replies,
+    teams,
     views,
 )
-from assistant.storage.models import CareTeam
 
 
 @router.get("/patients")
-def patientcomma_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
+def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                  sort: str = "risk") -> Response:
     rows = views.summaries(db, caller.team_id, search=q[:120],
                           sort=sort if sort in views.SORTS else "risk")
@@ -49,8 +49,7 @@ def patientcomma_list(request: Request, db: DB, caller: ConsoleCaller, q: str = 
 def patient_add(request: Request, db: DB, caller: ConsoleCaller, display_name: Text,
                 timezone: Text, language: OptText = "en", conditions: OptText = "",
                 goals: OptText = "") -> Response:
-    team = db.get(CareTeam, caller.team_id)
-    assert team is not None
+    team = teams.get_team(db, caller.team_id)
     patient = patients.add_patient(db, team=team, name=display_name, timezone=timezone.strip(),
                                    language=language or "en", conditions=comma_list(conditions),
                                    goals=comma_list(goals), actor=caller.actor)
@@ -70,7 +69,7 @@ def _chart(days: list[views.DayAdherence]) -> list[dict[str, Any]]:
 def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     audit.record_read(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
-    team = db.get(CareTeam, caller.team_id)
+    team = teams.get_team(db, caller.team_id)
     days, week = views.week(db, patient)
     found = views.readings(db, patient, 50)
     return render(
@@ -79,9 +78,8 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
                      for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
             db, patient.id, 30), chart=_chart(views.daily_adherence(db, patient)),
-        readings=[(r, readings.outside(team, r.kind, r.value, r.value2) if team else [])
-                  for r in found],
-        thresholds=team.reading_thresholds if team else {},
+        readings=[(r, readings.outside(team, r.kind, r.value, r.value2)) for r in found],
+        thresholds=team.reading_thresholds,
         symptoms=[a for a in alerts.alerts(db, caller.team_id, patient_id=patient.id)
                   if a.kind == "symptom"],
         alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),

@@ -11,7 +11,7 @@ from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
 from assistant.interfaces.web.pages.common import Text, back, render, router
 from assistant.services import accounts, audit, readings, sessions, teams
-from assistant.storage.models import CareTeam, Role, TeamMember
+from assistant.storage.models import Role, TeamMember
 
 
 @router.get("/settings")
@@ -65,8 +65,7 @@ async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Resp
 def member_add(request: Request, db: DB, caller: ConsoleCaller, name: Text, email: Text,
                password: Text, role: Text = "clinician") -> Response:
     require_admin(caller)
-    team = db.get(CareTeam, caller.team_id)
-    assert team is not None
+    team = teams.get_team(db, caller.team_id)
     if role not in Role.__members__:
         raise InvalidInput("role: admin or clinician")
     # The password is judged first, and an email taken in any team gets one answer: the
