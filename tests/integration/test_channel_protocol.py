@@ -26,9 +26,10 @@ from assistant.channels.base import Channel, drain_outbox
 from assistant.channels.flow import Flow
 from assistant.config import Settings, get_settings
 from assistant.conversation.rasa_client import RasaClient
+from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces import supervisor
 from assistant.interfaces.cli import app
-from assistant.services import enrolment, patients
+from assistant.services import enrolment, medications, patients, teams
 from assistant.services.outbox import Buttons
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
@@ -106,18 +107,18 @@ def fake_rasa(heard: list[str]) -> RasaClient:
 
 def _patient() -> Patient:
     with session() as db:
-        team = patients.add_team(db, name="Ward 5", actor="test")
+        team = teams.add_team(db, name="Ward 5", actor="test")
         patient = patients.add_patient(db, team=team, name="Ada", timezone="Europe/Berlin",
                                        actor="test")
         patients.update_profile(db, patient, {"advice_per_day": 0}, actor="test")
-        patients.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
-                                actor="test", schedule=patients.ScheduleSpec(times=("08:00",)))
+        medications.add_medication(db, patient=patient, name="Metformin", strength="500 mg",
+                                   actor="test", schedule=ScheduleSpec(times=("08:00",)))
         return patient
 
 
 def _dose_due_now(patient: Patient) -> int:
     with session() as db:
-        [(med, row)] = patients.medications(db, patient.id)
+        [(med, row)] = medications.medications(db, patient.id)
         assert row is not None
         occ = DoseOccurrence(schedule_id=row.id, medication_id=med.id, patient_id=patient.id,
                              due_at=utcnow().replace(microsecond=0))
