@@ -24,7 +24,8 @@ from assistant.errors import CareLoopError, NotFound
 from assistant.interfaces import demo as demo_mod
 from assistant.interfaces import supervisor
 from assistant.services import enrolment, medications, patients, teams
-from assistant.services.accounts import issue_token, set_password
+from assistant.services.accounts import set_password
+from assistant.services.sessions import issue_token
 from assistant.storage.db import session
 from assistant.storage.migrate import upgrade
 from assistant.storage.models import Role, TeamMember
