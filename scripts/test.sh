@@ -31,6 +31,19 @@ fi
 .venv/bin/ruff check assistant actions scheduler tests bench rasa_components
 .venv/bin/mypy assistant actions scheduler
 .venv/bin/lint-imports  # the layers and contracts of pyproject.toml [tool.importlinter]
-# Two workers (CARELOOP_TEST_WORKERS): the tests that need Rasa in one (see conftest.py).
-exec .venv/bin/python -m pytest -n "${CARELOOP_TEST_WORKERS:-2}" --dist loadgroup \
-  --durations=20 "$@"
+if [ $# -gt 0 ]; then  # a part of the suite, as asked
+  exec .venv/bin/python -m pytest "$@"
+fi
+# The whole suite as two pytest runs side by side: what needs the Rasa engine (one model,
+# one Rasa server; conftest.py marks every test that uses them `rasa`), and the rest. The
+# Rasa part's report follows the rest's.
+rasa_log="$(mktemp)"
+trap 'rm -f "$rasa_log"' EXIT
+.venv/bin/python -m pytest -m rasa --durations=10 -p no:cacheprovider >"$rasa_log" 2>&1 &
+rasa_run=$!
+status=0
+.venv/bin/python -m pytest -m "not rasa" --durations=10 -p no:cacheprovider || status=$?
+wait "$rasa_run" || status=$?
+say "the tests that need the Rasa engine:"
+cat "$rasa_log"
+exit "$status"

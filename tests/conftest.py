@@ -49,7 +49,6 @@ def free_port() -> int:
 # --- processes the tests start -----------------------------------------------------------
 
 SESSION_MARK, TEST_MARK = "PYTEST_CARELOOP_SESSION", "PYTEST_CARELOOP_TEST"
-XDIST_WORKER = "PYTEST_XDIST_WORKER"
 os.environ[SESSION_MARK] = uuid.uuid4().hex  # not CARELOOP_*: isolated_settings keeps it
 
 
@@ -86,22 +85,17 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 RASA_FIXTURES = {"rasa_stack", "trained_model", "rasa_cli"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With several workers (pytest-xdist's `--dist loadgroup`), every test that needs the
-    Rasa engine runs in one of them: one session's model and Rasa server, not one each."""
+    """Every test that uses the Rasa engine is marked `rasa`, however it gets it: `-m rasa`
+    is all of them (`./careloop test` runs them beside the rest)."""
     for item in items:
-        if item.get_closest_marker("rasa") or RASA_FIXTURES & set(
-                getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("rasa"))
+        if RASA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.rasa)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Nothing the session started (servers included) outlives it. In a parallel run each
-    worker has a mark of its own and checks what it started (the workers themselves carry
-    the mark of the run that started them)."""
-    if session.config.getoption("dist", "no") != "no" and not os.environ.get(XDIST_WORKER):
-        return
+    """Nothing the session started (servers included) outlives it."""
     left = processes.still_alive(processes.marked(SESSION_MARK, os.environ[SESSION_MARK]),
                                  timeout=5)
     if left:
