@@ -17,7 +17,7 @@ from assistant import texts
 from assistant.conversation.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
 from assistant.domain import safety
 from assistant.services import alerts
-from assistant.storage.db import session, utcnow
+from assistant.storage.db import get_row, session, utcnow
 from assistant.storage.models import CareTeam, Patient
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,12 @@ def _unavailable(team_id: int) -> str:
 
 def _emergency(patient_id: int) -> str:
     with session() as db:
-        patient = db.get(Patient, patient_id)
-        assert patient is not None
-        return alerts.raise_emergency(db, patient)
+        return alerts.raise_emergency(db, get_row(db, Patient, patient_id, "patient"))
 
 
 def _relay(patient_id: int, text: str) -> str:
     with session() as db:
-        patient = db.get(Patient, patient_id)
-        assert patient is not None
-        return alerts.relay_question(db, patient, text)
+        return alerts.relay_question(db, get_row(db, Patient, patient_id, "patient"), text)
 
 
 def _touch(patient_id: int) -> None:

@@ -38,7 +38,8 @@ MAX_TRIES = 5
 
 def make_bot(settings: Settings) -> Bot:
     """A Bot on the configured Bot API (Telegram's, a local Bot API server, an emulator)."""
-    assert settings.telegram_token is not None
+    if settings.telegram_token is None:
+        raise RuntimeError("CARELOOP_TELEGRAM_TOKEN is not set")
     request = HTTPXRequest(connection_pool_size=64, connect_timeout=5, read_timeout=10,
                            write_timeout=10, pool_timeout=10)
     return Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_api_url,
