@@ -37,7 +37,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant.config import Settings, get_settings
 from assistant.errors import InvalidInput, NotFound
-from assistant.interfaces.web import api, pages
+from assistant.interfaces.web import api, observations_api, pages
 from assistant.interfaces.web.deps import LoginRequired
 from assistant.services.accounts import TooManyAttempts
 from assistant.storage.db import is_unavailable
@@ -264,6 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
     app.include_router(api.router)
+    app.include_router(observations_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
