@@ -20,6 +20,7 @@ from assistant.domain.parsing import MG_DL_PER_MMOL_L, PLAUSIBLE
 from assistant.errors import InvalidInput
 
 __all__ = ["BP_PANEL", "CODES", "DIASTOLIC", "MEASURES", "SYSTOLIC", "Measure", "Refused",
+           "blood_pressure", "code_for",
            "canonical", "check_range", "measure_of"]
 
 BP_PANEL, SYSTOLIC, DIASTOLIC = "85354-9", "8480-6", "8462-4"
@@ -141,3 +142,18 @@ def blood_pressure(systolic: float, diastolic: float) -> tuple[float, float]:
     if diastolic >= systolic:
         raise Refused("value2: the diastolic value must be lower than the systolic")
     return systolic, diastolic
+
+
+ALIASES = {"heart_rate": "pulse"}  # the name the monitoring issue uses for `pulse`
+
+
+def code_for(name: str, unit: str) -> str:
+    """The LOINC code for a measure named in a file (or a code itself), choosing among a
+    measure's codes the one `unit` belongs to (glucose in mg/dL is 2339-0)."""
+    if name in CODES or name in (SYSTOLIC, DIASTOLIC):
+        return name
+    measure = MEASURES.get(ALIASES.get(name, name))
+    if measure is None:
+        raise Refused(f"measure: {name or '(none)'} is not a measure CareLoop keeps; one of "
+                      f"{', '.join(MEASURES)} (or a LOINC code)")
+    return next((code for code in measure.codes if unit in _UNITS[code]), measure.code)

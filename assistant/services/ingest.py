@@ -95,9 +95,11 @@ def _text(value: str | None, limit: int, what: str) -> str | None:
 
 def candidate(*, code: str, value: float, unit: str, taken_at: datetime | None,
               now: datetime, value2: float | None = None, unit2: str | None = None,
-              device: str | None = None, identifier: str | None = None) -> Candidate:
+              device: str | None = None, identifier: str | None = None,
+              where: str = "effective") -> Candidate:
     """An observation as sent (LOINC code, UCUM unit), checked and made canonical;
-    `Refused` with the reason otherwise. Blood pressure is the panel with both values."""
+    `Refused` with the reason otherwise. Blood pressure is the panel with both values.
+    `where` names the effective time's field in refusals."""
     measure = measures.measure_of(code)
     number = measures.canonical(code, value, unit)
     second = None
@@ -111,7 +113,7 @@ def candidate(*, code: str, value: float, unit: str, taken_at: datetime | None,
         measures.check_range(measure, number)
     return Candidate(kind=measure.name, code=code, value=round(number, 3),
                      value2=second, unit=measure.label,
-                     taken_at=effective(taken_at, now=now),
+                     taken_at=effective(taken_at, now=now, where=where),
                      device=_text(device, DEVICE_CHARS, "device"),
                      identifier=_text(identifier, IDENTIFIER_CHARS, "identifier"))
 
