@@ -37,7 +37,8 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 ]>
 <HealthData locale="en_GB">
  <ExportDate value="2026-03-02 09:00:00 +0100"/>
- <Me HKCharacteristicTypeIdentifierDateOfBirth="1950-04-01" HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>
+ <Me HKCharacteristicTypeIdentifierDateOfBirth="1950-04-01"
+     HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>
 """
 TAIL = "</HealthData>\n"
 WATCH = ("&lt;&lt;HKDevice: 0x283e3c5a0&gt;, name:Apple Watch, manufacturer:Apple Inc., "
