@@ -24,13 +24,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session, select
 
+from assistant import texts
 from assistant.storage.db import is_unavailable, session
 from assistant.storage.models import Patient, PatientStatus
 
 log = logging.getLogger(__name__)
-
-NOT_ENROLLED = ("I don't know you yet. To use CareLoop, ask your care team for an "
-                "enrolment code and send it to me.")
 
 Events = list[dict[str, Any]]
 
@@ -80,7 +78,7 @@ class PatientAction(Action):
         with session() as db:
             patient = db.exec(select(Patient).where(Patient.chat_ref == tracker.sender_id)).first()
             if patient is None or patient.status == PatientStatus.stopped:
-                dispatcher.utter_message(text=NOT_ENROLLED)
+                dispatcher.utter_message(text=texts.t("join.not_enrolled"))
                 return []
             return self.act(db, patient, Turn.of(tracker), dispatcher)
 

@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
+from assistant import texts
 from assistant.config import get_settings
 from assistant.domain import parsing
 from assistant.domain.doses import Action, Dose, choose, match_medication
@@ -17,8 +18,6 @@ from assistant.storage.models import Patient
 
 INTENT = {Action.taken: "confirm_dose_taken", Action.skip: "skip_dose",
           Action.snooze: "snooze_reminder"}
-NOTHING_WAITING = ("I don't see a dose waiting to be recorded right now. "
-                   "Ask 'what do I take today?' to see your plan.")
 
 
 class DoseAction(PatientAction):
@@ -32,9 +31,9 @@ class DoseAction(PatientAction):
         chosen = choose(candidates, turn.entities.get("medication") or self._named(
             turn.text, candidates))
         if not chosen:
-            dispatcher.utter_message(text=NOTHING_WAITING)
+            dispatcher.utter_message(text=texts.t("dose.nothing_waiting"))
         elif len(chosen) > 1:
-            dispatcher.utter_message(text="Which one do you mean?", buttons=[
+            dispatcher.utter_message(text=texts.t("dose.which"), buttons=[
                 {"title": d.medication.label,
                  "payload": f"/{INTENT[self.answer]}"
                             + json.dumps({"medication": d.medication.name})}

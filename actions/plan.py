@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
+from assistant import texts
 from assistant.domain import dues, parsing, zones
 from assistant.domain.days import DAY_CODES
 from assistant.domain.doses import match_medication
@@ -20,25 +21,27 @@ from assistant.services.reminders import dose_label
 from assistant.storage.db import utcnow
 from assistant.storage.models import AlertKind, DoseSchedule, DoseStatus, Medication, Patient
 
-MARK = {DoseStatus.taken: " ✅ taken", DoseStatus.skipped: " (skipped)",
-        DoseStatus.missed: " (missed)", DoseStatus.snoozed: " (snoozed)"}
-NO_PLAN = ("You have no medications in your plan yet. Your care team sets up your plan; "
-           "I'll remind you as soon as they do.")
+MARK = {DoseStatus.taken: "plan.status.taken", DoseStatus.skipped: "plan.status.skipped",
+        DoseStatus.missed: "plan.status.missed", DoseStatus.snoozed: "plan.status.snoozed"}
+
+
+def _mark(status: DoseStatus) -> str:
+    return f" {texts.t(MARK[status])}" if status in MARK else ""
 
 
 def _lines(plan: list[doses.PlannedDose], patient: Patient) -> str:
     tz = zones.zone(patient.timezone)
     return "\n".join(f"• {p.due.astimezone(tz):%H:%M} {dose_label(p.medication)}"
-                     f"{MARK.get(p.status, '')}" for p in plan)
+                     f"{_mark(p.status)}" for p in plan)
 
 
 def _day_title(day: date, today: date) -> str:
     """'Today, Fri 27 Nov', 'Tomorrow, Sat 28 Nov', 'Friday 4 Dec'."""
     short = f"{day:%a} {day.day} {day:%b}"
     if day == today:
-        return f"Today, {short}"
+        return texts.t("plan.title_today", date=short)
     if day == today + timedelta(days=1):
-        return f"Tomorrow, {short}"
+        return texts.t("plan.title_tomorrow", date=short)
     return f"{day:%A} {day.day} {day:%b}"
 
 
@@ -55,7 +58,7 @@ class ActionAnswerSchedule(PatientAction):
         text = turn.text.lower()
         meds = medications.medications(db, patient.id)
         if not meds:
-            dispatcher.utter_message(text=NO_PLAN)
+            dispatcher.utter_message(text=texts.t("plan.empty"))
             return []
         now = utcnow()
         tz = zones.zone(patient.timezone)
@@ -75,14 +78,20 @@ class ActionAnswerSchedule(PatientAction):
         if "next" in text or "now" in text:
             nxt = upcoming[0] if upcoming else next(iter(doses.day_plan(db, patient, 1, now)), None)
             dispatcher.utter_message(
-                text=f"Your next dose: {dose_label(nxt.medication)} at "
-                     f"{dues.local_label(nxt.due, tz)}." if nxt
-                else "No more doses are scheduled for now.")
+                text=texts.t("plan.next", dose=dose_label(nxt.medication),
+                             time=dues.local_label(nxt.due, tz)) if nxt
+                else texts.t("plan.no_more"))
             return []
-        when = f"this {part.name}" if part else "today"
         chosen = _in_part(plan, part, tz)
-        dispatcher.utter_message(text=f"Your doses {when}:\n" + _lines(chosen, patient)
-                                 if chosen else f"Nothing is scheduled {when}.")
+        if part and chosen:
+            said = texts.t("plan.part", part=part.name, lines=_lines(chosen, patient))
+        elif part:
+            said = texts.t("plan.nothing_part", part=part.name)
+        elif chosen:
+            said = texts.t("plan.today", lines=_lines(chosen, patient))
+        else:
+            said = texts.t("plan.nothing_today")
+        dispatcher.utter_message(text=said)
         return []
 
     @staticmethod
@@ -91,21 +100,21 @@ class ActionAnswerSchedule(PatientAction):
         tz = zones.zone(patient.timezone)
         title = _day_title(day, today) + (f" {part.name}" if part else "")
         chosen = _in_part(doses.day_plan(db, patient, now=now, day=day), part, tz)
-        return f"{title}:\n{_lines(chosen, patient)}" if chosen else (
-            f"{title}: nothing is scheduled.")
+        return texts.t("plan.day", title=title, lines=_lines(chosen, patient)) if chosen else (
+            texts.t("plan.day_nothing", title=title))
 
     @staticmethod
     def _full_list(meds: list[tuple[Medication, DoseSchedule | None]]) -> str:
         lines = []
         for med, row in meds:
-            timing = "as needed"
+            timing = texts.t("plan.as_needed")
             if row is not None and not row.as_needed:
-                days = row.days_of_week
-                on = (" on " + ", ".join(DAY_CODES[d].title() for d in days)
-                      if days is not None else " every day")
-                timing = f"at {', '.join(row.times_of_day)}{on}"
+                days, times = row.days_of_week, ", ".join(row.times_of_day)
+                timing = (texts.t("plan.on_days", times=times,
+                                  days=", ".join(DAY_CODES[d].title() for d in days))
+                          if days is not None else texts.t("plan.every_day", times=times))
             lines.append(f"• {dose_label(med)}, {timing}")
-        return "Your medications:\n" + "\n".join(lines)
+        return texts.t("plan.list", lines="\n".join(lines))
 
 
 def _missed_meant(turn: Turn, meds: list[tuple[Medication, DoseSchedule | None]]
@@ -140,11 +149,11 @@ class ActionMissedDose(PatientAction):
             dispatcher: CollectingDispatcher) -> Events:
         meds = medications.medications(db, patient.id)
         if not meds:
-            dispatcher.utter_message(text=NO_PLAN)
+            dispatcher.utter_message(text=texts.t("plan.empty"))
             return []
         chosen = _missed_meant(turn, meds)
         if not chosen:
-            dispatcher.utter_message(text="Which medicine did you miss?", buttons=[
+            dispatcher.utter_message(text=texts.t("missed.which"), buttons=[
                 {"title": med.label,
                  "payload": "/ask_missed_dose" + json.dumps({"medication": med.name})}
                 for med, _ in meds])
@@ -153,19 +162,17 @@ class ActionMissedDose(PatientAction):
         unwritten = [med for med in chosen if not med.missed_dose_instructions]
         parts = []
         if len(written) == 1:
-            parts.append(f"If you miss a dose of {written[0].label}, your care team says: "
-                         f"{written[0].missed_dose_instructions}")
+            parts.append(texts.t("missed.one", medication=written[0].label,
+                                 instructions=written[0].missed_dose_instructions))
         elif written:
-            parts.append("If you miss a dose, your care team says:\n" + "\n".join(
-                f"• {med.label}: {med.missed_dose_instructions}" for med in written))
+            parts.append(texts.t("missed.several", lines="\n".join(
+                f"• {med.label}: {med.missed_dose_instructions}" for med in written)))
         if unwritten:
             names = ", ".join(med.label for med in unwritten)
             alerts.raise_alert(db, patient=patient, kind=AlertKind.question,
-                               summary=f"Missed-dose question, no instructions written for "
-                                       f"{names}: {turn.text}")
-            parts.append(f"Your care team hasn't written what to do when a dose of {names} is "
-                         "missed, so I won't guess. I've passed your question on and they will "
-                         "reply here.")
+                               summary=texts.t("alert.missed_dose_question", medications=names,
+                                               text=turn.text))
+            parts.append(texts.t("missed.unwritten", medications=names))
         dispatcher.utter_message(text="\n\n".join(parts))
         return []
 
@@ -181,16 +188,14 @@ class ActionMedicationInfo(PatientAction):
             med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
             for med in match_medication(word, meds)]
         if not found:
-            names = ", ".join(med.name for med in meds) or "none yet"
-            dispatcher.utter_message(text=f"I can only tell you what your care team wrote about "
-                                          f"your own medicines ({names}). Which one do you mean?")
+            names = ", ".join(med.name for med in meds) or texts.t("info.none_yet")
+            dispatcher.utter_message(text=texts.t("info.which", names=names))
             return []
         med = found[0]
-        parts = [f"{med.label}: {med.purpose}" if med.purpose else
-                 f"Your care team hasn't written what {med.name} is for. "
-                 "Ask me to pass the question to them."]
+        parts = [texts.t("info.purpose", medication=med.label, purpose=med.purpose)
+                 if med.purpose else texts.t("info.no_purpose", name=med.name)]
         if med.instructions:
-            parts.append(f"How to take it: {med.dose}, {med.instructions}.")
+            parts.append(texts.t("info.how", dose=med.dose, instructions=med.instructions))
         dispatcher.utter_message(text="\n".join(parts))
         return []
 
@@ -203,14 +208,18 @@ class ActionAdherence(PatientAction):
         tz = zones.zone(patient.timezone)
         week, month = (doses.adherence(db, patient.id, days) for days in (7, 30))
         if not month.answered:
-            dispatcher.utter_message(text="There's nothing to count yet: no doses were due.")
+            dispatcher.utter_message(text=texts.t("adherence.nothing"))
             return []
-        lines = [f"Last 7 days: {week.taken} of {week.answered} doses taken"
-                 + (f" ({week.percent}%)." if week.percent is not None else "."),
-                 f"Last 30 days: {month.taken} of {month.answered} ({month.percent}%)."]
+        lines = [texts.t("adherence.week", taken=week.taken, answered=week.answered)
+                 if week.percent is None else
+                 texts.t("adherence.week_percent", taken=week.taken, answered=week.answered,
+                         percent=week.percent),
+                 texts.t("adherence.month", taken=month.taken, answered=month.answered,
+                         percent=month.percent)]
         if week.missed_doses:
-            missed = ", ".join(f"{label} on {due.astimezone(tz):%a %d %b %H:%M}"
+            missed = ", ".join(texts.t("adherence.missed_dose", medication=label,
+                                       when=f"{due.astimezone(tz):%a %d %b %H:%M}")
                                for due, label in week.missed_doses[-5:])
-            lines.append(f"Missed this week: {missed}.")
+            lines.append(texts.t("adherence.missed", doses=missed))
         dispatcher.utter_message(text="\n".join(lines))
         return []

@@ -6,6 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
+from assistant import texts
 from assistant.domain import parsing, zones
 from assistant.services import advice, alerts, audit, occurrences
 from assistant.storage.db import utcnow
@@ -16,28 +17,27 @@ class ReminderSwitch(PatientAction):
     """Pause or resume all reminders and advice; the care team sees the status."""
 
     status = PatientStatus.paused
-    reply = ""
+    reply = ""  # its catalog id
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         patient.status = self.status
         audit.record(db, actor="patient", action=f"reminders.{self.status}",
                      patient_id=patient.id)
-        dispatcher.utter_message(text=self.reply)
+        dispatcher.utter_message(text=texts.t(self.reply))
         return []
 
 
 class ActionPauseReminders(ReminderSwitch):
     action_name = "action_pause_reminders"
     status = PatientStatus.paused
-    reply = ("Reminders are paused. Say 'resume reminders' when you want them back. "
-             "Your care team can see they're paused.")
+    reply = "reminders.paused"
 
 
 class ActionResumeReminders(ReminderSwitch):
     action_name = "action_resume_reminders"
     status = PatientStatus.active
-    reply = "Welcome back! Your reminders are on again."
+    reply = "reminders.resumed"
 
 
 class ActionChangeReminderTime(PatientAction):
@@ -53,17 +53,17 @@ class ActionChangeReminderTime(PatientAction):
                                             window_minutes=team.self_shift_minutes)
             if shift:
                 names = ", ".join(med.label for med in shift.medications)
-                dispatcher.utter_message(
-                    text=f"Done: from tomorrow I'll remind you of {names} at {shift.new} "
-                         f"instead of {shift.old}. Today's reminders stay as they were.")
+                dispatcher.utter_message(text=texts.t(
+                    "reminders.moved", medications=names, new=shift.new, old=shift.old))
                 return []
-        when = f" to {wanted:%H:%M}" if wanted else ""
-        alerts.raise_alert(db, patient=patient, kind=AlertKind.schedule_change,
-                           summary=f"The patient asks to move a reminder{when}: {turn.text}")
-        dispatcher.utter_message(
-            text=f"I've asked your care team to move your reminder{when}. Dose times are part "
-                 "of your treatment, so they confirm changes; until then your reminders stay "
-                 "as they are.")
+        if wanted:
+            summary = texts.t("alert.move_reminder_to", time=f"{wanted:%H:%M}", text=turn.text)
+            said = texts.t("reminders.move_asked_to", time=f"{wanted:%H:%M}")
+        else:
+            summary = texts.t("alert.move_reminder", text=turn.text)
+            said = texts.t("reminders.move_asked")
+        alerts.raise_alert(db, patient=patient, kind=AlertKind.schedule_change, summary=summary)
+        dispatcher.utter_message(text=said)
         return []
 
 
@@ -74,8 +74,7 @@ class ActionRequestAdvice(PatientAction):
             dispatcher: CollectingDispatcher) -> Events:
         item = advice.choose(db, patient)
         if item is None:
-            dispatcher.utter_message(text="I have no tips for you yet; your care team can add "
-                                          "some. Meanwhile, keep taking your medicines as planned.")
+            dispatcher.utter_message(text=texts.t("advice.none"))
             return []
         local_day = utcnow().astimezone(zones.zone(patient.timezone)).date()
         dispatcher.utter_message(text=advice.deliver(db, patient, item, local_day))

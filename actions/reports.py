@@ -6,6 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
+from assistant import texts
 from assistant.domain import parsing, safety
 from assistant.services import alerts, readings, teams
 from assistant.storage.models import AlertKind, Patient
@@ -19,16 +20,14 @@ class ActionLogMeasurement(PatientAction):
         try:
             found = parsing.parse_measurement(turn.text)
         except parsing.Implausible as exc:
-            dispatcher.utter_message(text=f"Hmm, {exc}. Could you check the reading and send it "
-                                          "again? I haven't saved it.")
+            dispatcher.utter_message(text=texts.t("reading.implausible", problem=str(exc)))
             return []
         if found is None:
-            dispatcher.utter_message(text="I couldn't read a measurement there. Try for example "
-                                          "'bp 135/85', 'sugar 6.5', 'weight 82 kg' or 'pulse 72'.")
+            dispatcher.utter_message(text=texts.t("reading.unreadable"))
             return []
         readings.record(db, patient=patient, kind=found.kind, value=found.value,
                         value2=found.value2)
-        dispatcher.utter_message(text=f"Saved: {found.describe()}. Your care team can see it.")
+        dispatcher.utter_message(text=texts.t("reading.saved", reading=found.describe()))
         return []
 
 
@@ -38,12 +37,9 @@ class ActionReportSymptom(PatientAction):
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         alerts.raise_alert(db, patient=patient, kind=AlertKind.symptom,
-                           summary=f"Symptom reported: {turn.text}")
+                           summary=texts.t("alert.symptom", text=turn.text))
         number = safety.emergency_number(teams.get_team(db, patient.team_id))
-        dispatcher.utter_message(
-            text="I'm sorry you're not feeling well. I've passed this on to your care team; "
-                 "they usually reply within a working day. If it gets worse, or you are "
-                 f"worried, call {number}.")
+        dispatcher.utter_message(text=texts.t("symptom.reported", number=number))
         return []
 
 

@@ -1,10 +1,13 @@
-"""Errors a user can cause. Their message says what is wrong and what to do.
+"""Errors a user can cause. Their message says what is wrong and what to do. The web maps
+them to HTTP in interfaces/web/errors.py.
 
     CareLoopError
      ├── NotFound          no such team / patient / medication (or not yours to see)
+     ├── Forbidden         not this member's to do (admins only; an expired form)
      ├── InvalidInput      a value that cannot be used
      │    └── InvalidSchedule  a schedule or time zone refused; `field` names the part
-     └── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
+     ├── EnrolmentRefused  wrong, used, expired or throttled enrolment code (neutral text)
+     └── TooManyAttempts   too many failed logins: wait before trying again
 """
 
 
@@ -13,6 +16,10 @@ class CareLoopError(Exception):
 
 
 class NotFound(CareLoopError):
+    pass
+
+
+class Forbidden(CareLoopError):
     pass
 
 
@@ -35,3 +42,7 @@ class InvalidSchedule(InvalidInput):
 
 class EnrolmentRefused(CareLoopError):
     pass
+
+
+class TooManyAttempts(CareLoopError):
+    """Too many failed logins for this email from this address, or from this address."""

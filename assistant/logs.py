@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from assistant.config import Settings
-
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries that would log request bodies or URLs with the bot token stay quiet, and so
 # do those that log routine steps (alembic's "Running upgrade ...").
@@ -27,11 +25,12 @@ class OneLineNetworkErrors(logging.Filter):
         return True
 
 
-def setup_logging(settings: Settings, log_file: Path | None = None) -> None:
-    """Log lines to stderr, or to `log_file` (the demo's terminal is a chat)."""
+def setup_logging(level: str, log_file: Path | None = None) -> None:
+    """Log lines at `level` (the settings' log_level) to stderr, or to `log_file` (the
+    demo's terminal is a chat)."""
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=settings.log_level, format=FORMAT, force=True,
+    logging.basicConfig(level=level, format=FORMAT, force=True,
                         filename=log_file)
     for handler in logging.getLogger().handlers:
         handler.addFilter(OneLineNetworkErrors())

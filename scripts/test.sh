@@ -30,6 +30,7 @@ fi
 
 .venv/bin/ruff check assistant actions scheduler tests bench rasa_components
 .venv/bin/mypy assistant actions scheduler
+.venv/bin/lint-imports  # the layers and contracts of pyproject.toml [tool.importlinter]
 # Two workers (CARELOOP_TEST_WORKERS): the tests that need Rasa in one (see conftest.py).
 exec .venv/bin/python -m pytest -n "${CARELOOP_TEST_WORKERS:-2}" --dist loadgroup \
   --durations=20 "$@"

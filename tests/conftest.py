@@ -86,6 +86,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 RASA_FIXTURES = {"rasa_stack", "trained_model", "rasa_cli"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With several workers (pytest-xdist's `--dist loadgroup`), every test that needs the
     Rasa engine runs in one of them: one session's model and Rasa server, not one each."""

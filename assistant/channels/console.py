@@ -18,6 +18,7 @@ import sys
 import threading
 from typing import IO
 
+from assistant import texts
 from assistant.channels import flow as flows
 from assistant.channels.base import drain_outbox
 from assistant.channels.flow import Flow
@@ -28,11 +29,7 @@ from assistant.services.outbox import Buttons
 log = logging.getLogger(__name__)
 CHANNEL = "console"
 DEMO_CHAT = "demo"
-GREETING = "Hello! Type a message, a number to pick a choice, or /quit to leave."
-FAILED = "Sorry, something went wrong there. Please try again."
-EXPIRED = "That choice has expired."
 PROMPT = "you> "
-HOLD = "(one moment: the assistant is starting)"
 
 
 async def _lines() -> asyncio.Queue[str | None]:
@@ -93,7 +90,7 @@ class Console:
             nonlocal shown
             if not shown:
                 shown = True
-                self.show(HOLD, [])
+                self.show(texts.t("console.hold"), [])
 
         return notice
 
@@ -109,7 +106,7 @@ class Console:
                 await flow.rasa_button(chat, choice, self.on_hold())
         except Exception:
             log.exception("chat turn failed")
-            self.show(FAILED, [])
+            self.show(texts.t("console.failed"), [])
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Chat until the patient types /quit, input ends or `stop` is set."""
@@ -123,7 +120,7 @@ class Console:
         # flow keeps them in order.
         answering = set[asyncio.Task[None]]()
         lines, stopped = await _lines(), asyncio.ensure_future(stop.wait())
-        self.show(GREETING, [])
+        self.show(texts.t("console.greeting"), [])
         try:
             while True:
                 line = asyncio.ensure_future(lines.get())
@@ -136,11 +133,12 @@ class Console:
                     break
                 text = typed.strip()
                 if not text:
-                    self.show("(type a message, or /quit)", [])
+                    self.show(texts.t("console.empty"), [])
                     continue
                 choice, self.choices = self.choices.get(text), {}
                 if choice and choice.startswith(flows.DOSE_DATA):
-                    self.show(await flow.dose_button(self.chat_id, choice) or EXPIRED, [])
+                    outcome = await flow.dose_button(self.chat_id, choice)
+                    self.show(outcome or texts.t("console.expired"), [])
                 else:
                     answering.add(task := asyncio.create_task(self._answer(flow, text, choice)))
                     task.add_done_callback(answering.discard)

@@ -23,10 +23,10 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from assistant import texts
 from assistant.channels.base import Channel
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import OnHold, RasaClient
-from assistant.domain import safety
 from assistant.errors import EnrolmentRefused
 from assistant.services import alerts, enrolment
 from assistant.services.doses import apply_dose_button
@@ -37,27 +37,9 @@ from assistant.storage.models import CareTeam, Patient
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-JOIN = ("Hello! I'm CareLoop, a medication assistant used by care teams. To start, send "
-        "the enrolment code your care team gave you, like this: /start ABCD234XYZ")
-CONSENT = ("Before we start: CareLoop reminds you of your medicines and passes messages to "
-           "your care team, who can read what you write here. It is not a medical device "
-           "and not for emergencies: in an emergency call your emergency number.\n\n"
-           "Do you agree?")
-AGREE, DECLINE = "✅ I agree", "No, thanks"
-DECLINED = "OK, nothing was linked. " + JOIN
-WELCOME = ("You're all set, {name}. I'll remind you of your doses here. Ask me 'what do I "
-           "take today?' or type /help.")
-STOPPED = ("You won't get any more messages from me. If you want to start again, ask your "
-           "care team for a new code.")
-MOVED = ("Your CareLoop reminders now go to another {channel} chat: a new enrolment code "
-         "from your care team was used there. This chat gets no more messages. If that "
-         "was not you, call your care team now.")
-UNSUPPORTED = "Sorry, I can only read text messages. Please type your message."
-EDITED = "I only see new messages, not edits. Please send it again as a new message."
-CHOOSE = "Please choose:"
-# Commands that mean the same as saying it in words.
-COMMAND_TEXT = {"today": "what do I take today?", "help": "help",
-                "pause": "pause my reminders", "resume": "resume my reminders"}
+# Commands that mean the same as saying it in words (the words are the catalog's).
+COMMAND_TEXT = {"today": "command.today", "help": "command.help",
+                "pause": "command.pause", "resume": "command.resume"}
 CONSENT_DATA, DOSE_DATA, RASA_DATA = "consent:", "dose:", "r:"
 DATABASE_RETRY_SECONDS = 1.0  # what a patient did waits this often for the database
 
@@ -148,10 +130,9 @@ class Flow:
         emergency number."""
         team = self._teams.get(chat_id)
         if not conversation.is_urgent(text):
-            await self.reply(chat_id, conversation.UNAVAILABLE.format(
-                number=safety.emergency_number(team)))
+            await self.reply(chat_id, conversation.unavailable(team))
             return
-        await self.reply(chat_id, safety.emergency_guidance(team))
+        await self.reply(chat_id, alerts.emergency_guidance(team))
 
         def alert(db: Session) -> None:
             patient = enrolment.linked_patient(db, self.channel.name, chat_id)
@@ -167,22 +148,23 @@ class Flow:
         how to join (or a welcome back)."""
         if not code:
             patient = await self.patient(chat_id)
-            await self.reply(chat_id, WELCOME.format(name=patient.display_name)
-                             if patient else JOIN)
+            await self.reply(chat_id, texts.t("join.welcome", name=patient.display_name)
+                             if patient else texts.t("join.hello"))
             return
         try:
             await _stored(lambda db: enrolment.check_code(db, code=code, chat_id=chat_id))
         except EnrolmentRefused as refused:
             await self.reply(chat_id, str(refused))
             return
-        await self.reply(chat_id, CONSENT, [[{"text": AGREE, "data": CONSENT_DATA + code},
-                                             {"text": DECLINE, "data": CONSENT_DATA + "-"}]])
+        await self.reply(chat_id, texts.t("join.consent"), [[
+            {"text": texts.t("join.agree"), "data": CONSENT_DATA + code},
+            {"text": texts.t("join.decline"), "data": CONSENT_DATA + "-"}]])
 
     async def consent(self, chat_id: str, data: str) -> None:
         """The notice's buttons: agreeing links the chat to the patient."""
         code = data.removeprefix(CONSENT_DATA)
         if code == "-":
-            await self.reply(chat_id, DECLINED)
+            await self.reply(chat_id, texts.t("join.declined"))
             return
         channel = self.channel.name
         try:
@@ -197,7 +179,7 @@ class Flow:
             await self.reply(chat_id, str(refused))
             return
         log.info("chat linked to patient %s", patient.id)
-        await self.reply(chat_id, WELCOME.format(name=patient.display_name))
+        await self.reply(chat_id, texts.t("join.welcome", name=patient.display_name))
 
     async def _tell_moved(self, channel: str, chat_id: str) -> bool:
         """Tell a patient's previous chat that their reminders move; False if it cannot be
@@ -205,7 +187,7 @@ class Flow:
         if channel != self.channel.name:
             return False
         try:
-            await self.channel.send(chat_id, MOVED.format(channel=channel.title()), [])
+            await self.channel.send(chat_id, texts.t("join.moved", channel=channel.title()), [])
         except (Unreachable, RetryLater):  # blocked, or the channel kept failing
             return False
         return True
@@ -214,7 +196,7 @@ class Flow:
         """`/stop`: unlink the chat; nothing more is sent to it."""
         channel = self.channel.name
         await _stored(lambda db: enrolment.unlink(db, channel=channel, chat_id=chat_id))
-        await self.reply(chat_id, STOPPED)
+        await self.reply(chat_id, texts.t("join.stopped"))
 
     # --- words and buttons ---------------------------------------------------------------
 
@@ -226,7 +208,7 @@ class Flow:
             try:
                 patient = await self._linked(chat_id)
                 if patient is None:
-                    await self.reply(chat_id, JOIN)
+                    await self.reply(chat_id, texts.t("join.hello"))
                     return
                 replies = await conversation.turn(self.rasa, patient, text, on_hold)
             except Exception as exc:
@@ -238,11 +220,11 @@ class Flow:
             for reply in replies:
                 buttons = [[{"text": b["title"], "data": RASA_DATA + b["payload"]}]
                            for b in reply.buttons]
-                await self.reply(chat_id, reply.text or CHOOSE, buttons)
+                await self.reply(chat_id, reply.text or texts.t("chat.choose"), buttons)
 
     async def command(self, chat_id: str, name: str, on_hold: OnHold | None = None) -> None:
         """/today, /help, /pause, /resume: the same as saying it in words."""
-        await self.text(chat_id, COMMAND_TEXT.get(name, "help"), on_hold)
+        await self.text(chat_id, texts.t(COMMAND_TEXT.get(name, "command.help")), on_hold)
 
     async def message(self, chat_id: str, text: str, on_hold: OnHold | None = None) -> None:
         """A message as typed on a channel without commands of its own: `/start CODE`,
@@ -276,8 +258,8 @@ class Flow:
 
     async def unsupported(self, chat_id: str) -> None:
         """Stickers, photos, voice, files: a polite word."""
-        await self.reply(chat_id, UNSUPPORTED)
+        await self.reply(chat_id, texts.t("chat.unsupported"))
 
     async def edited(self, chat_id: str) -> None:
         """Edited messages are not re-read."""
-        await self.reply(chat_id, EDITED)
+        await self.reply(chat_id, texts.t("chat.edited"))

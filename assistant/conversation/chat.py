@@ -1,9 +1,11 @@
 """One chat turn for a linked patient, whatever the channel (Telegram or console).
 
 The emergency guard runs first, then the diagnosis guard (such questions go to the care
-team); otherwise the message goes to Rasa. While Rasa starts, the message is held for it
-(see `RasaClient`); when Rasa or the action server is slow or down, the patient hears so,
-with the emergency number, and that their reminders still work.
+team); otherwise the message goes to Rasa, whose answers that name a catalog text
+(`msg:<id>`, as the responses of its domain do) are given in the catalog's words. While
+Rasa starts, the message is held for it (see `RasaClient`); when Rasa or the action
+server is slow or down, the patient hears so, with the emergency number, and that their
+reminders still work.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from assistant import texts
 from assistant.conversation.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
 from assistant.domain import safety
 from assistant.services import alerts
@@ -19,9 +22,6 @@ from assistant.storage.models import CareTeam, Patient
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Sorry, I can't answer right now. If this is an emergency, call {number} now. "
-               "Your reminders still work, and your care team can be reached as usual. "
-               "Please try again in a few minutes.")
 MAX_TEXT = 2000
 
 
@@ -30,9 +30,21 @@ def is_urgent(text: str) -> bool:
     return safety.is_red_flag(text.strip()[:MAX_TEXT])
 
 
+def unavailable(team: CareTeam | None) -> str:
+    """The fallback while the assistant cannot answer, with the team's emergency number."""
+    return texts.t("conversation.unavailable", number=safety.emergency_number(team))
+
+
+def _rendered(reply: Reply) -> Reply:
+    """Rasa's answer in the catalog's words: its domain names texts and button titles as
+    `msg:<id>`; what the actions say is in words already."""
+    return Reply(texts.render(reply.text),
+                 [{**button, "title": texts.render(button["title"])} for button in reply.buttons])
+
+
 def _unavailable(team_id: int) -> str:
     with session() as db:
-        return UNAVAILABLE.format(number=safety.emergency_number(db.get(CareTeam, team_id)))
+        return unavailable(db.get(CareTeam, team_id))
 
 
 def _emergency(patient_id: int) -> str:
@@ -70,4 +82,5 @@ async def turn(rasa: RasaClient, patient: Patient, text: str,
     except RasaUnavailable as exc:
         log.warning("rasa unavailable for a chat turn: %s", exc)  # no message content
         replies = []
-    return replies or [Reply(await asyncio.to_thread(_unavailable, patient.team_id))]
+    return [_rendered(reply) for reply in replies] or [
+        Reply(await asyncio.to_thread(_unavailable, patient.team_id))]

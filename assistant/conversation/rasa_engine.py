@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from assistant.config import Settings, private_dir
+from assistant.storage.tracker import tracker_store
 
 TRAINING_INPUTS = ("config.yml", "nlu_data", "dialogue", "rasa_components",
                    "requirements/rasa.lock")
@@ -91,18 +92,6 @@ def _train(settings: Settings, target: Path) -> None:
             raise EngineError(f"rasa train failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
         # Rename into place: a crash mid-training never leaves a half-written model.
         os.replace(Path(tmp) / "model.tar.gz", target)
-
-
-def tracker_store(settings: Settings) -> dict[str, object]:
-    """Rasa's SQL tracker store: the application database on PostgreSQL, a file beside it
-    on SQLite (Rasa's SQLAlchemy 1.4 and ours should not share one SQLite file)."""
-    url = make_url(settings.rasa_tracker_url or settings.db_url)
-    if url.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite",
-                "db": str((settings.data_dir / "rasa_tracker.db").resolve())}
-    return {"type": "SQL", "dialect": "postgresql", "url": url.host or "127.0.0.1",
-            "port": url.port or 5432, "db": url.database, "username": url.username,
-            "password": url.password or ""}
 
 
 def write_endpoints(settings: Settings) -> tuple[Path, Path]:

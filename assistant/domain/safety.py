@@ -6,8 +6,8 @@ confidence. The `emergency` intent in Rasa is only a second net.
 Diagnosis questions are guarded the same way (guarantee 6): they go to the care team
 before any NLU, never to a tip; `ask_care_team` in Rasa is their second net.
 
-Pure: what is detected and what the patient is told. Raising the alert is
-`services.alerts.raise_emergency` / `relay_question`.
+Pure: what is detected, and the numbers to give. What the patient is told (the catalog's
+words) and raising the alert is `services.alerts.raise_emergency` / `relay_question`.
 """
 
 from __future__ import annotations
@@ -99,12 +99,9 @@ def emergency_number(team: CareTeam | None) -> str:
     return (team.emergency_number if team else None) or get_settings().emergency_number
 
 
-def emergency_guidance(team: CareTeam | None) -> str:
-    number = emergency_number(team)
-    crisis = (team.crisis_line if team else None) or get_settings().crisis_line
-    return (f"🚨 This may be an emergency. Call {number} now, or go to the nearest emergency "
-            f"department. If you are thinking about harming yourself, call {crisis}. "
-            "I have also alerted your care team, but please don't wait for them.")
+def crisis_line(team: CareTeam | None) -> str:
+    """The team's crisis line, else the configured one."""
+    return (team.crisis_line if team else None) or get_settings().crisis_line
 
 
 # A question asking whether the patient has a condition ("do i have diabetes?", "could
@@ -131,9 +128,6 @@ _DIAGNOSIS = [
     r"\bam i (?:pre-?diabetic|diabetic|an(?:a)?emic|hypertensive|sick|ill|dying|depressed)\b",
 ]
 _DIAGNOSIS_PATTERN = re.compile("|".join(f"(?:{p})" for p in _DIAGNOSIS), re.IGNORECASE)
-
-RELAYED = ("That's a question for your care team, so I won't guess. I've passed it on and "
-           "they will reply here. Until then, keep taking your medicines as planned.")
 
 
 def is_diagnosis_question(text: str) -> bool:

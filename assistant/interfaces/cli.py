@@ -25,7 +25,8 @@ from assistant.interfaces import demo as demo_mod
 from assistant.interfaces import supervisor
 from assistant.interfaces.readings_cli import readings_app
 from assistant.services import enrolment, medications, patients, teams
-from assistant.services.accounts import issue_token, set_password
+from assistant.services.accounts import set_password
+from assistant.services.sessions import issue_token
 from assistant.storage.db import session
 from assistant.storage.migrate import upgrade
 from assistant.storage.models import Role, TeamMember

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -32,12 +31,12 @@ import httpx
 from assistant.channels import registry
 from assistant.config import Settings
 from assistant.conversation import rasa_engine as engine
+from assistant.interfaces.processes import die_with_parent, exit_of, exit_status, pump_lines
 from assistant.logs import setup_logging
 from assistant.scheduling.service import run_scheduler
 
 log = logging.getLogger("careloop")
 
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 RESTART_PAUSE_SECONDS = 1.0  # before a crashed service starts again; doubled ...
 STEADY_SECONDS = 120.0  # ... after each crash this soon after its start (Rasa loads ~30 s)
 CRASHES_BEFORE_GIVING_UP = 5  # such crashes in a row: restarting is no use
@@ -93,35 +92,6 @@ def run_names(settings: Settings) -> tuple[str, ...]:
     return (*default_names(settings), "web")
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """For `preexec_fn`: the child is SIGKILLed when this process dies, however it dies.
-    Runs in the child between fork and exec, so it only makes one system call; libc's
-    `prctl` is looked up here, in the parent. None where Linux's prctl is missing."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def child() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before prctl: nobody would stop us
-            os._exit(1)
-
-    return child
-
-
-async def _pump(stream: asyncio.StreamReader, prefix: str, out: IO[str]) -> None:
-    while True:
-        try:
-            line = await stream.readline()
-        except ValueError:  # longer than the stream's limit (64 KiB): asyncio dropped it
-            line = b"(a line too long to show was left out)\n"
-        if not line:
-            return
-        out.write(f"{prefix}{line.decode(errors='replace')}")
-        out.flush()
-
-
 class Stack:
     """Running services; `async with Stack(...)` stops them all on the way out."""
 
@@ -152,7 +122,7 @@ class Stack:
         else:
             out, prefix = sys.stdout, f"{item.name:<{self._width}} | "
         assert item.process.stdout is not None
-        self._pumps.append(asyncio.create_task(_pump(item.process.stdout, prefix, out)))
+        self._pumps.append(asyncio.create_task(pump_lines(item.process.stdout, prefix, out)))
 
     async def wait_healthy(self, timeout: float = 180.0,
                            progress: Callable[[str], None] | None = None) -> None:
@@ -195,16 +165,16 @@ class Stack:
         crashes = 0
         while True:
             assert item.process is not None
-            status = await _exit_of(item.process)
+            status = await exit_of(item.process)
             soon = time.monotonic() - item.started_at < STEADY_SECONDS
             crashes = crashes + 1 if soon else 1
             if crashes >= CRASHES_BEFORE_GIVING_UP:
                 log.error("%s exited (%s), %d times in a row soon after starting; giving up",
-                          item.name, _status(status), crashes)
+                          item.name, exit_status(status), crashes)
                 return
             pause = RESTART_PAUSE_SECONDS * 2 ** (crashes - 1)
             log.warning("%s exited (%s); starting it again in %g s", item.name,
-                        _status(status), pause)
+                        exit_status(status), pause)
             # What it started may still run (and hold its port): its process group goes too.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(item.process.pid, signal.SIGKILL)
@@ -244,22 +214,6 @@ class Stack:
                 await pump
         for out in self._files.values():
             out.close()
-
-
-async def _exit_of(process: asyncio.subprocess.Process) -> int:
-    """Its exit status, as soon as it ends. (`wait()` also waits for its output pipe to
-    close, which a process it started may keep open.)"""
-    while process.returncode is None:
-        await asyncio.sleep(0.2)
-    return process.returncode
-
-
-def _status(returncode: int) -> str:
-    """'status 1', or the signal that ended it: 'SIGKILL'."""
-    if returncode < 0:
-        with contextlib.suppress(ValueError):
-            return signal.Signals(-returncode).name
-    return f"status {returncode}"
 
 
 def stop_on_signals() -> None:
@@ -304,7 +258,7 @@ async def _in_process(settings: Settings, name: str) -> None:
 
 def run(settings: Settings, only: str | None) -> int:
     """Run one service (`only`) or all of them; returns the exit status."""
-    setup_logging(settings)
+    setup_logging(settings.log_level)
     if only is not None and only not in SERVICES:
         log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))
         return 2

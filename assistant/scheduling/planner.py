@@ -22,11 +22,11 @@ from sqlalchemy import Engine, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from assistant import texts
 from assistant.config import Settings
 from assistant.domain import dues, zones
 from assistant.domain.schedule_specs import timing_of
-from assistant.services import alerts
-from assistant.services import reminders as messages
+from assistant.services import alerts, reminders
 from assistant.storage.db import is_postgres, session, utcnow
 from assistant.storage.models import (
     PRIORITY,
@@ -128,12 +128,12 @@ def _lock(db: Session, query: Any) -> Any:
 def _remind(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
             policy: Policy, now: datetime, kind: MessageKind) -> None:
     tz = zones.zone(patient.timezone)
-    text = messages.reminder(med, occ.due_at, tz, late=now - occ.due_at > LATE_AFTER,
+    text = reminders.reminder(med, occ.due_at, tz, late=now - occ.due_at > LATE_AFTER,
                              nudge=kind is MessageKind.nudge)
     occ.reminders_sent += 1
     db.add(OutboxMessage(
         patient_id=patient.id, kind=kind, priority=PRIORITY[kind], text=text,
-        buttons=messages.dose_buttons(occ.id, policy.snooze_minutes), occurrence_id=occ.id,
+        buttons=reminders.dose_buttons(occ.id, policy.snooze_minutes), occurrence_id=occ.id,
         dedupe_key=f"dose:{occ.id}:{occ.reminders_sent}", not_before=now))
     occ.status = DoseStatus.sent
     occ.sent_at = occ.sent_at or now
@@ -156,7 +156,7 @@ def _missed(db: Session, occ: DoseOccurrence, patient: Patient, team: CareTeam,
     if len(last) == streak and all(s == DoseStatus.missed for s in last):
         alerts.raise_alert(db, patient=patient, kind=AlertKind.missed_doses,
                            severity=AlertSeverity.high, once=True,
-                           summary=f"{streak} doses missed in a row.")
+                           summary=texts.t("alert.missed_in_a_row", count=streak))
 
 
 def advance(db: Session, policy: Policy, now: datetime | None = None, batch: int = 500) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from assistant import texts
 from assistant.domain import safety
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
@@ -48,19 +49,25 @@ def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
     return alert
 
 
+def emergency_guidance(team: CareTeam | None) -> str:
+    """What a patient who may be in an emergency is told at once: the team's numbers."""
+    return texts.t("safety.emergency", number=safety.emergency_number(team),
+                   crisis=safety.crisis_line(team))
+
+
 def raise_emergency(db: Session, patient: Patient) -> str:
     """Record an urgent alert for the patient's team; return what to tell the patient."""
     team = db.get(CareTeam, patient.team_id)
     raise_alert(db, patient=patient, kind=AlertKind.emergency, severity=AlertSeverity.urgent,
-                summary="The patient wrote something that may be an emergency.")
-    return safety.emergency_guidance(team)
+                summary=texts.t("alert.emergency"))
+    return emergency_guidance(team)
 
 
 def relay_question(db: Session, patient: Patient, text: str) -> str:
     """Pass the patient's question to their care team; return what to tell the patient."""
     raise_alert(db, patient=patient, kind=AlertKind.question,
-                summary=f"Question from the patient: {text}")
-    return safety.RELAYED
+                summary=texts.t("alert.question", text=text))
+    return texts.t("safety.relayed")
 
 
 def alerts(db: Session, team_id: int, *, status: AlertStatus | None = None,

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from assistant import texts
 from assistant.domain import dues, zones
 from assistant.domain.doses import Action, Dose, doses_per_day
 from assistant.services import alerts, medications
@@ -94,13 +95,14 @@ def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
     days_left = med.supply_count / per_day
     if not days_left < med.refill_days <= (med.supply_count + 1) / per_day:
         return
-    text = (f"💊 You have {med.supply_count} doses of {med.label} left, about "
-            f"{days_left:.1f} days. Please arrange a refill.")
+    text = texts.t("refill.due", count=med.supply_count, medication=med.label,
+                   days=f"{days_left:.1f}")
     db.add(OutboxMessage(patient_id=med.patient_id, kind=MessageKind.refill,
                          priority=PRIORITY[MessageKind.refill], text=text, not_before=now))
     alerts.raise_alert(db, patient=get_row(db, Patient, med.patient_id, "patient"),
                        kind=AlertKind.refill,
-                       summary=f"{med.label}: about {days_left:.1f} days of supply left.")
+                       summary=texts.t("alert.refill", medication=med.label,
+                                       days=f"{days_left:.1f}"))
 
 
 def find(db: Session, *, patient_id: int, occurrence_id: int) -> Dose | None:

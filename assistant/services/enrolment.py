@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
+from assistant import texts
 from assistant.config import get_settings
 from assistant.errors import EnrolmentRefused
 from assistant.services import alerts, audit
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
 MAX_FAILED_PER_HOUR = 5  # per chat; CARELOOP_ENROLMENT_FAILURES_PER_HOUR for all chats
-REFUSED = "That code is not valid. Please check it, or ask your care team for a new one."
-THROTTLED = "Too many tries. Please wait an hour, or ask your care team."
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def _usable(db: Session, code: str) -> EnrolmentCode | None:
 def check_code(db: Session, *, code: str, chat_id: str) -> Patient:
     """The patient a code would link, without using it; a refusal counts as a failed try."""
     if is_throttled(db, chat_id):
-        raise EnrolmentRefused(THROTTLED)
+        raise EnrolmentRefused(texts.t("join.throttled"))
     row = _usable(db, code)
     patient = db.get(Patient, row.patient_id) if row else None
     if row is None or patient is None or patient.status == PatientStatus.stopped:
@@ -108,7 +107,7 @@ def check_code(db: Session, *, code: str, chat_id: str) -> Patient:
             col(EnrolmentAttempt.at) < utcnow() - timedelta(days=1)))
         db.add(EnrolmentAttempt(chat_id=chat_id))
         db.commit()
-        raise EnrolmentRefused(REFUSED)
+        raise EnrolmentRefused(texts.t("join.refused"))
     return patient
 
 
@@ -134,7 +133,7 @@ def redeem_code(db: Session, *, code: str, channel: str, chat_id: str,
                              col(EnrolmentCode.expires_at) > now)
                       .values(used_at=now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        raise EnrolmentRefused(REFUSED)
+        raise EnrolmentRefused(texts.t("join.refused"))
     for link in db.exec(select(ChatLink).where(
             col(ChatLink.unlinked_at).is_(None),
             (ChatLink.patient_id == patient.id)
@@ -157,9 +156,7 @@ def redeem_code(db: Session, *, code: str, channel: str, chat_id: str,
 def _alert_moved(db: Session, patient: Patient, *, told: bool) -> None:
     alerts.raise_alert(
         db, patient=patient, kind=AlertKind.chat_changed, severity=AlertSeverity.high,
-        summary="A new enrolment code linked the patient to another chat; reminders go there "
-                "now. The previous chat was " + ("told." if told else "could not be told.")
-                + " If the patient did not ask for this, call them and issue a new code.")
+        summary=texts.t("alert.chat_moved_told" if told else "alert.chat_moved_untold"))
 
 
 def _alert_chat_taken(db: Session, patient_id: int) -> None:
@@ -167,8 +164,7 @@ def _alert_chat_taken(db: Session, patient_id: int) -> None:
     if patient is not None:
         alerts.raise_alert(
             db, patient=patient, kind=AlertKind.chat_changed, severity=AlertSeverity.high,
-            summary="The patient's chat was linked to another patient with a new enrolment "
-                    "code; this patient gets no reminders until enrolled again.")
+            summary=texts.t("alert.chat_taken"))
 
 
 def active_link(db: Session, channel: str, chat_id: str) -> ChatLink | None:
@@ -213,5 +209,4 @@ def mark_unreachable(db: Session, *, channel: str, chat_id: str) -> None:
     _drop_pending(db, link.patient_id, "chat unreachable")
     alerts.raise_alert(db, patient=get_row(db, Patient, link.patient_id, "patient"),
                        kind=AlertKind.unreachable, severity=AlertSeverity.high,
-                       summary="The patient's Telegram chat blocked the bot; reminders cannot "
-                               "be delivered until the patient is enrolled again.")
+                       summary=texts.t("alert.unreachable"))

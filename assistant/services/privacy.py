@@ -9,18 +9,16 @@ then keeps a single `patient.erase` entry saying only that it happened.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, delete, inspect
+from sqlalchemy import MetaData, Table, delete, inspect
 from sqlmodel import Session, col, select
 
-from assistant.config import Settings, get_settings
-from assistant.conversation import rasa_engine
+from assistant.config import get_settings
 from assistant.domain import zones
 from assistant.domain.days import DAY_NAMES
 from assistant.services import audit
-from assistant.storage.db import make_engine, utcnow
+from assistant.storage.db import utcnow
 from assistant.storage.models import (
     AdviceDelivery,
     AdviceItem,
@@ -37,6 +35,7 @@ from assistant.storage.models import (
     Patient,
     Reading,
 )
+from assistant.storage.tracker import tracker_engine
 
 
 def _time(value: datetime | None, zone: tzinfo) -> str | None:
@@ -154,17 +153,8 @@ def export(db: Session, patient: Patient, *, actor: str) -> dict[str, Any]:
     return data
 
 
-def _tracker_engine(settings: Settings) -> Engine | None:
-    """Rasa's tracker store as `engine.tracker_store` configures it; None if not there yet."""
-    store = rasa_engine.tracker_store(settings)
-    if store["dialect"] != "sqlite":
-        return make_engine(settings.rasa_tracker_url or settings.db_url)
-    path = Path(str(store["db"]))
-    return create_engine(f"sqlite:///{path}") if path.is_file() else None
-
-
 def _erase_conversation(chat_ref: str) -> None:
-    engine = _tracker_engine(get_settings())
+    engine = tracker_engine(get_settings())
     if engine is None:
         return
     try:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
+from assistant import texts
 from assistant.domain.measures import MEASURES as KINDS
 from assistant.domain.parsing import PLAUSIBLE
 from assistant.errors import InvalidInput
@@ -62,9 +63,11 @@ def outside(team: CareTeam, kind: str, value: float, value2: float | None) -> li
     for measure, number in _values(kind, value, value2).items():
         bounds = team.reading_thresholds.get(measure, {})
         if "low" in bounds and number < bounds["low"]:
-            found.append(f"{measure} {number:g} below {bounds['low']:g}")
+            found.append(texts.t("reading.below", measure=measure, value=f"{number:g}",
+                                 limit=f"{bounds['low']:g}"))
         if "high" in bounds and number > bounds["high"]:
-            found.append(f"{measure} {number:g} above {bounds['high']:g}")
+            found.append(texts.t("reading.above", measure=measure, value=f"{number:g}",
+                                 limit=f"{bounds['high']:g}"))
     return found
 
 
@@ -108,7 +111,8 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
     if problems:
         alerts.raise_alert(db, patient=patient, kind=AlertKind.reading,
                            severity=AlertSeverity.high,
-                           summary=f"Reading out of range: {'; '.join(problems)} {UNITS[kind]}")
+                           summary=texts.t("alert.reading_out_of_range",
+                                           problems="; ".join(problems), unit=UNITS[kind]))
     audit.record(db, actor=actor, action="reading.add", patient_id=patient.id,
                  detail=f"reading {reading.id}")
     return reading

@@ -1,5 +1,5 @@
-"""What CareLoop says in its own words about doses (reminders, their buttons, what an
-answer recorded), in one place. Text only: nothing here reads or writes the database.
+"""What CareLoop says about doses (reminders, their buttons, what an answer recorded),
+from the catalog. Text only: nothing here reads or writes the database.
 
 Button data is `dose:<occurrence id>:<taken|snooze|skip>`, well under Telegram's 64
 bytes; whoever handles it (`doses.apply_dose_button`) checks that the occurrence belongs
@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from assistant import texts
 from assistant.domain.doses import Action
 from assistant.storage.models import Medication
 
@@ -31,27 +32,26 @@ def reminder(med: Medication, due: datetime, tz: ZoneInfo, *, late: bool = False
              nudge: bool = False) -> str:
     when = local_time(due, tz)
     if nudge:
-        return f"Just checking: did you take your {dose_label(med)} (due {when})?"
-    text = f"💊 Time for your {dose_label(med)} ({when})."
+        return texts.t("reminder.nudge", dose=dose_label(med), time=when)
     if late:
-        text = f"💊 Your {dose_label(med)} was due at {when}. Sorry this reminder is late."
-    return text
+        return texts.t("reminder.late", dose=dose_label(med), time=when)
+    return texts.t("reminder.due", dose=dose_label(med), time=when)
 
 
 def dose_buttons(occurrence_id: int, snooze_minutes: int) -> Buttons:
     return [[
-        {"text": "✅ Taken", "data": f"dose:{occurrence_id}:{Action.taken}"},
-        {"text": f"⏰ Snooze {snooze_minutes} min",
+        {"text": texts.t("reminder.button.taken"), "data": f"dose:{occurrence_id}:{Action.taken}"},
+        {"text": texts.t("reminder.button.snooze", minutes=snooze_minutes),
          "data": f"dose:{occurrence_id}:{Action.snooze}"},
-        {"text": "Skip", "data": f"dose:{occurrence_id}:{Action.skip}"},
+        {"text": texts.t("reminder.button.skip"), "data": f"dose:{occurrence_id}:{Action.skip}"},
     ]]
 
 
 def outcome(med: Medication, action: Action, *, recorded: bool, snooze_minutes: int = 15) -> str:
     if not recorded:
-        return f"Your {med.label} dose was already recorded."
+        return texts.t("dose.already_recorded", medication=med.label)
     if action is Action.taken:
-        return f"✅ Noted: {med.label} taken. Well done!"
+        return texts.t("dose.taken", medication=med.label)
     if action is Action.skip:
-        return f"Noted: {med.label} skipped. Your care team can see this."
-    return f"⏰ OK, I'll remind you about {med.label} again in {snooze_minutes} minutes."
+        return texts.t("dose.skipped", medication=med.label)
+    return texts.t("dose.snoozed", medication=med.label, minutes=snooze_minutes)

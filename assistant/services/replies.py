@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from assistant import texts
 from assistant.errors import InvalidInput
 from assistant.services import audit, enrolment
 from assistant.storage.models import PRIORITY, MessageKind, OutboxMessage, Patient
@@ -21,7 +22,7 @@ def reply(db: Session, patient: Patient, text: str, *, actor: str) -> OutboxMess
         raise InvalidInput("the patient has no linked chat yet: give them an enrolment code")
     message = OutboxMessage(patient_id=patient.id, kind=MessageKind.reply,
                             priority=PRIORITY[MessageKind.reply],
-                            text=f"Message from your care team:\n{text}")
+                            text=texts.t("reply.from_team", text=text))
     db.add(message)
     db.flush()
     audit.record(db, actor=actor, action="patient.reply", patient_id=patient.id,

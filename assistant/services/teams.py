@@ -1,4 +1,4 @@
-"""Care teams and their members: adding them and finding them.
+"""Care teams and their members: adding them, finding them, and a team's settings.
 
 Small keyword-only functions shared by the CLI, the console/API and the demo. Each
 validates everything before it writes anything, and records an audit entry.
@@ -6,11 +6,14 @@ validates everything before it writes anything, and records an audit entry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
-from assistant.services import audit
+from assistant.services import audit, readings
 from assistant.storage.models import CareTeam, Role, TeamMember
 
 
@@ -34,6 +37,46 @@ def get_team(db: Session, team: str | int) -> CareTeam:
     if found is None:
         raise NotFound(f"no care team {team!r}; create it with `careloop team add NAME`")
     return found
+
+
+# A team's settings and their limits, checked here for the API and the console alike (the
+# API's schema documents the same limits from these tables).
+WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
+    "missed_alert_after": (1, 30), "grace_minutes": (0, 24 * 60),
+    "followup_minutes": (1, 24 * 60), "self_shift_minutes": (0, 720)}
+TEXTS: dict[str, int] = {"emergency_number": 32, "crisis_line": 120}
+KEPT = ("missed_alert_after", "self_shift_minutes")  # changed, never removed
+
+
+def change_settings(db: Session, team: CareTeam, changes: Mapping[str, Any], *,
+                    actor: str) -> CareTeam:
+    """Set some of a team's settings (None removes one); every value is checked before
+    any is set. Reading thresholds come as {measure: {"low": x, "high": y}}; a None bound
+    is left out, and so is a measure with neither."""
+    checked: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None and key in KEPT:
+            raise InvalidInput(f"{key}: cannot be removed, only changed")
+        if key in WHOLE_NUMBERS:
+            low, high = WHOLE_NUMBERS[key]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not low <= value <= high):
+                raise InvalidInput(f"{key}: a whole number from {low} to {high}")
+        elif key in TEXTS:
+            value = None if value is None else clean_text(
+                value, key.replace("_", " "), TEXTS[key], required=False) or None
+        elif key == "reading_thresholds":
+            kept = {measure: {bound: v for bound, v in bounds.items() if v is not None}
+                    for measure, bounds in (value or {}).items()}
+            value = readings.check_thresholds({m: b for m, b in kept.items() if b})
+        else:
+            raise InvalidInput(f"{key}: not a team setting")
+        checked[key] = value
+    for key, value in checked.items():
+        setattr(team, key, value)
+    db.add(team)
+    audit.record(db, actor=actor, action="team.update", detail=", ".join(sorted(checked)))
+    return team
 
 
 def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role,

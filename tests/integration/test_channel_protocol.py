@@ -20,7 +20,6 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from assistant.channels import flow as flows
 from assistant.channels import registry
 from assistant.channels.base import Channel, drain_outbox
 from assistant.channels.flow import Flow
@@ -40,6 +39,7 @@ from assistant.storage.models import (
     OutboxStatus,
     Patient,
 )
+from assistant.texts import t
 from tests.telegram_fixtures import Running
 
 CHAT, STRANGER = "pat-1", "pat-2"
@@ -153,14 +153,14 @@ async def test_a_channel_of_our_own_runs_the_whole_patient_flow(recorder: Record
     patient = _patient()
 
     await flow.text(CHAT, "what do I take today?")  # not linked yet: how to join
-    assert [s.text for s in recorder.to(CHAT)] == [flows.JOIN] and heard == []
+    assert [s.text for s in recorder.to(CHAT)] == [t("join.hello")] and heard == []
 
     with session() as db:
         code = enrolment.issue_code(db, patient=patient, actor="test", hours=1).code
     assert registry.enrolment_link(get_settings(), code) == recorder.deep_link(code)
     await flow.message(CHAT, f"/start {code}")
     notice = recorder.to(CHAT)[-1]
-    assert notice.text == flows.CONSENT
+    assert notice.text == t("join.consent")
     [[agree, _]] = notice.buttons
     await flow.consent(CHAT, agree["data"])
     assert recorder.to(CHAT)[-1].text.startswith("You're all set, Ada")
@@ -199,7 +199,7 @@ async def test_a_channel_of_our_own_runs_the_whole_patient_flow(recorder: Record
     assert recorder.to(CHAT)[-1].text == "In the morning: Metformin 500 mg."
 
     await flow.message(CHAT, "/stop")
-    assert recorder.to(CHAT)[-1].text == flows.STOPPED
+    assert recorder.to(CHAT)[-1].text == t("join.stopped")
     await flow.text(CHAT, "hello?")
-    assert recorder.to(CHAT)[-1].text == flows.JOIN
+    assert recorder.to(CHAT)[-1].text == t("join.hello")
     await flow.rasa.aclose()

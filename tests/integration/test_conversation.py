@@ -23,6 +23,7 @@ from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.services import medications, patients, teams
 from assistant.storage.db import session
 from assistant.storage.models import Alert, AlertKind, CareTeam, Patient
+from assistant.texts import t
 from tests.conftest import free_port, noon_zone
 
 
@@ -64,6 +65,35 @@ def _lock_writes(redis_url: str) -> int:
                            capture_output=True, text=True, check=True).stdout
     found = re.search(r"^cmdstat_set:calls=(\d+)", stats, re.MULTILINE)
     return int(found.group(1)) if found else 0
+
+
+@pytest.mark.rasa
+async def test_the_assistants_own_answers_are_the_catalogs_words(stack_db_url: str) -> None:
+    """Rasa's domain names its responses by catalog id: the patient reads the words."""
+    patient = _patient("Flo")
+    assert await _say(patient, "hello") == t("conversation.greet")
+    assert await _say(patient, "thanks a lot") == t("conversation.you_are_welcome")
+
+
+async def test_a_rasa_answer_naming_a_catalog_text_is_given_in_its_words(db_url: str) -> None:
+    """Text and button titles `msg:<id>` become the catalog's words on every channel;
+    what an action wrote in words, and the buttons' payloads, pass unchanged."""
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[
+            {"text": "msg:conversation.help"},
+            {"text": "Which one do you mean?", "buttons": [
+                {"title": "msg:join.agree", "payload": "/affirm"},
+                {"title": "Metformin 500 mg", "payload": '/skip_dose{"medication": "x"}'}]}])
+
+    client = RasaClient("http://rasa.test", 5, httpx.MockTransport(rasa))
+    try:
+        replies = await conversation.turn(client, _patient("Gil"), "help")
+    finally:
+        await client.aclose()
+    assert replies == [Reply(t("conversation.help")), Reply("Which one do you mean?", [
+        {"title": "✅ I agree", "payload": "/affirm"},
+        {"title": "Metformin 500 mg", "payload": '/skip_dose{"medication": "x"}'}])]
 
 
 @pytest.mark.rasa
@@ -109,7 +139,7 @@ async def test_when_rasa_is_down_the_patient_hears_so_within_five_seconds(
     replies = await conversation.turn(rasa, patient, "what do I take today?")
     await rasa.aclose()
     assert time.monotonic() - started < 5
-    assert replies == [Reply(conversation.UNAVAILABLE.format(number="112"))]
+    assert replies == [Reply(t("conversation.unavailable", number="112"))]
     assert "If this is an emergency, call 112 now" in replies[0].text
 
 
@@ -162,7 +192,7 @@ async def test_when_rasa_is_not_up_within_the_hold_the_fallback_carries_the_team
     started = time.monotonic()
     [reply] = await conversation.turn(client, patient, "what do I take today?")
     assert 1 <= time.monotonic() - started < 4
-    assert reply.text == conversation.UNAVAILABLE.format(number="999")
+    assert reply.text == t("conversation.unavailable", number="999")
     assert "If this is an emergency, call 999 now" in reply.text
     # The outage has outlasted its hold: the next message is not held again ...
     started = time.monotonic()
@@ -182,7 +212,7 @@ async def test_a_slow_rasa_is_not_held_for(db_url: str) -> None:
     started = time.monotonic()
     [reply] = await conversation.turn(client, _patient("Gus"), "what do I take today?")
     assert time.monotonic() - started < 2
-    assert reply.text == conversation.UNAVAILABLE.format(number="112")
+    assert reply.text == t("conversation.unavailable", number="112")
     await client.aclose()
 
 
@@ -240,7 +270,7 @@ async def test_plan_questions_that_sound_alike_still_go_to_the_assistant(
     monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")  # nobody there: no need to wait
     get_settings.cache_clear()
-    assert await _say(_patient("Gus"), text) == conversation.UNAVAILABLE.format(number="112")
+    assert await _say(_patient("Gus"), text) == t("conversation.unavailable", number="112")
 
 
 @pytest.mark.rasa

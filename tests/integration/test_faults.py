@@ -65,7 +65,7 @@ from sqlmodel import col, select
 
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.services import enrolment, medications, patients, teams
-from assistant.services.accounts import issue_token
+from assistant.services.sessions import issue_token
 from assistant.storage.db import session
 from assistant.storage.models import Alert, AlertKind, DoseOccurrence, DoseStatus, Reading, Role
 from tests.conftest import REPO, PrivatePostgres, free_port

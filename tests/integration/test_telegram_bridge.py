@@ -13,10 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from assistant.channels import flow
 from assistant.channels.telegram.sender import TelegramSender
 from assistant.config import get_settings
-from assistant.conversation import chat as conversation
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import EnrolmentRefused
 from assistant.scheduling.planner import Policy, run_once
@@ -35,6 +33,7 @@ from assistant.storage.models import (
     OutboxStatus,
     Patient,
 )
+from assistant.texts import t
 from tests.conftest import PrivatePostgres, free_port
 from tests.telegram_emulator import Emulator
 
@@ -105,7 +104,7 @@ def test_a_bad_code_gets_the_same_neutral_answer(bridge: Emulator, case: str) ->
             for row in db.exec(select(EnrolmentCode)):
                 row.expires_at = utcnow() - timedelta(minutes=1)
     bridge.inject_text(CHAT, f"/start {code}")
-    assert bridge.wait_for(CHAT)[0].text == enrolment.REFUSED
+    assert bridge.wait_for(CHAT)[0].text == t("join.refused")
     assert _linked() is None
 
 
@@ -123,7 +122,7 @@ def test_a_new_code_revokes_the_patients_older_ones(bridge: Emulator) -> None:
     patient = _patient()
     older, newer = _code(patient), _code(patient)
     bridge.inject_text(CHAT, f"/start {older}")
-    assert bridge.wait_for(CHAT)[0].text == enrolment.REFUSED
+    assert bridge.wait_for(CHAT)[0].text == t("join.refused")
     bridge.inject_text(CHAT, f"/start {newer}")
     assert "not a medical device" in bridge.wait_for(CHAT, 2)[1].text
 
@@ -134,7 +133,7 @@ def test_a_code_already_shown_is_refused_once_a_newer_one_is_issued(bridge: Emul
     [notice] = bridge.wait_for(CHAT)
     _code(patient)  # the team issues another code before this chat agreed
     bridge.inject_callback(CHAT, notice, notice.buttons[0][1])
-    assert bridge.wait_for(CHAT, 2)[1].text == enrolment.REFUSED
+    assert bridge.wait_for(CHAT, 2)[1].text == t("join.refused")
     assert _linked() is None
 
 
@@ -167,7 +166,7 @@ def test_many_chats_guessing_are_throttled_together(six_wrong_codes_an_hour: Non
     patient = _patient()
     for chat in range(100, 106):  # each chat stays under its own limit of 5
         bridge.inject_text(chat, f"/start WRONG{chat}XYZ")
-        assert bridge.wait_for(chat)[0].text == enrolment.REFUSED
+        assert bridge.wait_for(chat)[0].text == t("join.refused")
     bridge.inject_text(CHAT, f"/start {_code(patient)}")  # even a right code, for now
     assert "Too many tries" in bridge.wait_for(CHAT)[0].text
     assert _linked() is None
@@ -193,9 +192,9 @@ def test_codes_are_kept_only_as_a_hash_keyed_with_the_server_secret(
 def test_an_unlinked_chat_learns_how_to_join_and_nothing_else(bridge: Emulator) -> None:
     _patient()
     bridge.inject_text(CHAT, "what do I take today?")
-    assert bridge.wait_for(CHAT)[0].text == flow.JOIN
+    assert bridge.wait_for(CHAT)[0].text == t("join.hello")
     bridge.inject_text(CHAT, "/start")
-    assert bridge.wait_for(CHAT, 2)[1].text == flow.JOIN
+    assert bridge.wait_for(CHAT, 2)[1].text == t("join.hello")
 
 
 def test_stop_unlinks_the_chat_and_drops_what_was_waiting(bridge: Emulator) -> None:
@@ -204,12 +203,12 @@ def test_stop_unlinks_the_chat_and_drops_what_was_waiting(bridge: Emulator) -> N
     with session() as db:
         db.add(OutboxMessage(patient_id=patient.id, kind="advice", text="tip"))
     bridge.inject_text(CHAT, "/stop")
-    assert bridge.wait_for(CHAT, 3)[2].text == flow.STOPPED
+    assert bridge.wait_for(CHAT, 3)[2].text == t("join.stopped")
     assert _linked() is None
     with session() as db:
         assert [m.status for m in db.exec(select(OutboxMessage))] == [OutboxStatus.dropped]
     bridge.inject_text(CHAT, "hello?")
-    assert bridge.wait_for(CHAT, 4)[3].text == flow.JOIN
+    assert bridge.wait_for(CHAT, 4)[3].text == t("join.hello")
 
 
 def _due_now(patient: Patient) -> int:
@@ -294,7 +293,7 @@ def test_stickers_photos_and_edits_get_a_polite_answer(bridge: Emulator) -> None
     bridge.inject_photo(CHAT)
     bridge.inject_edited(CHAT, "changed my mind")
     texts = [m.text for m in bridge.wait_for(CHAT, 3)]
-    assert texts.count(flow.UNSUPPORTED) == 2 and flow.EDITED in texts
+    assert texts.count(t("chat.unsupported")) == 2 and t("chat.edited") in texts
 
 
 def test_odd_and_huge_text_is_answered_without_a_crash(bridge: Emulator) -> None:
@@ -303,7 +302,7 @@ def test_odd_and_huge_text_is_answered_without_a_crash(bridge: Emulator) -> None
     started = time.monotonic()
     bridge.inject_text(CHAT, "\u202e\u0000💊" * 3000)
     # Rasa is down here: the fallback, with the emergency number
-    assert bridge.wait_for(CHAT, 3)[2].text == conversation.UNAVAILABLE.format(number="112")
+    assert bridge.wait_for(CHAT, 3)[2].text == t("conversation.unavailable", number="112")
     assert time.monotonic() - started < 5
 
 
@@ -339,7 +338,7 @@ def test_webhook_mode_accepts_only_updates_carrying_the_secret(
                              headers={"X-Telegram-Bot-Api-Secret-Token": secret})
         assert genuine.status_code == 200
         [reply] = telegram_emulator.wait_for(CHAT)
-        assert reply.text == flow.JOIN
+        assert reply.text == t("join.hello")
         time.sleep(0.3)
         assert len(telegram_emulator.messages_to(CHAT)) == 1  # nothing for the forged one
     assert telegram_emulator.calls.get("setWebhook") == 1
@@ -359,7 +358,7 @@ def test_a_message_held_for_rasa_shows_typing_and_holds_up_no_other_chat(
         sent = time.monotonic()
         telegram.inject_text(CHAT, "what do I take today?")
         telegram.inject_text(other, "hello")  # someone else, while that message is held
-        assert telegram.wait_for(other)[0].text == flow.JOIN
+        assert telegram.wait_for(other)[0].text == t("join.hello")
         assert time.monotonic() - sent < 3
         deadline = time.monotonic() + 3
         while (CHAT, "typing") not in telegram.chat_actions:
@@ -367,7 +366,7 @@ def test_a_message_held_for_rasa_shows_typing_and_holds_up_no_other_chat(
             time.sleep(0.05)
         fallback = telegram.wait_for(CHAT, 3, timeout=15)[2]
         assert time.monotonic() - sent >= 4  # held for the whole hold, not answered at once
-        assert fallback.text == conversation.UNAVAILABLE.format(number="112")
+        assert fallback.text == t("conversation.unavailable", number="112")
 
 
 def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
@@ -386,8 +385,8 @@ def test_an_emergency_is_answered_at_once_even_behind_a_held_message(
         guidance = telegram_emulator.wait_for(CHAT, 3, timeout=20)[2]
         assert "Call 112 now" in guidance.text and time.monotonic() - sent < 5
     # Stopping answers the held message at once, with the fallback.
-    assert telegram_emulator.wait_for(CHAT, 4)[3].text == conversation.UNAVAILABLE.format(
-        number="112")
+    assert telegram_emulator.wait_for(CHAT, 4)[3].text == t("conversation.unavailable",
+                                                             number="112")
 
 
 def test_a_message_the_bridge_was_killed_before_answering_is_answered_after_it_restarts(
@@ -451,12 +450,12 @@ def test_with_the_database_stopped_a_patient_gets_the_fallback_and_an_emergency_
         db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
     with Running(serve_telegram):
         telegram.inject_text(CHAT, "hello")
-        assert telegram.wait_for(CHAT, timeout=30)[0].text == conversation.UNAVAILABLE.format(
-            number="999")
+        assert telegram.wait_for(CHAT, timeout=30)[0].text == t("conversation.unavailable",
+                                                                number="999")
         own_postgres.stop()
         telegram.inject_text(CHAT, "what do I take today?")
         assert telegram.wait_for(CHAT, 2, timeout=30)[1].text == \
-            conversation.UNAVAILABLE.format(number="999")  # the team's, not the default
+            t("conversation.unavailable", number="999")  # the team's, not the default
         telegram.inject_text(CHAT, "my chest feels like an elephant is sitting on it")
         guidance = telegram.wait_for(CHAT, 3, timeout=30)[2].text
         assert "Call 999 now" in guidance and "the Samaritans" in guidance
@@ -515,7 +514,7 @@ def test_a_reminders_button_and_stop_while_the_database_is_stopped_are_recorded_
         own_postgres.stop()
         telegram.inject_text(CHAT, "/stop")
         own_postgres.start()
-        telegram.wait_for_text(CHAT, flow.STOPPED, timeout=30)
+        telegram.wait_for_text(CHAT, t("join.stopped"), timeout=30)
     assert _linked() is None
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.web.app import create_app
 from assistant.services import accounts as auth
-from assistant.services import medications, patients
+from assistant.services import medications, patients, sessions
 from assistant.services.teams import add_member, add_team
 from assistant.storage.db import session
 from assistant.storage.models import Role
@@ -55,7 +55,7 @@ def _team(name: str) -> Team:
             member = add_member(db, team=team, name=f"{name} {role}", email=email,
                                          role=role, password_hash=PASSWORD_HASH,
                                          actor="test")
-            token = auth.issue_token(db, member, name="tests", actor="test")
+            token = sessions.issue_token(db, member, name="tests", actor="test")
             members.append(Member(member.id, email, token, team.id))
         patient = patients.add_patient(db, team=team, name=f"Patient of {name}",
                                        timezone="Europe/Berlin", actor="test")

@@ -11,7 +11,7 @@ from sqlmodel import select
 from assistant.services import enrolment
 from assistant.storage.db import session
 from assistant.storage.models import Alert, AlertKind, AuditEntry, DoseSchedule, OutboxMessage
-from tests.web.conftest import Team
+from tests.web.conftest import Team, login
 
 FHIR_R4 = {
     "resourceType": "MedicationRequest", "status": "active", "intent": "order",
@@ -310,3 +310,22 @@ def test_export_and_erasure(client: TestClient, teams: tuple[Team, Team]) -> Non
     assert client.delete(base, headers=north.admin.headers).status_code == 204
     assert client.get(base, headers=north.admin.headers).status_code == 404
     assert _audit(north.patient_id) == ["patient.erase"]
+
+
+def test_team_settings_are_cleaned_alike_from_the_api_and_the_console(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    admin = north.admin.headers
+    sent = {"emergency_number": "  112 ", "crisis_line": "Call\n 0800   123"}
+    answer = client.patch("/api/v1/team", headers=admin, json=sent)
+    assert answer.status_code == 200, answer.text
+    from_api = {key: answer.json()[key] for key in sent}
+
+    csrf = login(client, north.admin.email)
+    saved = client.post("/settings", data={**sent, "csrf": csrf}, follow_redirects=False)
+    assert saved.status_code == 303
+    from_console = {key: client.get("/api/v1/team", headers=admin).json()[key] for key in sent}
+
+    assert from_api == from_console == {"emergency_number": "112", "crisis_line": "Call 0800 123"}
+    blank = client.patch("/api/v1/team", headers=admin, json={"emergency_number": "  "})
+    assert blank.status_code == 200 and blank.json()["emergency_number"] is None

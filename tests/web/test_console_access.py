@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from assistant.config import get_settings
-from assistant.errors import InvalidInput
+from assistant.errors import InvalidInput, TooManyAttempts
 from assistant.interfaces.supervisor import services
 from assistant.services import accounts as auth
 from assistant.services import teams
-from assistant.services.accounts import ADDRESS_FACTOR, TooManyAttempts
+from assistant.services.accounts import ADDRESS_FACTOR
 from assistant.storage.db import session
 from assistant.storage.keys import secret_key
 from assistant.storage.models import AuditEntry, ConsoleSession, LoginAttempt, Role, TeamMember

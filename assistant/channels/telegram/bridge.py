@@ -6,7 +6,7 @@ Rasa starts must not hold up everyone else's buttons; the flow keeps each chat's
 messages in order), and every button press is answered. The bridge waits for an
 unreachable Bot API without crashing, and stops within a few seconds whatever Telegram
 does. Telegram is told an update was received only once it has been handled
-(`poll`): a bridge killed mid-turn gets the message again when it restarts. Logs carry
+(`polling.poll`): a bridge killed mid-turn gets the message again when it restarts. Logs carry
 no message text.
 """
 
@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatAction
@@ -28,28 +27,31 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    SimpleUpdateProcessor,
     filters,
 )
 
+from assistant import texts
 from assistant.channels import flow as flows
 from assistant.channels.flow import Flow
+from assistant.channels.telegram.polling import (
+    ALLOWED_UPDATES,
+    RETRY_SECONDS,
+    Handling,
+    after,
+    or_stop,
+    poll,
+)
 from assistant.config import Settings
 from assistant.conversation.rasa_client import OnHold
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 POLLING_STOP_SECONDS = 1.0  # stopping waits this long for polling to end ...
 STOP_SECONDS = 2.0  # ... and this long for the replies in hand to be sent
-RETRY_SECONDS = 30.0  # the longest pause between tries to reach an unreachable Bot API
-LONG_POLL_SECONDS = 10  # getUpdates waits this long for news when nothing is in hand
-BUSY_POLL_SECONDS = 0.3  # with updates in hand, how often to look for new ones
-BATCH = 100  # Telegram hands out at most this many updates at a time
 
-COMMANDS = [BotCommand("today", "What do I take today?"), BotCommand("help", "What I can do"),
-            BotCommand("pause", "Pause reminders"), BotCommand("resume", "Resume reminders"),
-            BotCommand("stop", "Stop and unlink this chat")]
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+COMMANDS = [BotCommand("today", texts.t("menu.today")), BotCommand("help", texts.t("menu.help")),
+            BotCommand("pause", texts.t("menu.pause")),
+            BotCommand("resume", texts.t("menu.resume")),
+            BotCommand("stop", texts.t("menu.stop"))]
 Context = ContextTypes.DEFAULT_TYPE
 
 
@@ -144,31 +146,6 @@ class Bridge:
         log.error("handler failed", exc_info=context.error)
 
 
-class Handling(SimpleUpdateProcessor):
-    """Updates handled concurrently (as `concurrent_updates(True)` does), remembering which
-    of those taken from Telegram are not finished yet (see `poll`)."""
-
-    def __init__(self) -> None:
-        super().__init__(max_concurrent_updates=256)
-        self.unfinished: set[int] = set()
-        self.taken: int | None = None  # the newest update taken from Telegram
-        self.finished = asyncio.Event()
-
-    def offset(self) -> int | None:
-        """getUpdates' offset: it confirms every update before it, and only those."""
-        if self.unfinished:
-            return min(self.unfinished)
-        return None if self.taken is None else self.taken + 1
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        try:
-            await coroutine
-        finally:
-            if isinstance(update, Update):
-                self.unfinished.discard(update.update_id)
-                self.finished.set()
-
-
 def build_application(bot: Bot, bridge: Bridge) -> Application:  # type: ignore[type-arg]
     """The PTB application on `bot`, with every handler registered here."""
     application = ApplicationBuilder().bot(bot).concurrent_updates(Handling()).build()
@@ -189,28 +166,13 @@ def build_application(bot: Bot, bridge: Bridge) -> Application:  # type: ignore[
     return application
 
 
-async def _or_stop(work: Awaitable[T], stop: asyncio.Event) -> tuple[bool, T | None]:
-    """(True, its result), or (False, None) when `stop` is set first (the work cancelled)."""
-    task, stopped = asyncio.ensure_future(work), asyncio.ensure_future(stop.wait())
-    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    stopped.cancel()
-    if task.done():
-        return True, task.result()
-    while not task.done():  # PTB swallows a first cancellation while it stops polling
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    if not task.cancelled():
-        task.exception()  # read, so that asyncio does not report it as never retrieved
-    return False, None
-
-
 async def _connect(application: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
     """Reach the Bot API, trying again (with growing pauses) while it is unreachable;
     False when told to stop first."""
     pause = 1.0
     while not stop.is_set():
         try:
-            done, _ = await _or_stop(application.initialize(), stop)
+            done, _ = await or_stop(application.initialize(), stop)
             if done:
                 await application.bot.set_my_commands(COMMANDS)
             return done
@@ -223,51 +185,6 @@ async def _connect(application: Application, stop: asyncio.Event) -> bool:  # ty
     return False
 
 
-async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
-    """Long polling that confirms to Telegram only the updates already handled, until
-    `stop`.
-
-    getUpdates confirms every update before its offset, and Telegram then forgets them.
-    PTB's updater confirms an update as soon as it has queued it: a bridge killed while it
-    handles a message (waiting for Rasa, say) loses it, and the patient never gets an
-    answer. Here the offset stays at the oldest update still in hand, so that after a
-    crash Telegram hands out again what was not answered, and what was answered after it
-    (answered twice rather than never: at-least-once, as the outbox). Should a whole batch
-    be in hand, it is confirmed anyway, so that new messages (an emergency) still come in.
-    """
-    handling = application.update_processor
-    assert isinstance(handling, Handling)
-    pause = 1.0
-    while not stop.is_set():
-        busy = bool(handling.unfinished)
-        handling.finished.clear()
-        try:
-            done, updates = await _or_stop(application.bot.get_updates(
-                offset=handling.offset(), timeout=0 if busy else LONG_POLL_SECONDS,
-                allowed_updates=ALLOWED_UPDATES), stop)
-        except TelegramError as exc:
-            _polling_failed(exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
-            pause = min(pause * 2, RETRY_SECONDS)
-            continue
-        if not done or updates is None:
-            return
-        pause = 1.0
-        taken = handling.taken
-        new = [u for u in updates if taken is None or u.update_id > taken]
-        for update in new:
-            handling.unfinished.add(update.update_id)
-            handling.taken = update.update_id
-            await application.update_queue.put(update)
-        if not new and len(updates) >= BATCH:
-            log.warning("%d updates in hand: confirmed to Telegram before they are answered, "
-                        "so that new ones come in", len(handling.unfinished))
-            handling.unfinished.clear()
-        elif busy and not new:  # only updates in hand came back: wait a little for news
-            await _or_stop(handling.finished.wait(), _after(BUSY_POLL_SECONDS))
-
-
 async def _stop(application: Application) -> None:  # type: ignore[type-arg]
     """Answer the updates in hand (held messages get their fallback now), tell Telegram
     which were handled, then close."""
@@ -278,18 +195,6 @@ async def _stop(application: Application) -> None:  # type: ignore[type-arg]
             await application.bot.get_updates(offset=handling.offset(), timeout=0,
                                               allowed_updates=ALLOWED_UPDATES)
     await application.shutdown()
-
-
-def _after(seconds: float) -> asyncio.Event:
-    """An event set `seconds` from now."""
-    event = asyncio.Event()
-    asyncio.get_running_loop().call_later(seconds, event.set)
-    return event
-
-
-def _polling_failed(exc: TelegramError) -> None:
-    """PTB retries by itself; one line per failure, not a traceback each time."""
-    log.warning("polling Telegram failed (%s); retrying", type(exc).__name__)
 
 
 async def run(application: Application, settings: Settings,  # type: ignore[type-arg]
@@ -317,10 +222,10 @@ async def run(application: Application, settings: Settings,  # type: ignore[type
     finally:
         release()  # messages waiting for Rasa get their answer now
         if updater.running:  # the webhook's: cut short a Telegram that does not answer
-            done, _ = await _or_stop(updater.stop(), _after(POLLING_STOP_SECONDS))
+            done, _ = await or_stop(updater.stop(), after(POLLING_STOP_SECONDS))
             if not done:
                 log.warning("Telegram did not answer; stopping without it")
-        done, _ = await _or_stop(_stop(application), _after(STOP_SECONDS))
+        done, _ = await or_stop(_stop(application), after(STOP_SECONDS))
         if not done:
             log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)
     log.info("bridge stopped")

@@ -17,16 +17,13 @@ import re
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
-    RedirectResponse,
     Response,
 )
 from fastapi.staticfiles import StaticFiles
@@ -36,20 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant.config import Settings, get_settings
-from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web import api, observations_api, pages
-from assistant.interfaces.web.deps import LoginRequired
-from assistant.services.accounts import TooManyAttempts
+from assistant.interfaces.web.errors import HANDLERS
+from assistant.interfaces.web.pages.common import templates
 from assistant.storage.db import is_unavailable
 from assistant.storage.keys import secret_key
 
-# "field: reason", the field dotted and indexed as in "readings.1.value" or
-# "dosageInstruction[0].timing.repeat.period".
-_FIELD = re.compile(r"^([\w.\[\]]+): (.+)$", re.S)
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
-# Error messages may quote what was sent: never more than this of it.
-MESSAGE_CHARS = 300
 # Only the app's own files: no inline script or style, no plugins, no framing.
 CSP = ("default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
@@ -94,56 +85,6 @@ def _docs(app: FastAPI) -> HTMLResponse:
         f"style-src {SWAGGER_CDN} 'unsafe-inline'; img-src 'self' data: https:; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
     return page
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
-
-
-def _invalid(request: Request, exc: Exception) -> Response:
-    """422 with the field and the reason, as FastAPI's own validation errors are."""
-    if not _is_api(request):
-        return pages.show_error(request, _short(str(exc)))
-    match = _FIELD.match(str(exc))
-    loc, msg = (["body", *_path(match.group(1))], match.group(2)) if match else (
-        ["body"], str(exc))
-    return JSONResponse({"detail": [{"loc": loc, "msg": _short(msg), "type": "value_error"}]},
-                        422)
-
-
-def _path(field: str) -> list[str | int]:
-    """'readings.1.value' -> ['readings', 1, 'value']: list positions are numbers, as in
-    FastAPI's own validation errors."""
-    return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field)]
-
-
-def _request_invalid(request: Request, exc: Exception) -> Response:
-    """FastAPI's 422, without the `input` (and `ctx`) it would echo back: what was sent
-    may be megabytes, or health data."""
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": [
-        {"loc": list(error["loc"]), "msg": _short(str(error["msg"])), "type": error["type"]}
-        for error in exc.errors()]}, 422)
-
-
-def _not_found(request: Request, exc: Exception) -> Response:
-    if not _is_api(request):
-        return pages.show_error(request, str(exc), status=404)
-    return JSONResponse({"detail": str(exc)}, 404)
-
-
-def _too_many(request: Request, exc: Exception) -> Response:
-    if not _is_api(request):
-        return pages.show_error(request, str(exc), status=429)
-    return JSONResponse({"detail": str(exc)}, 429)
-
-
-def _login(request: Request, exc: Exception) -> Response:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
 def _too_large(cap: int) -> HTTPException:
@@ -191,7 +132,7 @@ def _unavailable(scope: Scope) -> Response:
     if scope["path"].startswith("/api/"):
         return JSONResponse({"detail": "the database is busy; try again in a few seconds"},
                             503, headers=headers)
-    return pages.templates.TemplateResponse(
+    return templates.TemplateResponse(
         Request(scope), "error.html", {"me": None, "csrf": "", "flash": None, "message": _BUSY},
         status_code=503, headers=headers)
 
@@ -252,16 +193,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "Authenticate with `Authorization: Bearer <API token>`.",
                   docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json")
     # The cookie holds the CSRF token, a flash message and the id of a server-side session
-    # (`auth.start_session`): copying it is no use once that session ends.
+    # (`sessions.start_session`): copying it is no use once that session ends.
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings),
                        session_cookie="careloop_session", max_age=settings.session_minutes * 60,
                        same_site="strict", https_only=settings.secure_cookies)
     if settings.trusted_proxies:  # else X-Forwarded-For is anyone's claim, and ignored
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    handlers: dict[Any, Any] = {InvalidInput: _invalid, NotFound: _not_found,
-                                TooManyAttempts: _too_many, LoginRequired: _login,
-                                RequestValidationError: _request_invalid}
-    for exc_class, handler in handlers.items():
+    for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     app.include_router(api.router)
     app.include_router(observations_api.router)

@@ -11,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from assistant.config import get_settings
-from assistant.services.accounts import Caller, member_for_session, member_for_token
+from assistant.errors import Forbidden
+from assistant.services.accounts import Caller
+from assistant.services.sessions import member_for_session, member_for_token
 from assistant.storage.db import session
 
 
@@ -60,7 +62,7 @@ ConsoleCaller = Annotated[Caller, Depends(console_caller)]
 
 def require_admin(caller: Caller) -> Caller:
     if not caller.is_admin:
-        raise HTTPException(403, "only a team admin can do this")
+        raise Forbidden("only a team admin can do this")
     return caller
 
 
@@ -78,7 +80,7 @@ async def check_csrf(request: Request) -> None:
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not isinstance(expected, str) or not secrets.compare_digest(
             sent, expected):
-        raise HTTPException(403, "the form has expired; go back, reload the page and try again")
+        raise Forbidden("the form has expired; go back, reload the page and try again")
 
 
 CSRF = Depends(check_csrf)

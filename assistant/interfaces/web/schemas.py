@@ -12,6 +12,7 @@ from assistant.domain import schedules
 from assistant.domain.days import DayCode
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces.web.deps import MAX_ID
+from assistant.services import teams
 from assistant.storage.models import (
     AlertKind,
     AlertSeverity,
@@ -238,14 +239,22 @@ class Bounds(In):
     high: float | None = Field(default=None, allow_inf_nan=False)
 
 
+def _setting(key: str, **more: Any) -> Any:
+    """A whole-number team setting, documented with the limits `teams` holds it to."""
+    low, high = teams.WHOLE_NUMBERS[key]
+    return Field(default=None, ge=low, le=high, **more)
+
+
 class TeamPatch(In):
-    missed_alert_after: int | None = Field(default=None, ge=1, le=30)
-    grace_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
-    followup_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    emergency_number: str | None = Field(default=None, min_length=1, max_length=32)
-    crisis_line: str | None = Field(default=None, min_length=1, max_length=120)
-    self_shift_minutes: int | None = Field(
-        default=None, ge=0, le=720,
+    missed_alert_after: int | None = _setting("missed_alert_after")
+    grace_minutes: int | None = _setting("grace_minutes")
+    followup_minutes: int | None = _setting("followup_minutes")
+    emergency_number: str | None = Field(default=None, min_length=1,
+                                         max_length=teams.TEXTS["emergency_number"])
+    crisis_line: str | None = Field(default=None, min_length=1,
+                                    max_length=teams.TEXTS["crisis_line"])
+    self_shift_minutes: int | None = _setting(
+        "self_shift_minutes",
         description="how far a patient may move a dose time by chat; 0: the team decides")
     reading_thresholds: dict[Literal["systolic", "diastolic", "glucose", "weight", "pulse",
                                      "temperature"], Bounds] | None = None

@@ -1,0 +1,1 @@
+"""Alembic's migrations of the schema (`versions/`), run by `storage/migrate.py`."""

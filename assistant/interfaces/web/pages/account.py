@@ -1,0 +1,73 @@
+"""Console: a member's password and API tokens, and the team's audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+
+from assistant.config import get_settings
+from assistant.errors import InvalidInput, NotFound
+from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, require_admin
+from assistant.interfaces.web.pages.common import Text, back, client_address, render, router
+from assistant.services import accounts, audit, sessions
+from assistant.storage.db import utcnow
+from assistant.storage.models import ApiToken
+
+
+@router.get("/tokens")
+def tokens_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id))
+
+
+@router.post("/account/password", dependencies=[CSRF])
+def password_change(request: Request, db: DB, caller: ConsoleCaller, current: Text,
+                    password: Text, repeat: Text) -> Response:
+    """A member's new password; their other sessions end, this one goes on."""
+    member = caller.member
+    if accounts.verify(db, get_settings(), email=member.email, password=current,
+                   address=client_address(request)) is None:
+        raise InvalidInput("current password: wrong password; nothing was changed")
+    if password != repeat:
+        raise InvalidInput("the two new passwords differ; type the same one twice")
+    accounts.set_password(db, member, password, actor=caller.actor,
+                      keep_session=request.session.get("sid"))
+    return back(request, "Password changed. You were logged out everywhere else.")
+
+
+@router.post("/tokens", dependencies=[CSRF])
+def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Response:
+    token = sessions.issue_token(db, caller.member, name=name, actor=caller.actor)
+    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id),
+                  new_token=token)
+
+
+@router.post("/tokens/{token_id}/revoke", dependencies=[CSRF])
+def token_revoke(request: Request, db: DB, caller: ConsoleCaller, token_id: Id) -> Response:
+    token = db.get(ApiToken, token_id)
+    if token is None or token.member_id != caller.member.id:
+        raise NotFound("no such token")
+    token.revoked_at = token.revoked_at or utcnow()
+    db.add(token)
+    audit.record(db, actor=caller.actor, action="token.revoke", detail=f"token {token.id}")
+    return back(request, "Token revoked.")
+
+
+@router.get("/audit")
+def audit_page(request: Request, db: DB, caller: ConsoleCaller,
+               patient_id: OptionalId = None,
+               format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+    require_admin(caller)
+    entries = audit.audit_entries(db, caller.team_id, patient_id=patient_id,
+                                 limit=10000 if format == "csv" else 500)
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["at (UTC)", "actor", "action", "patient id", "detail"])
+        writer.writerows([e.at.isoformat(), e.actor, e.action, e.patient_id or "", e.detail]
+                         for e in entries)
+        return Response(out.getvalue(), media_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="careloop-audit.csv"'})
+    return render(request, "audit.html", caller, entries=entries, patient_id=patient_id)

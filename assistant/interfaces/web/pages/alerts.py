@@ -1,0 +1,44 @@
+"""Console: the team's alert inbox."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import Response
+
+from assistant.errors import InvalidInput
+from assistant.interfaces.web.deps import CSRF, DB, MAX_ID, ConsoleCaller, Id
+from assistant.interfaces.web.pages.common import OptText, Text, back, render, router
+from assistant.services import alerts, audit, teams, views
+from assistant.storage.models import AlertStatus
+
+
+@router.get("/alerts")
+def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
+                status: str = "open") -> Response:
+    chosen = AlertStatus(status) if status in AlertStatus.__members__ else None
+    found = alerts.alerts(db, caller.team_id, status=chosen)
+    audit.record_read(db, actor=caller.actor, action="alerts.list",
+                      detail=f"{len(found)} rows")
+    names = {p.patient.id: p.patient.display_name for p in views.summaries(db, caller.team_id)}
+    members = teams.members(db, caller.team_id)
+    return render(request, "alerts.html", caller, alerts=found, names=names, status=status,
+                  members=members, member_names={m.id: m.name for m in members})
+
+
+@router.post("/alerts/{alert_id}", dependencies=[CSRF])
+def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
+                 action: Text, note: OptText = "",
+                 assigned_to: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None) -> Response:
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
+    choices: dict[str, dict[str, Any]] = {
+        "acknowledge": {"status": AlertStatus.acknowledged},
+        "assign": {"assigned_to": assigned_to},
+        "resolve": {"status": AlertStatus.resolved, "note": note},
+    }
+    changes = choices.get(action, {})
+    if not changes:
+        raise InvalidInput(f"action: unknown action {action!r}")
+    alerts.update_alert(db, alert, actor=caller.actor, **changes)
+    return back(request, f"Alert {action}d." if action != "assign" else "Alert assigned.")

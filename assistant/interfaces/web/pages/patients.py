@@ -1,0 +1,144 @@
+"""Console: the patient list, a patient's page and profile, enrolment, replies to the
+patient, export and erasure."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import segno
+from fastapi import Form, Request
+from fastapi.responses import Response
+
+from assistant.channels import registry
+from assistant.config import get_settings
+from assistant.domain import zones
+from assistant.domain.days import DAY_CODES
+from assistant.errors import InvalidInput
+from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
+from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render, router
+from assistant.services import (
+    alerts,
+    audit,
+    doses,
+    enrolment,
+    medications,
+    patients,
+    privacy,
+    readings,
+    replies,
+    teams,
+    views,
+)
+
+
+@router.get("/patients")
+def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
+                 sort: str = "risk") -> Response:
+    rows = views.summaries(db, caller.team_id, search=q[:120],
+                          sort=sort if sort in views.SORTS else "risk")
+    audit.record_read(db, actor=caller.actor, action="patients.list",
+                      detail=f"{len(rows)} rows")
+    default_tz = get_settings().timezone
+    return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
+                  sorts=views.SORTS, default_tz=default_tz,
+                  zones=zones.zone_choices(first=default_tz))
+
+
+@router.post("/patients", dependencies=[CSRF])
+def patient_add(request: Request, db: DB, caller: ConsoleCaller, display_name: Text,
+                timezone: Text, language: OptText = "en", conditions: OptText = "",
+                goals: OptText = "") -> Response:
+    team = teams.get_team(db, caller.team_id)
+    patient = patients.add_patient(db, team=team, name=display_name, timezone=timezone.strip(),
+                                   language=language or "en", conditions=comma_list(conditions),
+                                   goals=comma_list(goals), actor=caller.actor)
+    return back(request, f"{patient.display_name} added.", to=f"/patients/{patient.id}")
+
+
+def _chart(days: list[views.DayAdherence]) -> list[dict[str, Any]]:
+    """Bars for the adherence chart: height in pixels (of 100) and a tooltip."""
+    return [{"day": d.day, "height": d.percent if d.percent is not None else 0,
+             "empty": d.percent is None,
+             "title": f"{d.day:%a %d %b}: " + (f"{d.taken}/{d.answered} taken"
+                                                if d.answered else "no doses due")}
+            for d in days]
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Response:
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    audit.record_read(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
+    team = teams.get_team(db, caller.team_id)
+    days, week = views.week(db, patient)
+    found = views.readings(db, patient, 50)
+    return render(
+        request, "patient.html", caller, patient=patient, team=team, days=days, week=week,
+        medications=[(med, row, [DAY_CODES[d] for d in (row.days_of_week or [])] if row else [])
+                     for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
+        adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
+            db, patient.id, 30), chart=_chart(views.daily_adherence(db, patient)),
+        readings=[(r, readings.outside(team, r.kind, r.value, r.value2)) for r in found],
+        thresholds=team.reading_thresholds,
+        symptoms=[a for a in alerts.alerts(db, caller.team_id, patient_id=patient.id)
+                  if a.kind == "symptom"],
+        alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
+        chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
+        zones=zones.zone_choices(first=get_settings().timezone))
+
+
+@router.post("/patients/{patient_id}/profile", dependencies=[CSRF])
+def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
+                    display_name: Text, timezone: Text, language: Text,
+                    conditions: OptText = "", goals: OptText = "", quiet_start: OptText = "",
+                    quiet_end: OptText = "", advice_time: OptText = "",
+                    advice_per_day: Annotated[int, Form()] = 1,
+                    status: OptText = "active") -> Response:
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    patients.update_profile(db, patient, {
+        "display_name": display_name, "timezone": timezone.strip(), "language": language,
+        "conditions": comma_list(conditions), "goals": comma_list(goals),
+        "quiet_start": quiet_start, "quiet_end": quiet_end, "advice_time": advice_time,
+        "advice_per_day": advice_per_day,
+        "status": status}, actor=caller.actor)
+    return back(request, "Profile saved.")
+
+
+@router.post("/patients/{patient_id}/enrol", dependencies=[CSRF])
+def enrol(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Response:
+    settings = get_settings()
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    issued = enrolment.issue_code(db, patient=patient, actor=caller.actor,
+                                  hours=settings.enrolment_code_hours)
+    link = registry.enrolment_link(settings, issued.code)
+    qr = segno.make(link, error="m").svg_inline(scale=5, title="enrolment link") if link else ""
+    return render(request, "enrol.html", caller, patient=patient, enrol_code=issued.code, link=link,
+                  expires_at=issued.expires_at, qr=qr)
+
+
+@router.post("/patients/{patient_id}/reply", dependencies=[CSRF])
+def reply(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
+          text: Text) -> Response:
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    replies.reply(db, patient, text, actor=caller.actor)
+    return back(request, "Message queued for the patient's chat.")
+
+
+@router.get("/patients/{patient_id}/export")
+def export(db: DB, caller: ConsoleCaller, patient_id: Id) -> Response:
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    data = privacy.export(db, patient, actor=caller.actor)
+    return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="patient-{patient.id}.json"'})
+
+
+@router.post("/patients/{patient_id}/erase", dependencies=[CSRF])
+def erase(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
+          confirm: OptText = "") -> Response:
+    require_admin(caller)
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    if confirm.strip() != patient.display_name:
+        raise InvalidInput("type the patient's name exactly to confirm the erasure")
+    privacy.erase(db, patient, actor=caller.actor)
+    return back(request, "The patient and all their data were erased.", to="/patients")

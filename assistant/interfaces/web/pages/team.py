@@ -1,0 +1,92 @@
+"""Console: the team's settings and members (admins)."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from assistant.errors import InvalidInput, NotFound
+from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
+from assistant.interfaces.web.pages.common import Text, back, render, router
+from assistant.services import accounts, audit, readings, sessions, teams
+from assistant.storage.models import Role, TeamMember
+
+
+@router.get("/settings")
+def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    require_admin(caller)
+    return render(request, "settings.html", caller, team=teams.get_team(db, caller.team_id),
+                  members=teams.members(db, caller.team_id), measures=readings.MEASURES,
+                  roles=list(Role))
+
+
+def _number(text: str, what: str) -> float | None:
+    try:
+        number = float(text) if text.strip() else None
+    except ValueError:
+        number = math.nan
+    if number is not None and not math.isfinite(number):  # "nan", "inf", "1e400"
+        raise InvalidInput(f"{what}: not a number")
+    return number
+
+
+@router.post("/settings", dependencies=[CSRF])
+async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    require_admin(caller)
+    form = await request.form()
+
+    def field(name: str) -> str:
+        value = form.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    def whole(name: str) -> int | float | None:
+        """The number typed; whether it is a whole one in range is the service's to say."""
+        number = _number(field(name), name)
+        return int(number) if number is not None and number == int(number) else number
+
+    thresholds: dict[str, dict[str, float | None]] = {
+        measure: {bound: _number(field(f"{measure}_{bound}"), f"{measure} {bound}")
+                  for bound in ("low", "high")} for measure in readings.MEASURES}
+    missed = whole("missed_alert_after")
+    teams.change_settings(db, teams.get_team(db, caller.team_id), {
+        "reading_thresholds": thresholds,
+        "missed_alert_after": 2 if missed is None else missed,  # blank: the default
+        "grace_minutes": whole("grace_minutes"),
+        "followup_minutes": whole("followup_minutes"),
+        "self_shift_minutes": whole("self_shift_minutes") or 0,
+        "emergency_number": field("emergency_number"), "crisis_line": field("crisis_line"),
+    }, actor=caller.actor)
+    return back(request, "Team settings saved.")
+
+
+@router.post("/settings/members", dependencies=[CSRF])
+def member_add(request: Request, db: DB, caller: ConsoleCaller, name: Text, email: Text,
+               password: Text, role: Text = "clinician") -> Response:
+    require_admin(caller)
+    team = teams.get_team(db, caller.team_id)
+    if role not in Role.__members__:
+        raise InvalidInput("role: admin or clinician")
+    # The password is judged first, and an email taken in any team gets one answer: the
+    # form must not tell whether an address is in use in another team.
+    password_hash = accounts.hash_password(password, name=name, email=email)
+    teams.add_member(db, team=team, name=name, email=email, role=Role(role),
+                        password_hash=password_hash, actor=caller.actor)
+    return back(request, f"{name} can now log in.")
+
+
+@router.post("/settings/members/{member_id}/deactivate", dependencies=[CSRF])
+def member_deactivate(request: Request, db: DB, caller: ConsoleCaller,
+                      member_id: Id) -> Response:
+    require_admin(caller)
+    member = db.get(TeamMember, member_id)
+    if member is None or member.team_id != caller.team_id:
+        raise NotFound("no such member")
+    if member.id == caller.member.id:
+        raise InvalidInput("you cannot deactivate yourself")
+    member.active = False
+    db.add(member)
+    sessions.end_sessions(db, member.id)
+    audit.record(db, actor=caller.actor, action="member.deactivate", detail=f"member {member.id}")
+    return back(request, f"{member.name} can no longer log in.")

@@ -1,0 +1,84 @@
+"""Tables of care teams and their members: members, API tokens, console sessions and
+login attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from assistant.storage.db import UTCDateTime
+from assistant.storage.models.columns import created_time, enum_field, json_field, utc_time
+from assistant.storage.models.enums import (
+    Role,
+)
+
+
+class CareTeam(SQLModel, table=True):
+    __tablename__ = "care_teams"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    name: str = Field(max_length=120, unique=True)
+    emergency_number: str | None = Field(default=None, max_length=32)
+    crisis_line: str | None = Field(default=None, max_length=120)
+    missed_alert_after: int = Field(default=2, ge=1)
+    grace_minutes: int | None = Field(default=None, ge=0)
+    followup_minutes: int | None = Field(default=None, ge=1)
+    # {"glucose": {"low": 4.0, "high": 10.0}, ...}: a reading outside raises an alert
+    reading_thresholds: dict[str, dict[str, float]] = json_field(dict)
+    # A patient may move a dose time by up to this much themselves (0: the team decides)
+    self_shift_minutes: int = Field(default=0, ge=0, le=720)
+    created_at: datetime = created_time()
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_members"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    team_id: int = Field(foreign_key="care_teams.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=120)
+    email: str = Field(max_length=254, unique=True)
+    role: Role = enum_field(Role.clinician)
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+    created_at: datetime = created_time()
+
+
+class ApiToken(SQLModel, table=True):
+    """A member's token for the REST API; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=60)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_time()
+    last_used_at: datetime | None = utc_time()
+    revoked_at: datetime | None = utc_time()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed console logins (and those being checked), to rate-limit password guessing
+    per email and address together, and per address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    key: str = Field(max_length=300, index=True)     # "pair:EMAIL ADDRESS" or "ip:ADDRESS"
+    at: datetime = created_time()
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A console login. The browser's cookie carries a random id, only its hash is kept
+    here; logout, a password change and deactivation revoke it."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_time()
+    last_seen_at: datetime = created_time()  # ends after CARELOOP_SESSION_MINUTES idle
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # however busy
+    revoked_at: datetime | None = utc_time()
