@@ -43,7 +43,7 @@ def predicted_lows(readings: Iterable[Reading], *, target: Target, start: dateti
     found = []
     first = 0
     for i, reading in enumerate(series):
-        while series[first].at <= reading.at - WINDOW:
+        while series[first].at < reading.at - WINDOW:
             first += 1
         points = series[first:i + 1]
         if reading.at < start or reading.value < low or len(points) < MIN_POINTS:

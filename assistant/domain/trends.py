@@ -117,7 +117,7 @@ def _trend_reason(reading: Reading, base: Baseline, rising: timedelta) -> str:
     unit = UNITS.get(reading.measure, "")
     what = "systolic" if reading.measure == "blood_pressure" else label(reading.measure)
     delta = reading.value - base.level
-    return (f"{what} {fmt(reading.value)} {unit}: {delta:+.1f} over baseline "
+    return (f"{what} {fmt(reading.value)} {unit}: {delta:+.1f} {unit} over baseline "
             f"{fmt(base.level)} {unit}, rising for {_span(rising)}")
 
 

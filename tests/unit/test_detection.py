@@ -1,0 +1,119 @@
+"""Out of range against personal targets: in range is quiet, a warning needs persistence
+(by count or by minutes), an urgent value alerts at once, history is not news, and the
+presets carry their sources."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from assistant.domain.cadence import DAILY_WEIGHT
+from assistant.domain.detection import Plan, detect, out_of_range
+from assistant.domain.findings import Direction, FindingKind, Reading, Severity
+from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, targets_for
+
+T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+BP = PRESETS["hypertension"].targets[0]       # warning 140/90 after 3, urgent 180/120
+GLUCOSE = PRESETS["diabetes"].targets[0]      # < 3.9 for 15 min or 3 readings, < 3.0 at once
+
+
+def bp(hours: float, systolic: float, diastolic: float = 80) -> Reading:
+    return Reading("blood_pressure", systolic, T0 + timedelta(hours=hours), diastolic)
+
+
+def glucose(minutes: float, value: float) -> Reading:
+    return Reading("glucose", value, T0 + timedelta(minutes=minutes))
+
+
+def test_readings_in_range_find_nothing() -> None:
+    readings = [bp(12 * i, 128 + i % 3, 82) for i in range(10)]
+    assert out_of_range(readings, target=BP, start=T0) == []
+
+
+def test_a_warning_needs_k_readings_in_a_row() -> None:
+    readings = [bp(0, 150), bp(12, 152), bp(24, 131), bp(36, 148), bp(48, 151), bp(60, 149)]
+    found = out_of_range(readings, target=BP, start=T0)
+    # two high, one back in range (the count starts again), then three high in a row
+    assert [f.evidence_at for f in found] == [bp(60, 0).at]
+    assert found[0].severity == Severity.warning and found[0].direction == Direction.high
+    assert found[0].reason == ("blood pressure 149/80 mmHg: at or above 140 systolic, "
+                               "3 readings in a row")
+
+
+def test_a_warning_by_minutes_out_of_range() -> None:
+    target = Target("spo2", Levels(warning_low=92, urgent_low=85), persist_count=10,
+                    persist_minutes=30)
+    readings = [Reading("spo2", 90, T0 + timedelta(minutes=m)) for m in (0, 10, 20, 30)]
+    found = out_of_range(readings, target=target, start=T0)
+    assert [f.evidence_at for f in found] == [T0 + timedelta(minutes=30)]
+    assert found[0].reason == "spo2 90 %: below 92 for 30 min"
+
+
+def test_an_urgent_value_alerts_at_once() -> None:
+    found = out_of_range([bp(0, 132), bp(12, 184, 96)], target=BP, start=T0)
+    assert len(found) == 1
+    assert found[0].severity == Severity.urgent and found[0].kind == FindingKind.reading
+    assert found[0].reason == "blood pressure 184/96 mmHg: at or above 180 systolic"
+    assert found[0].evidence_at == bp(12, 0).at
+
+
+def test_an_urgent_diastolic_alone_alerts_and_names_it() -> None:
+    found = out_of_range([bp(0, 150, 122)], target=BP, start=T0)
+    assert found[0].severity == Severity.urgent
+    assert found[0].reason.endswith("at or above 120 diastolic")
+
+
+def test_a_level_2_low_glucose_is_urgent_and_a_level_1_low_waits_15_minutes() -> None:
+    assert out_of_range([glucose(0, 2.9)], target=GLUCOSE, start=T0)[0].severity == "urgent"
+    # CGM every 5 min: below 3.9 for 15 min or 3 readings in a row
+    readings = [glucose(m, v) for m, v in ((0, 4.2), (5, 3.8), (10, 3.7), (15, 3.7))]
+    found = out_of_range(readings, target=GLUCOSE, start=T0)
+    assert [f.evidence_at for f in found] == [glucose(15, 0).at]
+    assert found[0].direction == Direction.low and found[0].severity == Severity.warning
+
+
+def test_history_counts_towards_persistence_but_is_never_a_finding() -> None:
+    now = T0 + timedelta(days=10)
+    old = [bp(0, 190, 100), bp(12, 150), bp(24, 150)]   # 9+ days ago: history
+    recent = [bp(24 * 9 + 12, 150)]                       # the third high in a row
+    found = detect(old + recent, plan=Plan(targets={"blood_pressure": BP}, trends=()),
+                   now=now)
+    assert [f.evidence_at for f in found] == [recent[0].at]
+    assert detect(old, plan=Plan(targets={"blood_pressure": BP}, trends=()), now=now) == []
+
+
+def test_a_short_lookback_makes_more_history() -> None:
+    plan = Plan(targets={"blood_pressure": BP}, trends=())
+    readings = [bp(0, 190, 100)]
+    assert detect(readings, plan=plan, now=T0 + timedelta(hours=5)) != []
+    assert detect(readings, plan=plan, now=T0 + timedelta(hours=5),
+                  lookback=timedelta(hours=4)) == []
+
+
+def test_readings_arriving_late_are_evaluated_in_effective_time_order() -> None:
+    plan = Plan(targets={"blood_pressure": BP}, trends=())
+    late_first = [bp(60, 149), bp(36, 148), bp(48, 151), bp(24, 131)]
+    found = detect(late_first, plan=plan, now=T0 + timedelta(days=3))
+    assert [f.evidence_at for f in found] == [bp(60, 0).at]
+
+
+def test_detect_runs_every_detector_and_missing_data() -> None:
+    plan = Plan(targets={}, trends=(), cadences=(DAILY_WEIGHT,), expected_from=T0)
+    weights = [Reading("weight", 80.0, T0 + timedelta(days=d)) for d in range(3)]
+    now = T0 + timedelta(days=5)
+    [finding] = detect(weights, plan=plan, now=now)
+    assert finding.kind == FindingKind.missing_data and finding.at == now
+    assert finding.evidence_at == weights[-1].at
+    assert finding.reason == "no weight for 3 days (expected every 24 h)"
+
+
+def test_presets_name_their_sources_and_targets_fall_back_to_team_then_defaults() -> None:
+    assert "ACC/AHA" in PRESETS["hypertension"].source
+    assert "2 kg in 3 days" in PRESETS["heart_failure"].source
+    assert PRESETS["heart_failure"].weight_gain is not None
+    assert "3.9" in PRESETS["diabetes"].source and "3.0" in PRESETS["diabetes"].source
+    assert "88–92" in PRESETS["copd"].source
+    team = {"spo2": Target("spo2", Levels(warning_low=90))}
+    mine = {"spo2": PRESETS["copd"].targets[0]}
+    assert targets_for(patient={}, team=team)["spo2"] == team["spo2"]
+    assert targets_for(patient=mine, team=team)["spo2"] == mine["spo2"]
+    assert targets_for(patient={})["glucose"] == DEFAULTS["glucose"]
