@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from assistant.domain import cadence
 from assistant.domain.findings import Direction, Reading
-from assistant.domain.targets import PRESETS, Levels, Target, WeightGainRule
+from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, WeightGainRule
 
 START = datetime(2027, 1, 4, tzinfo=UTC)
 DAYS = 60
@@ -87,7 +87,9 @@ def _daily_time(rng: random.Random, day: int, hour: float) -> datetime:
 
 def _chronic(rng: random.Random, pid: int, condition: str) -> Patient:
     hf = condition == "heart_failure"
-    bp_target = PRESETS["hypertension"].targets[0]
+    # the hypertension preset for hypertension; the team default for heart failure, whose
+    # treatment keeps blood pressure low (the preset's 90/60 low would alarm daily)
+    bp_target = DEFAULTS["blood_pressure"] if hf else PRESETS["hypertension"].targets[0]
     dry = rng.uniform(60, 110)
     targets = {"blood_pressure": bp_target,
                "resting_heart_rate": Target("resting_heart_rate", Levels(

@@ -27,9 +27,11 @@ class Cadence:
         return self.every + self.grace
 
 
-DAILY_WEIGHT = Cadence("weight", every=timedelta(days=1), grace=timedelta(days=1))
+# A day or two off happens (10 % of days in telemonitoring studies); the grace is the "set
+# time" after which it is worth a word.
+DAILY_WEIGHT = Cadence("weight", every=timedelta(days=1), grace=timedelta(days=2))
 TWICE_DAILY_BP = Cadence("blood_pressure", every=timedelta(hours=12),
-                         grace=timedelta(hours=24))
+                         grace=timedelta(hours=36))
 DAILY_RESTING_HR = Cadence("resting_heart_rate", every=timedelta(days=1),
                            grace=timedelta(days=1))
 CGM = Cadence("glucose", every=timedelta(minutes=5), grace=timedelta(hours=3))

@@ -95,13 +95,14 @@ PRESETS: Mapping[str, Preset] = {
         targets=(Target("blood_pressure", Levels(urgent_high=180, warning_high=140,
                                                  warning_low=90),
                         Levels(urgent_high=120, warning_high=90, warning_low=60),
-                        persist_count=3),),
+                        persist_count=4),),
         source="2017 ACC/AHA Guideline for High Blood Pressure in Adults (Whelton et al., "
                "Hypertension 2018;71:e13): stage 2 ≥ 140/90 mmHg; hypertensive crisis "
                "> 180 and/or > 120 mmHg (CareLoop alerts from 180 or 120 on).",
         notes=("Low levels (< 90/60 mmHg) are the common definition of hypotension, not "
                "part of the guideline's stages.",
-               "The guideline asks for averaged home readings: a warning needs 3 in a row.")),
+               "The guideline judges averaged home readings over days: a warning needs 4 "
+               "readings in a row (two days of morning and evening readings).")),
     "heart_failure": Preset(
         condition="heart_failure",
         targets=(Target("weight", Levels()),

@@ -42,8 +42,8 @@ class TrendSpec:
     measure: str
     min_sd: float        # floor of the spread: measuring resolution and day-to-day change
     gate: float          # further than this from the recent level is a measuring error
-    k: float = 0.5       # CUSUM allowance, in spreads: shifts under k * sd are ignored
-    h: float = 5.0       # CUSUM decision level, in spreads
+    k: float = 0.75      # CUSUM allowance, in spreads: shifts under k * sd are ignored
+    h: float = 6.0       # CUSUM decision level, in spreads (k, h tuned on the benchmark)
     clip: float = 3.0    # one reading adds at most clip - k to the CUSUM
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from assistant.domain.cadence import DAILY_WEIGHT
+from assistant.domain.cadence import Cadence
 from assistant.domain.detection import Plan, detect, out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, targets_for
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
-BP = PRESETS["hypertension"].targets[0]       # warning 140/90 after 3, urgent 180/120
-GLUCOSE = PRESETS["diabetes"].targets[0]      # < 3.9 for 15 min or 3 readings, < 3.0 at once
+BP = Target("blood_pressure", Levels(urgent_high=180, warning_high=140, warning_low=90),
+            Levels(urgent_high=120, warning_high=90, warning_low=60), persist_count=3)
+GLUCOSE = Target("glucose", Levels(urgent_low=3.0, warning_low=3.9, warning_high=13.9),
+                 persist_count=3, persist_minutes=15)
 
 
 def bp(hours: float, systolic: float, diastolic: float = 80) -> Reading:
@@ -97,7 +99,8 @@ def test_readings_arriving_late_are_evaluated_in_effective_time_order() -> None:
 
 
 def test_detect_runs_every_detector_and_missing_data() -> None:
-    plan = Plan(targets={}, trends=(), cadences=(DAILY_WEIGHT,), expected_from=T0)
+    daily = Cadence("weight", every=timedelta(days=1), grace=timedelta(days=1))
+    plan = Plan(targets={}, trends=(), cadences=(daily,), expected_from=T0)
     weights = [Reading("weight", 80.0, T0 + timedelta(days=d)) for d in range(3)]
     now = T0 + timedelta(days=5)
     [finding] = detect(weights, plan=plan, now=now)

@@ -7,13 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from assistant.domain.alert_state import Action, Decision, Key, OpenAlert, reconcile
-from assistant.domain.cadence import DAILY_WEIGHT, TWICE_DAILY_BP, missing
+from assistant.domain.cadence import Cadence, missing
 from assistant.domain.detection import out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
-from assistant.domain.targets import PRESETS
+from assistant.domain.targets import Levels, Target
 
 T0 = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
-GLUCOSE = PRESETS["diabetes"].targets[0]
+GLUCOSE = Target("glucose", Levels(urgent_low=3.0, warning_low=3.9, warning_high=13.9),
+                 persist_count=3, persist_minutes=15)
+DAILY_WEIGHT = Cadence("weight", every=timedelta(days=1), grace=timedelta(days=1))
+TWICE_DAILY_BP = Cadence("blood_pressure", every=timedelta(hours=12), grace=timedelta(hours=24))
 TARGETS = {"glucose": GLUCOSE}
 HIGH = ("glucose", Direction.high)
 LOW = ("glucose", Direction.low)
