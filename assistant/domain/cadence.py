@@ -44,8 +44,8 @@ def missing(readings: Iterable[Reading], *, cadences: Iterable[Cadence], now: da
     effective time (the start of the plan when there is none): a nurse sees since when."""
     last: dict[str, datetime] = {}
     for reading in readings:
-        if reading.at <= now and reading.at > last.get(reading.measure, reading.at
-                                                         - timedelta(seconds=1)):
+        known = last.get(reading.measure)
+        if reading.at <= now and (known is None or reading.at > known):
             last[reading.measure] = reading.at
     found = []
     for cadence in cadences:

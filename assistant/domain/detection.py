@@ -95,7 +95,7 @@ class Plan:
     confirmed, the measures whose trend is watched, and the expected cadences."""
     targets: Mapping[str, Target]
     weight_gain: WeightGainRule | None = None
-    trends: tuple[str, ...] = tuple(trends.TREND_SPECS)
+    trend_measures: tuple[str, ...] = tuple(trends.TREND_SPECS)
     forecast_glucose: bool = True
     cadences: tuple[cadence.Cadence, ...] = ()
     expected_from: datetime | None = None   # when the cadences began (enrolment)
@@ -104,13 +104,14 @@ class Plan:
 def detect(readings: Iterable[Reading], *, plan: Plan, now: datetime,
            lookback: timedelta = DEFAULT_LOOKBACK) -> list[Finding]:
     """Every finding of every detector over one patient's readings, in time order; readings
-    after `now` are not looked at, readings older than `lookback` are baseline only."""
+    after `now` are not looked at, readings older than `lookback` are baseline only. Missing
+    data is judged at `now` (its evidence is the last reading, however old)."""
     series = in_order(r for r in readings if r.at <= now)
     start = since(now=now, lookback=lookback)
     found: list[Finding] = []
     for target in plan.targets.values():
         found += out_of_range(series, target=target, start=start)
-    for measure in plan.trends:
+    for measure in plan.trend_measures:
         found += trends.cusum(series, spec=trends.TREND_SPECS[measure], start=start)
     if plan.weight_gain is not None:
         found += trends.weight_gain(series, rule=plan.weight_gain, start=start)

@@ -105,10 +105,9 @@ PRESETS: Mapping[str, Preset] = {
                "readings in a row (two days of morning and evening readings).")),
     "heart_failure": Preset(
         condition="heart_failure",
-        targets=(Target("weight", Levels()),
-                 Target("resting_heart_rate", Levels(warning_low=50, warning_high=100,
+        targets=(Target("resting_heart_rate", Levels(warning_low=50, warning_high=100,
                                                      urgent_low=40, urgent_high=130),
-                        persist_count=2)),
+                        persist_count=2),),
         weight_gain=WeightGainRule(kg=2.0, days=3.0),
         source="ESC Heart Failure Association patient guidance (heartfailurematters.org, "
                "'Self-care: weight monitoring'): contact your care team if you gain more "

@@ -77,14 +77,14 @@ def test_history_counts_towards_persistence_but_is_never_a_finding() -> None:
     now = T0 + timedelta(days=10)
     old = [bp(0, 190, 100), bp(12, 150), bp(24, 150)]   # 9+ days ago: history
     recent = [bp(24 * 9 + 12, 150)]                       # the third high in a row
-    found = detect(old + recent, plan=Plan(targets={"blood_pressure": BP}, trends=()),
+    found = detect(old + recent, plan=Plan(targets={"blood_pressure": BP}, trend_measures=()),
                    now=now)
     assert [f.evidence_at for f in found] == [recent[0].at]
-    assert detect(old, plan=Plan(targets={"blood_pressure": BP}, trends=()), now=now) == []
+    assert detect(old, plan=Plan(targets={"blood_pressure": BP}, trend_measures=()), now=now) == []
 
 
 def test_a_short_lookback_makes_more_history() -> None:
-    plan = Plan(targets={"blood_pressure": BP}, trends=())
+    plan = Plan(targets={"blood_pressure": BP}, trend_measures=())
     readings = [bp(0, 190, 100)]
     assert detect(readings, plan=plan, now=T0 + timedelta(hours=5)) != []
     assert detect(readings, plan=plan, now=T0 + timedelta(hours=5),
@@ -92,7 +92,7 @@ def test_a_short_lookback_makes_more_history() -> None:
 
 
 def test_readings_arriving_late_are_evaluated_in_effective_time_order() -> None:
-    plan = Plan(targets={"blood_pressure": BP}, trends=())
+    plan = Plan(targets={"blood_pressure": BP}, trend_measures=())
     late_first = [bp(60, 149), bp(36, 148), bp(48, 151), bp(24, 131)]
     found = detect(late_first, plan=plan, now=T0 + timedelta(days=3))
     assert [f.evidence_at for f in found] == [bp(60, 0).at]
@@ -100,7 +100,7 @@ def test_readings_arriving_late_are_evaluated_in_effective_time_order() -> None:
 
 def test_detect_runs_every_detector_and_missing_data() -> None:
     daily = Cadence("weight", every=timedelta(days=1), grace=timedelta(days=1))
-    plan = Plan(targets={}, trends=(), cadences=(daily,), expected_from=T0)
+    plan = Plan(targets={}, trend_measures=(), cadences=(daily,), expected_from=T0)
     weights = [Reading("weight", 80.0, T0 + timedelta(days=d)) for d in range(3)]
     now = T0 + timedelta(days=5)
     [finding] = detect(weights, plan=plan, now=now)
