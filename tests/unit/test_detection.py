@@ -10,6 +10,7 @@ from assistant.domain.cadence import Cadence
 from assistant.domain.detection import Plan, detect, out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, targets_for
+from bench.cohort import generate
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 BP = Target("blood_pressure", Levels(urgent_high=180, warning_high=140, warning_low=90),
@@ -120,3 +121,26 @@ def test_presets_name_their_sources_and_targets_fall_back_to_team_then_defaults(
     assert targets_for(patient={}, team=team)["spo2"] == team["spo2"]
     assert targets_for(patient=mine, team=team)["spo2"] == mine["spo2"]
     assert targets_for(patient={})["glucose"] == DEFAULTS["glucose"]
+
+
+def test_a_heart_failure_plan_finds_the_fluid_gain_only_within_the_lookback() -> None:
+    preset = PRESETS["heart_failure"]
+    plan = Plan(targets=targets_for(patient={t.measure: t for t in preset.targets}),
+                weight_gain=preset.weight_gain, trend_measures=("weight",))
+    weights = [81.0 + 0.1 * (d % 3) for d in range(30)] + [81.8, 82.6, 83.4, 83.6]
+    readings = [Reading("weight", w, T0 + timedelta(days=d)) for d, w in enumerate(weights)]
+    now = readings[-1].at + timedelta(hours=1)
+    found = detect(readings, plan=plan, now=now)
+    assert {f.kind for f in found} == {FindingKind.trend}
+    assert "weight +2.2 kg in 3 days (81.2 → 83.4 kg)" in [f.reason for f in found]
+    assert all(f.direction == Direction.high and f.measure == "weight" for f in found)
+    # a week later the same gain is history: baseline, never news
+    assert detect(readings, plan=plan, now=now + timedelta(days=8)) == []
+
+
+def test_the_benchmark_cohort_is_seeded_and_labelled() -> None:
+    first, again = generate(seed=5, patients=3), generate(seed=5, patients=3)
+    assert [p.readings for p in first] == [p.readings for p in again]
+    assert [p.condition for p in first] == ["heart_failure", "hypertension", "diabetes"]
+    assert all(e.onset < e.window_end and e.onset < e.active_until
+               for p in first for e in p.events)
