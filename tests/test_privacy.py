@@ -58,7 +58,8 @@ def _build(db: Session, team: CareTeam, name: str, drug: str, chat_id: str) -> t
     db.add(item)
     db.flush()
     db.add_all([
-        Reading(patient_id=patient.id, kind="glucose", value=6.7, unit="mmol/L", taken_at=TAKEN),
+        Reading(patient_id=patient.id, kind="glucose", code="15074-8", value=6.7,
+                unit="mmol/L", taken_at=TAKEN),
         Alert(patient_id=patient.id, team_id=team.id, kind=AlertKind.symptom,
               summary="Feels dizzy after lunch"),
         OutboxMessage(patient_id=patient.id, kind=MessageKind.reminder, text=f"Time for {drug}",

@@ -23,6 +23,7 @@ from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import CareLoopError, NotFound
 from assistant.interfaces import demo as demo_mod
 from assistant.interfaces import supervisor
+from assistant.interfaces.readings_cli import readings_app
 from assistant.services import enrolment, medications, patients, teams
 from assistant.services.accounts import set_password
 from assistant.services.sessions import issue_token
@@ -43,6 +44,7 @@ app.add_typer(med_app, name="med")
 member_app = typer.Typer(help="Care-team members' console passwords and API tokens.",
                          no_args_is_help=True)
 app.add_typer(member_app, name="member")
+app.add_typer(readings_app, name="readings")
 
 ACTOR = "cli"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from assistant import texts
+from assistant.domain.measures import MEASURES as KINDS
 from assistant.domain.parsing import PLAUSIBLE
 from assistant.errors import InvalidInput
 from assistant.services import alerts, audit
@@ -99,8 +100,10 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
             raise InvalidInput(f"value: {number:g} is not a plausible {measure} "
                                f"({low:g} to {high:g} {UNITS[kind]})")
     now = utcnow()
-    reading = Reading(patient_id=patient.id, kind=kind, value=value, value2=value2,
-                      unit=UNITS[kind], taken_at=_moment(taken_at, now), source=source[:32])
+    # The same kind of reading as a device's: the measure's LOINC code, its effective time.
+    reading = Reading(patient_id=patient.id, kind=kind, code=KINDS[kind].code, value=value,
+                      value2=value2, unit=UNITS[kind], taken_at=_moment(taken_at, now),
+                      received_at=now, source=source[:32])
     db.add(reading)
     db.flush()
     team = db.get(CareTeam, patient.team_id)

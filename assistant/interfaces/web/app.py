@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant.config import Settings, get_settings
-from assistant.interfaces.web import api, pages
+from assistant.interfaces.web import api, observations_api, pages
 from assistant.interfaces.web.errors import HANDLERS
 from assistant.interfaces.web.pages.common import templates
 from assistant.storage.db import is_unavailable
@@ -202,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for exc_class, handler in HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     app.include_router(api.router)
+    app.include_router(observations_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from assistant.storage.models.columns import created_time, enum_field, json_field, utc_time
@@ -17,16 +17,27 @@ from assistant.storage.models.enums import (
 
 
 class Reading(SQLModel, table=True):
+    """One observation, in its measure's canonical unit (assistant/domain/measures.py).
+    Stored once: the same `identifier`, or the same device, code and effective time, of a
+    patient is a duplicate (the unique indexes; NULLs never collide)."""
     __tablename__ = "readings"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        Index("uq_readings_identifier", "patient_id", "identifier", unique=True),
+        Index("uq_readings_device_time", "patient_id", "device", "code", "taken_at",
+              unique=True),
+        {"sqlite_autoincrement": True})
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=32)        # blood_pressure, glucose, weight, pulse, temperature
+    kind: str = Field(max_length=32)        # a measure's name: blood_pressure, pulse, weight...
+    code: str = Field(max_length=16)        # LOINC, as the observation came
     value: float
     value2: float | None = None             # diastolic for blood pressure
     unit: str = Field(max_length=16)        # normalised: mmHg, mmol/L, kg, bpm, °C
-    taken_at: datetime = created_time()
-    source: str = Field(default="chat", max_length=32)
+    taken_at: datetime = created_time()     # the effective time: when it was measured
+    received_at: datetime = created_time()
+    source: str = Field(default="chat", max_length=32)  # chat, console, api, fhir, csv...
+    device: str | None = Field(default=None, max_length=120)
+    identifier: str | None = Field(default=None, max_length=255)  # "system|value"
 
 
 class Alert(SQLModel, table=True):

@@ -1,0 +1,164 @@
+"""Benchmark: device observations in through the API, on SQLite.
+
+N patients × 30 days of hourly heart rate and step summaries, a daily weight and a
+twice-daily blood pressure (1,530 observations a patient: about 1.5 M for 1,000), posted as
+FHIR Bundles of 500 to `POST /api/v1/patients/{id}/observations` with an API token (the
+whole ASGI stack in process: no network), beside a bare bulk INSERT of the same rows into
+another fresh database in the same run. Prints seconds, observations/s, peak RSS and
+the ratio. Detection (alerts from these readings) is not in the ingest path yet.
+
+    .venv/bin/python -m bench.ingest [--patients 1000] [--bundle 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+
+from assistant.config import get_settings
+from assistant.domain import measures
+from assistant.storage import db as dbmod
+from assistant.storage.migrate import upgrade
+from assistant.storage.models import Patient, Reading, Role
+
+DAYS = 30
+START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=DAYS)
+LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "system": UCUM, "code": unit}
+
+
+def _obs(code: str, at: datetime, n: int, value: float, unit: str) -> dict[str, Any]:
+    return {"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": LOINC, "code": code}]},
+            "effectiveDateTime": at.isoformat(), "device": {"display": "bench-device"},
+            "identifier": [{"system": "urn:bench", "value": f"{code}-{n}"}],
+            "valueQuantity": _quantity(value, unit)}
+
+
+def observations(patient: int) -> Iterator[dict[str, Any]]:
+    """One patient's month, as a device hub would send it."""
+    for hour in range(DAYS * 24):
+        at = START + timedelta(hours=hour)
+        yield _obs("8867-4", at, hour, 60 + (hour * 7 + patient) % 40, "/min")
+        yield _obs("55423-8", at, hour, (hour * 37 + patient) % 900, "{steps}")
+        if hour % 24 == 7:
+            yield _obs("29463-7", at, hour, 70 + patient % 30 + (hour % 5) / 10, "kg")
+        if hour % 12 == 7:
+            bp = _obs(measures.BP_PANEL, at, hour, 0, "mm[Hg]")
+            del bp["valueQuantity"]
+            bp["component"] = [
+                {"code": {"coding": [{"system": LOINC, "code": measures.SYSTOLIC}]},
+                 "valueQuantity": _quantity(120 + hour % 25, "mm[Hg]")},
+                {"code": {"coding": [{"system": LOINC, "code": measures.DIASTOLIC}]},
+                 "valueQuantity": _quantity(78 + hour % 9, "mm[Hg]")}]
+            yield bp
+
+
+def _bundles(patient: int, size: int) -> Iterator[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for resource_ in observations(patient):
+        entries.append({"resource": resource_})
+        if len(entries) == size:
+            yield {"resourceType": "Bundle", "type": "batch", "entry": entries}
+            entries = []
+    if entries:
+        yield {"resourceType": "Bundle", "type": "batch", "entry": entries}
+
+
+def _seed(url: str, patients: int) -> str:
+    """A team, a member with an API token, the patients; returns the token."""
+    from assistant.services import accounts, teams  # noqa: PLC0415 (after the env is set)
+
+    engine = dbmod.make_engine(url)
+    upgrade(engine=engine)
+    with dbmod.session(engine) as db:
+        team = teams.add_team(db, name="Bench", actor="bench")
+        member = teams.add_member(db, team=team, name="Hub", email="hub@bench.example",
+                                  role=Role.clinician, password_hash=None, actor="bench")
+        token = accounts.issue_token(db, member, name="hub", actor="bench")
+        db.add_all(Patient(team_id=team.id, display_name=f"P{i}") for i in range(patients))
+    engine.dispose()
+    return token
+
+
+def through_api(url: str, patients: int, size: int) -> tuple[float, int]:
+    from assistant.interfaces.web.app import create_app  # noqa: PLC0415 (after the env)
+
+    token = _seed(url, patients)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    sent = 0
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+        started = time.perf_counter()
+        for patient in range(1, patients + 1):
+            for document in _bundles(patient, size):
+                answer = client.post(f"/api/v1/patients/{patient}/observations",
+                                     json=document, headers=headers)
+                body = answer.json()
+                if answer.status_code != 200 or body["refused"]:
+                    raise SystemExit(f"refused: {answer.status_code} {str(body)[:300]}")
+                sent += len(body["accepted"])
+        return time.perf_counter() - started, sent
+
+
+def bare_insert(url: str, patients: int) -> tuple[float, int]:
+    _seed(url, patients)
+    engine = dbmod.make_engine(url)
+    now, rows, started = datetime.now(UTC), 0, time.perf_counter()
+    for patient in range(1, patients + 1):
+        batch = []
+        for doc in observations(patient):
+            code = doc["code"]["coding"][0]["code"]
+            measure = measures.CODES[code]
+            quantity = doc.get("valueQuantity") or doc["component"][0]["valueQuantity"]
+            value2 = doc["component"][1]["valueQuantity"]["value"] if "component" in doc \
+                else None
+            batch.append({"patient_id": patient, "kind": measure.name, "code": code,
+                          "value": quantity["value"], "value2": value2,
+                          "unit": measure.label, "received_at": now, "source": "fhir",
+                          "taken_at": datetime.fromisoformat(doc["effectiveDateTime"]),
+                          "device": "bench-device",
+                          "identifier": f"urn:bench|{doc['identifier'][0]['value']}"})
+        with engine.begin() as conn:
+            conn.execute(insert(Reading), batch)
+        rows += len(batch)
+    engine.dispose()
+    return time.perf_counter() - started, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--bundle", type=int, default=500)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="careloop-bench-ingest-"))
+    api_url, bare_url = f"sqlite:///{folder / 'api.db'}", f"sqlite:///{folder / 'bare.db'}"
+    os.environ.update(CARELOOP_DATA_DIR=str(folder), CARELOOP_DATABASE_URL=api_url,
+                      CARELOOP_MAX_BODY_BYTES=str(64 * 1024 * 1024))
+    get_settings.cache_clear()
+    print(f"{args.patients} patients × {DAYS} days, Bundles of {args.bundle}; detection is "
+          "not in the ingest path yet (its own slice): these figures are without it",
+          flush=True)
+    api_s, api_n = through_api(api_url, args.patients, args.bundle)
+    print(f"API     {api_n:>9} observations  {api_s:8.1f} s  {api_n / api_s:9.0f} obs/s  "
+          f"{api_s / api_n * 1e6:7.0f} µs/obs")
+    bare_s, bare_n = bare_insert(bare_url, args.patients)
+    print(f"INSERT  {bare_n:>9} rows          {bare_s:8.1f} s  {bare_n / bare_s:9.0f} rows/s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"ratio API / bare INSERT: {api_s / bare_s:.1f}×; peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
