@@ -205,7 +205,7 @@ def check_missing(db: Session, *, patient: Patient, now: datetime | None = None)
         dedupe = f"missing:{patient.id}:{gap.measure}:{gap.evidence_at:%Y%m%d%H%M}"
         nudge = db.exec(select(OutboxMessage).where(
             OutboxMessage.dedupe_key == dedupe)).first()
-        if chat is None or (nudge is not None and now - nudge.created_at >= NUDGE_WAIT):
+        if chat is None or (nudge is not None and now - nudge.not_before >= NUDGE_WAIT):
             due.append(gap.measure)
         elif nudge is None:
             hours = (now - gap.evidence_at).total_seconds() / 3600

@@ -176,8 +176,7 @@ def set_targets(db: Session, *, patient: Patient, items: Iterable[TargetIn], act
     db.add_all(made)
     db.flush()
     audit.record(db, actor=actor, action="targets.set", patient_id=patient.id,
-                 detail=f"{len(made)} targets" + (f"; preset {preset} confirmed by member "
-                                                  f"{member_id}" if preset else ""))
+                 detail=f"targets={len(made)} preset={preset} confirmed_by={member_id}")
     return made
 
 
