@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from assistant.domain.targets import Levels
+from assistant.scheduling import missing_data
 from assistant.services import monitoring, observations, targets
 from assistant.services.teams import add_team
 from assistant.storage.db import utcnow
@@ -25,6 +26,7 @@ from assistant.storage.models import (
     MessageKind,
     OutboxMessage,
     Patient,
+    PatientStatus,
     Reading,
 )
 from tests.observation_docs import blood_pressure, bundle, observation
@@ -188,3 +190,23 @@ def test_missing_data_without_a_chat_alerts_the_team_at_once(any_db: Session,
     [alert] = _alerts(any_db)
     assert alert.kind == AlertKind.missing_data
     assert any_db.exec(select(OutboxMessage)).all() == []
+
+
+def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
+        any_db: Session, patient: Patient) -> None:
+    paused = Patient(team_id=patient.team_id, display_name="Bo", status=PatientStatus.paused)
+    any_db.add(paused)
+    any_db.add(MeasureTarget(team_id=patient.team_id, measure="weight", expect_every_hours=24,
+                             confirmed_at=_ago(days=5)))
+    any_db.add(ChatLink(patient_id=patient.id, chat_id="5002"))
+    any_db.commit()
+    now = utcnow()
+    assert missing_data.check_missing_data(any_db, now=now) == 1   # not the paused patient
+    assert missing_data.check_missing_data(any_db, now=now) == 0
+    any_db.commit()
+    [nudge] = any_db.exec(select(OutboxMessage)).all()
+    assert nudge.patient_id == patient.id
+    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(minutes=5).isoformat()))
+    missing_data.check_missing_data(any_db, now=now + monitoring.NUDGE_WAIT)
+    any_db.commit()
+    assert _alerts(any_db) == []                       # the reading came: no alert
