@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from assistant import texts
@@ -65,10 +66,23 @@ def _readings(db: Session, patient: Patient, since: datetime) -> list[findings.R
     return [findings.Reading(r.kind, r.value, r.taken_at, r.value2) for r in found]
 
 
-def _monitoring_alerts(db: Session, patient: Patient) -> list[Alert]:
+def _live(db: Session, patient: Patient) -> list[Alert]:
+    """The patient's open or acknowledged monitoring alerts."""
     return list(db.exec(select(Alert).where(
-        Alert.patient_id == patient.id, col(Alert.measure).is_not(None))
+        Alert.patient_id == patient.id, col(Alert.measure).is_not(None),
+        col(Alert.status).in_((AlertStatus.open, AlertStatus.acknowledged)))
         .order_by(col(Alert.id))).all())
+
+
+def _resolved(db: Session, patient: Patient) -> dict[Key, datetime]:
+    """Per measure and direction, the evidence of the latest resolved monitoring alert."""
+    rows = db.exec(select(Alert.measure, Alert.direction, func.max(Alert.evidence_at))
+                   .where(Alert.patient_id == patient.id, col(Alert.measure).is_not(None),
+                          Alert.status == AlertStatus.resolved,
+                          col(Alert.evidence_at).is_not(None))
+                   .group_by(col(Alert.measure), col(Alert.direction))).all()
+    return {(measure or "", Direction(direction) if direction else None): at
+            for measure, direction, at in rows if at is not None}
 
 
 def _key(alert: Alert) -> Key:
@@ -94,14 +108,8 @@ def evaluate(db: Session, *, patient: Patient, now: datetime | None = None,
     plan = replace(plan, cadences=tuple(c for c in plan.cadences if c.measure in missing))
     series = _readings(db, patient, now - window - HISTORY)
     found = detection.detect(series, plan=plan, now=now, lookback=window)
-    rows = _monitoring_alerts(db, patient)
-    live = {_key(a): a for a in rows
-            if a.status in (AlertStatus.open, AlertStatus.acknowledged)}
-    resolved: dict[Key, datetime] = {}
-    for alert in rows:
-        if alert.status == AlertStatus.resolved and alert.evidence_at is not None:
-            key = _key(alert)
-            resolved[key] = max(resolved.get(key, alert.evidence_at), alert.evidence_at)
+    live = {_key(a): a for a in _live(db, patient)}
+    resolved = _resolved(db, patient)
     decisions, state = alert_state.reconcile(
         open_alerts=[OpenAlert(_finding(a), a.last_finding_at or a.created_at)
                      for a in live.values()],
