@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     emergency_number: str = "112"
     crisis_line: str = "your local crisis line"
+    # Observations older than this are history: stored, charted and baseline, never an
+    # alert (DESIGN "Monitoring").
+    alert_lookback_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 168
 
     enrolment_code_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
     # Wrong codes from all chats together in an hour before enrolment pauses (guessing

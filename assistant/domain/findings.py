@@ -3,8 +3,9 @@ finding a detector draws from readings (kind, severity, measure, direction, reas
 effective time of the reading that triggered it).
 
 Measures are named as the readings store them: blood_pressure (value systolic, value2
-diastolic, mmHg), heart_rate and resting_heart_rate (/min), weight (kg), glucose (mmol/L),
-spo2 (%), temperature (°C), respiratory_rate (/min), steps.
+diastolic, mmHg), pulse and resting_heart_rate (/min; heart rate is `pulse` everywhere, the
+API's `kind` integrators rely on), weight (kg), glucose (mmol/L), spo2 (%), temperature
+(°C), respiratory_rate (/min), steps.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def since(*, now: datetime, lookback: timedelta = DEFAULT_LOOKBACK) -> datetime:
     return now - lookback
 
 
-UNITS = {"blood_pressure": "mmHg", "heart_rate": "/min", "resting_heart_rate": "/min",
+UNITS = {"blood_pressure": "mmHg", "pulse": "/min", "resting_heart_rate": "/min",
          "weight": "kg", "glucose": "mmol/L", "spo2": "%", "temperature": "°C",
          "respiratory_rate": "/min", "steps": "steps"}
 

@@ -142,7 +142,7 @@ DEFAULTS: Mapping[str, Target] = {
     t.measure: t for t in (
         Target("blood_pressure", Levels(urgent_high=180, warning_high=160, warning_low=90),
                Levels(urgent_high=120, warning_high=100, warning_low=50), persist_count=2),
-        Target("heart_rate", Levels(urgent_low=35, warning_low=40, warning_high=130,
+        Target("pulse", Levels(urgent_low=35, warning_low=40, warning_high=130,
                                     urgent_high=160), persist_minutes=10, persist_count=3),
         Target("resting_heart_rate", Levels(urgent_low=35, warning_low=45, warning_high=110,
                                             urgent_high=140)),

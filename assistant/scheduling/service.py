@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
 from assistant.config import Settings
+from assistant.scheduling import missing_data
 from assistant.scheduling.advice_planner import plan_advice
 from assistant.scheduling.planner import Policy, run_once
 from assistant.storage.db import get_engine, is_unavailable, session, utcnow
@@ -34,6 +35,11 @@ Drain = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 def _queue_advice(engine: Engine) -> None:
     with session(engine) as db:
         plan_advice(db)
+
+
+def _check_missing_data(engine: Engine) -> None:
+    with session(engine) as db:
+        missing_data.check_missing_data(db)
 
 
 def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
@@ -63,13 +69,16 @@ def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event,
                         drains: Sequence[Drain] = ()) -> None:
-    """Plan and move doses on, queue advice, and run each of `drains` (a channel's outbox
-    delivery, until the event it is given is set) until `stop`."""
+    """Plan and move doses on, queue advice, nudge about missing readings, and run each of
+    `drains` (a channel's outbox delivery, until the event it is given is set) until
+    `stop`."""
     engine, policy = get_engine(), Policy.from_settings(settings)
     scheduler = AsyncIOScheduler(timezone=UTC)
     jobs = [("careloop-doses", settings.scheduler_tick_seconds,
              lambda: run_once(engine, policy)),
-            ("careloop-advice", ADVICE_EVERY_SECONDS, lambda: _queue_advice(engine))]
+            ("careloop-advice", ADVICE_EVERY_SECONDS, lambda: _queue_advice(engine)),
+            ("careloop-missing-data", missing_data.EVERY_SECONDS,
+             lambda: _check_missing_data(engine))]
     for job_id, seconds, work in jobs:
         scheduler.add_job(_guarded(job_id, work), "interval", seconds=seconds, id=job_id,
                           replace_existing=True, max_instances=1, coalesce=True,

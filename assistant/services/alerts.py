@@ -11,6 +11,8 @@ another team is `NotFound`, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from assistant import texts
@@ -47,6 +49,40 @@ def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
                   summary=summary[:SUMMARY_CHARS])
     db.add(alert)
     return alert
+
+
+def open_monitoring(db: Session, *, patient: Patient, kind: AlertKind,
+                    severity: AlertSeverity, summary: str, measure: str,
+                    direction: str | None, evidence_at: datetime, at: datetime) -> Alert:
+    """A monitoring alert: its measure and direction, and the effective time of the
+    reading that triggered it."""
+    alert = Alert(patient_id=patient.id, team_id=patient.team_id, kind=kind, severity=severity,
+                  summary=summary[:SUMMARY_CHARS], measure=measure, direction=direction,
+                  evidence_at=evidence_at, last_finding_at=at)
+    db.add(alert)
+    db.flush()
+    return alert
+
+
+def update_monitoring(db: Session, alert: Alert, *, severity: AlertSeverity, summary: str,
+                      evidence_at: datetime, at: datetime) -> None:
+    """New evidence for an open monitoring alert: it says the latest (and never becomes
+    less severe while open)."""
+    if severity == AlertSeverity.urgent:
+        alert.severity = severity
+    alert.summary = summary[:SUMMARY_CHARS]
+    alert.evidence_at = evidence_at
+    alert.last_finding_at = at
+    db.add(alert)
+
+
+def clear_monitoring(db: Session, alert: Alert, *, note: str) -> None:
+    """All clear: the values came back into range; the alert is resolved and says so (a
+    clinician can still mark it useful or not)."""
+    alert.status = AlertStatus.resolved
+    alert.resolved_at = utcnow()
+    alert.resolution_note = note[:2000]
+    db.add(alert)
 
 
 def emergency_guidance(team: CareTeam | None) -> str:
@@ -90,8 +126,10 @@ def get_alert(db: Session, team_id: int, alert_id: int) -> Alert:
 
 
 def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus | None = None,
-                 assigned_to: int | None = None, note: str | None = None) -> Alert:
-    """Acknowledge, assign (to a member of the same team) or resolve (with a note)."""
+                 assigned_to: int | None = None, note: str | None = None,
+                 useful: bool | None = None) -> Alert:
+    """Acknowledge, assign (to a member of the same team) or resolve (with a note, and
+    whether the alert was useful)."""
     if assigned_to is not None:
         member = db.get(TeamMember, assigned_to)
         if member is None or member.team_id != alert.team_id or not member.active:
@@ -101,9 +139,13 @@ def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus |
         alert.resolution_note = clean_text(note, "note", 2000, required=False) or None
     if status == AlertStatus.resolved and not alert.resolution_note:
         raise InvalidInput("note: say how the alert was resolved")
+    if useful is not None:
+        alert.useful = useful
     if status is not None:
         alert.status = status
         alert.resolved_at = utcnow() if status == AlertStatus.resolved else None
+        if status == AlertStatus.acknowledged and alert.acknowledged_at is None:
+            alert.acknowledged_at = utcnow()
     db.add(alert)
     audit.record(db, actor=actor, action="alert.update", patient_id=alert.patient_id,
                  detail=f"alert {alert.id} {alert.status}")

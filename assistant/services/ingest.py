@@ -6,8 +6,8 @@ inserts them with "insert or ignore" on the readings' unique indexes, so a devic
 resends, or a file imported twice, stores nothing new. A duplicate is answered as
 accepted, with the id of the reading already stored, so that a device stops resending.
 
-Detection (alerts from these readings) is not done here yet: the monitoring rules come
-in their own slice and will read what `store` returns.
+After a batch that stored something new, monitoring evaluates the patient
+(`services.monitoring`): a duplicate stores nothing and so alerts nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from assistant.domain import measures
 from assistant.domain.measures import Refused
-from assistant.services import audit
+from assistant.services import audit, monitoring
 from assistant.storage.db import utcnow
 from assistant.storage.models import Patient, Reading
 
@@ -167,4 +167,6 @@ def store(db: Session, *, patient: Patient, entries: Iterable[tuple[int, Candida
     audit.record(db, actor=actor, action="observations.add", patient_id=patient.id,
                  detail=f"{source}: {outcome.stored} stored, {outcome.duplicates} already "
                         f"stored, {len(outcome.refused)} refused")
+    if outcome.stored:
+        monitoring.evaluate(db, patient=patient, now=now)
     return outcome

@@ -1,5 +1,6 @@
-"""Readings from chat, console, API and devices: checked, stored, and compared with the
-thresholds the care team set; a reading outside them raises an alert for the team."""
+"""Readings from chat, console and API: checked, stored, and evaluated by monitoring
+(`services.monitoring`: the patient's targets, the team's thresholds among them); a
+reading outside them raises an alert for the team."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from assistant import texts
 from assistant.domain.measures import MEASURES as KINDS
 from assistant.domain.parsing import PLAUSIBLE
 from assistant.errors import InvalidInput
-from assistant.services import alerts, audit
+from assistant.services import audit, monitoring
 from assistant.storage.db import utcnow
-from assistant.storage.models import AlertKind, AlertSeverity, CareTeam, Patient, Reading
+from assistant.storage.models import CareTeam, Patient, Reading
 
 UNITS = {"blood_pressure": "mmHg", "glucose": "mmol/L", "weight": "kg", "pulse": "bpm",
          "temperature": "°C"}
@@ -106,13 +107,7 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
                       received_at=now, source=source[:32])
     db.add(reading)
     db.flush()
-    team = db.get(CareTeam, patient.team_id)
-    problems = outside(team, kind, value, value2) if team else []
-    if problems:
-        alerts.raise_alert(db, patient=patient, kind=AlertKind.reading,
-                           severity=AlertSeverity.high,
-                           summary=texts.t("alert.reading_out_of_range",
-                                           problems="; ".join(problems), unit=UNITS[kind]))
+    monitoring.evaluate(db, patient=patient, now=now)
     audit.record(db, actor=actor, action="reading.add", patient_id=patient.id,
                  detail=f"reading {reading.id}")
     return reading

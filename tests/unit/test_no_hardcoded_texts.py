@@ -25,6 +25,8 @@ CHECKED = [
     "assistant/services/alerts.py",
     "assistant/services/replies.py",
     "assistant/services/readings.py",
+    "assistant/services/monitoring.py",
+    "assistant/services/targets.py",
     "assistant/services/advice.py",
     "assistant/domain/safety.py",
     "assistant/conversation/chat.py",

@@ -23,6 +23,8 @@ API_BODIES: dict[str, Any] = {
     "PATCH /api/v1/patients/{patient_id}": {"goals": ["sleep"]},
     "POST /api/v1/patients/{patient_id}/enrolment-codes": {"hours": 1},
     "POST /api/v1/patients/{patient_id}/messages": {"text": "hello"},
+    "PUT /api/v1/patients/{patient_id}/targets": {"targets": [
+        {"measure": "spo2", "value": {"warning_low": 90}}]},
     "POST /api/v1/patients/{patient_id}/medications": {"name": "X", "schedule": SCHEDULE},
     "POST /api/v1/patients/{patient_id}/medications/fhir": {
         "resourceType": "MedicationRequest", "status": "active", "intent": "order",

@@ -197,12 +197,18 @@ class AlertOut(BaseModel):
     resolution_note: str | None
     created_at: datetime
     resolved_at: datetime | None
+    acknowledged_at: datetime | None
+    useful: bool | None
+    measure: str | None          # monitoring alerts: the measure and direction
+    direction: str | None
+    evidence_at: datetime | None  # the effective time of the reading that triggered it
 
 
 class AlertPatch(In):
     status: AlertStatus | None = None
     assigned_to: int | None = Field(default=None, ge=1, le=MAX_ID)
     note: str | None = Field(default=None, max_length=2000)
+    useful: bool | None = None   # on resolving: was the alert worth it
 
 
 class MessageIn(In):

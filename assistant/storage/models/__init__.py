@@ -15,7 +15,13 @@ the next patient). PostgreSQL's sequences never go back anyway.
 from __future__ import annotations
 
 from assistant.storage.models.audit import AuditEntry
-from assistant.storage.models.care import AdviceDelivery, AdviceItem, Alert, Reading
+from assistant.storage.models.care import (
+    AdviceDelivery,
+    AdviceItem,
+    Alert,
+    MeasureTarget,
+    Reading,
+)
 from assistant.storage.models.enums import (
     OPEN_DOSE_STATUSES,
     PRIORITY,
@@ -49,6 +55,7 @@ __all__ = [
     "AdviceDelivery",
     "AdviceItem",
     "Alert",
+    "MeasureTarget",
     "AlertKind",
     "AlertSeverity",
     "AlertStatus",

@@ -1,5 +1,5 @@
-"""Tables of what the care team follows: readings, alerts, the advice library and what
-advice each patient was sent."""
+"""Tables of what the care team follows: readings, the targets they are judged against,
+alerts, the advice library and what advice each patient was sent."""
 
 from __future__ import annotations
 
@@ -40,7 +40,42 @@ class Reading(SQLModel, table=True):
     identifier: str | None = Field(default=None, max_length=255)  # "system|value"
 
 
+class MeasureTarget(SQLModel, table=True):
+    """A team's default (patient_id NULL) or a patient's target for one measure: warning
+    and urgent levels, low and high (`*2`: the diastolic of blood pressure), the persistence
+    a warning needs, and the readings the care plan expects (missing data). A preset's
+    levels are stored only once a clinician confirmed them (`confirmed_by`)."""
+    __tablename__ = "targets"
+    __table_args__ = (Index("ix_targets_owner", "team_id", "patient_id", "measure"),
+                      {"sqlite_autoincrement": True})
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    team_id: int = Field(foreign_key="care_teams.id", ondelete="CASCADE")
+    patient_id: int | None = Field(default=None, foreign_key="patients.id",
+                                   ondelete="CASCADE")
+    measure: str = Field(max_length=32)
+    urgent_low: float | None = None
+    warning_low: float | None = None
+    warning_high: float | None = None
+    urgent_high: float | None = None
+    urgent_low2: float | None = None
+    warning_low2: float | None = None
+    warning_high2: float | None = None
+    urgent_high2: float | None = None
+    persist_count: int = 2
+    persist_minutes: int | None = None
+    expect_every_hours: float | None = None   # the care plan expects a reading this often
+    preset: str | None = Field(default=None, max_length=32)
+    confirmed_by: int | None = Field(default=None, foreign_key="team_members.id",
+                                     ondelete="SET NULL")
+    confirmed_at: datetime | None = utc_time()
+    updated_at: datetime = created_time()
+
+
 class Alert(SQLModel, table=True):
+    """Monitoring alerts (kinds reading, trend, forecast, missing_data from detection) name
+    their measure and direction, `evidence_at` (the effective time of the reading that
+    triggered them) and `last_finding_at` (when detection last found it still so); the
+    summary is the one-line reason."""
     __tablename__ = "alerts"
     __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
@@ -55,6 +90,12 @@ class Alert(SQLModel, table=True):
     resolution_note: str | None = Field(default=None, max_length=2000)
     created_at: datetime = created_time()
     resolved_at: datetime | None = utc_time()
+    acknowledged_at: datetime | None = utc_time()
+    useful: bool | None = None       # said by the clinician who resolved it
+    measure: str | None = Field(default=None, max_length=32)
+    direction: str | None = Field(default=None, max_length=8)   # low, high; None: missing
+    evidence_at: datetime | None = utc_time()
+    last_finding_at: datetime | None = utc_time()
 
 
 class AdviceItem(SQLModel, table=True):

@@ -60,6 +60,9 @@ class AlertKind(StrEnum):
     refill = "refill"
     schedule_change = "schedule_change"
     chat_changed = "chat_changed"    # a new code moved the patient to another chat
+    trend = "trend"                  # monitoring: a drift from the patient's baseline
+    forecast = "forecast"            # monitoring: a low predicted before it happens
+    missing_data = "missing_data"    # monitoring: the readings the plan expects did not come
 
 
 class AlertSeverity(StrEnum):

@@ -1,0 +1,212 @@
+"""Monitoring end to end on SQLite and PostgreSQL: FHIR observations in, alerts out —
+urgent at once, persistence, new evidence updating the one open alert, all clear, history
+never alerting, the same bundle twice giving one alert, the team default and the patient's
+own targets, the heart-failure weight rule, and missing data nudging then alerting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from assistant.domain.targets import Levels
+from assistant.scheduling import missing_data
+from assistant.services import monitoring, observations, targets
+from assistant.services.teams import add_team
+from assistant.storage.db import utcnow
+from assistant.storage.models import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    ChatLink,
+    MeasureTarget,
+    MessageKind,
+    OutboxMessage,
+    Patient,
+    PatientStatus,
+    Reading,
+)
+from tests.observation_docs import blood_pressure, bundle, observation
+
+
+@pytest.fixture
+def patient(any_db: Session) -> Patient:
+    team = add_team(any_db, name="North", actor="test")
+    found = Patient(team_id=team.id, display_name="Ada")
+    any_db.add(found)
+    any_db.commit()
+    return found
+
+
+def _ago(**kwargs: float) -> datetime:
+    return (utcnow() - timedelta(**kwargs)).replace(microsecond=0)
+
+
+def _send(db: Session, patient: Patient, *resources: Any) -> None:
+    observations.receive(db, patient=patient, document=bundle("collection", *resources),
+                         actor="device")
+    db.commit()
+
+
+def _bp(systolic: float, diastolic: float, at: datetime, **kwargs: Any) -> Any:
+    return blood_pressure(systolic, diastolic, at.isoformat(), device="cuff", **kwargs)
+
+
+def _alerts(db: Session) -> list[Alert]:
+    db.expire_all()
+    return list(db.exec(select(Alert).order_by(col(Alert.id))).all())
+
+
+def test_an_urgent_value_alerts_at_once_with_its_evidence(any_db: Session,
+                                                          patient: Patient) -> None:
+    taken = _ago(hours=2)
+    _send(any_db, patient, _bp(192, 96, taken))
+    [alert] = _alerts(any_db)
+    assert (alert.kind, alert.severity, alert.status) == (
+        AlertKind.reading, AlertSeverity.urgent, AlertStatus.open)
+    assert (alert.measure, alert.direction, alert.evidence_at) == (
+        "blood_pressure", "high", taken)
+    assert alert.summary == "Reading out of range: systolic 192 above 180 mmHg"
+
+
+def test_a_warning_needs_persistence_then_new_evidence_updates_it_then_all_clear(
+        any_db: Session, patient: Patient) -> None:
+    _send(any_db, patient, _bp(165, 95, _ago(hours=6)))
+    assert _alerts(any_db) == []                       # one reading is not a warning
+    second = _ago(hours=5)
+    _send(any_db, patient, _bp(168, 95, second))
+    [alert] = _alerts(any_db)
+    assert (alert.severity, alert.evidence_at) == (AlertSeverity.high, second)
+    third = _ago(hours=4)
+    _send(any_db, patient, _bp(171, 97, third))
+    [alert] = _alerts(any_db)                          # updated, not a second alert
+    assert alert.evidence_at == third and "systolic 171 above 160" in alert.summary
+    _send(any_db, patient, _bp(184, 99, _ago(hours=3)))
+    [alert] = _alerts(any_db)
+    assert alert.severity == AlertSeverity.urgent      # escalated in place
+    _send(any_db, patient, _bp(128, 82, _ago(hours=1)))
+    [alert] = _alerts(any_db)
+    assert alert.status == AlertStatus.resolved
+    assert alert.resolution_note is not None and alert.resolution_note.startswith("All clear")
+    _send(any_db, patient, _bp(126, 80, _ago(minutes=30)))
+    assert len(_alerts(any_db)) == 1                   # the old evidence is not news again
+
+
+def test_history_is_stored_but_never_alerts(any_db: Session, patient: Patient) -> None:
+    _send(any_db, patient, _bp(200, 125, _ago(hours=170)), _bp(199, 124, _ago(hours=169)))
+    assert len(any_db.exec(select(Reading)).all()) == 2
+    assert _alerts(any_db) == []
+
+
+def test_the_same_bundle_twice_gives_one_reading_and_one_alert(any_db: Session,
+                                                               patient: Patient) -> None:
+    document = bundle("batch", observation("59408-5", 82, "%", _ago(hours=1).isoformat(),
+                                           identifier="ox-1"))
+    for _ in range(2):
+        observations.receive(any_db, patient=patient, document=document, actor="device")
+        any_db.commit()
+    assert len(any_db.exec(select(Reading)).all()) == 1
+    [alert] = _alerts(any_db)
+    assert (alert.measure, alert.direction, alert.severity) == (
+        "spo2", "low", AlertSeverity.urgent)
+
+
+def test_late_observations_are_evaluated_in_effective_time_order(
+        any_db: Session, patient: Patient) -> None:
+    # The newest (back in range) arrives first; two older high readings arrive late.
+    _send(any_db, patient, _bp(125, 80, _ago(hours=1)))
+    _send(any_db, patient, _bp(170, 95, _ago(hours=4)), _bp(172, 96, _ago(hours=3)))
+    [alert] = _alerts(any_db)
+    assert alert.status == AlertStatus.resolved        # opened at 3 h ago, clear at 1 h ago
+
+
+def test_team_default_applies_where_the_patient_has_none(any_db: Session,
+                                                         patient: Patient) -> None:
+    any_db.add(MeasureTarget(team_id=patient.team_id, measure="spo2",
+                             warning_low=95, urgent_low=85, persist_count=1))
+    any_db.commit()
+    _send(any_db, patient, observation("59408-5", 93, "%", _ago(hours=2).isoformat()))
+    [alert] = _alerts(any_db)
+    assert (alert.severity, alert.summary) == (
+        AlertSeverity.high, "Reading out of range: spo2 93 below 95 %")
+    targets.set_targets(any_db, patient=patient, actor="test", member_id=None, items=[
+        targets.TargetIn("spo2", Levels(warning_low=90, urgent_low=85), persist_count=1)])
+    any_db.commit()
+    assert [(m, source) for m, _, source in targets.in_force(any_db, patient)
+            if m == "spo2"] == [("spo2", "patient")]
+    _send(any_db, patient, observation("59408-5", 92, "%", _ago(hours=1).isoformat()))
+    assert len(_alerts(any_db)) == 1                   # 92 is within the patient's own
+
+
+def test_heart_failure_weight_gain_is_a_trend_alert(any_db: Session,
+                                                    patient: Patient) -> None:
+    targets.set_targets(any_db, patient=patient, actor="test", member_id=None, items=[],
+                        preset="heart_failure")
+    any_db.commit()
+    days = [(_ago(days=d, hours=1), 81.0 + (0.1 if d % 2 else 0)) for d in range(20, 2, -1)]
+    days += [(_ago(days=2, hours=1), 82.0), (_ago(days=1, hours=1), 82.8),
+             (_ago(hours=1), 83.6)]
+    _send(any_db, patient, *[observation("29463-7", kg, "kg", at.isoformat(), device="scale")
+                             for at, kg in days])
+    found = [a for a in _alerts(any_db) if a.measure == "weight"]
+    assert [(a.kind, a.direction, a.status) for a in found] == [
+        (AlertKind.trend, "high", AlertStatus.open)]
+    assert found[0].summary.startswith("Trend: weight")
+
+
+def test_missing_data_nudges_the_patient_once_then_alerts_the_team(
+        any_db: Session, patient: Patient) -> None:
+    any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id, measure="weight",
+                             expect_every_hours=24, confirmed_at=_ago(days=10)))
+    any_db.add(ChatLink(patient_id=patient.id, chat_id="5001"))
+    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(days=4).isoformat()))
+    now = utcnow()
+    assert monitoring.check_missing(any_db, patient=patient, now=now) == 1
+    assert monitoring.check_missing(any_db, patient=patient, now=now) == 0  # once
+    any_db.commit()
+    [nudge] = any_db.exec(select(OutboxMessage)).all()
+    assert nudge.kind == MessageKind.nudge and "weight" in nudge.text
+    assert _alerts(any_db) == []
+    later = now + monitoring.NUDGE_WAIT
+    monitoring.check_missing(any_db, patient=patient, now=later)
+    any_db.commit()
+    [alert] = _alerts(any_db)
+    assert (alert.kind, alert.measure, alert.direction) == (
+        AlertKind.missing_data, "weight", None)
+    assert alert.summary.startswith("Missing readings: no weight for 4 days")
+
+
+def test_missing_data_without_a_chat_alerts_the_team_at_once(any_db: Session,
+                                                             patient: Patient) -> None:
+    any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id,
+                             measure="blood_pressure", expect_every_hours=12,
+                             confirmed_at=_ago(days=5)))
+    any_db.commit()
+    assert monitoring.check_missing(any_db, patient=patient) == 0
+    any_db.commit()
+    [alert] = _alerts(any_db)
+    assert alert.kind == AlertKind.missing_data
+    assert any_db.exec(select(OutboxMessage)).all() == []
+
+
+def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
+        any_db: Session, patient: Patient) -> None:
+    paused = Patient(team_id=patient.team_id, display_name="Bo", status=PatientStatus.paused)
+    any_db.add(paused)
+    any_db.add(MeasureTarget(team_id=patient.team_id, measure="weight", expect_every_hours=24,
+                             confirmed_at=_ago(days=5)))
+    any_db.add(ChatLink(patient_id=patient.id, chat_id="5002"))
+    any_db.commit()
+    now = utcnow()
+    assert missing_data.check_missing_data(any_db, now=now) == 1   # not the paused patient
+    assert missing_data.check_missing_data(any_db, now=now) == 0
+    any_db.commit()
+    [nudge] = any_db.exec(select(OutboxMessage)).all()
+    assert nudge.patient_id == patient.id
+    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(minutes=5).isoformat()))
+    missing_data.check_missing_data(any_db, now=now + monitoring.NUDGE_WAIT)
+    any_db.commit()
+    assert _alerts(any_db) == []                       # the reading came: no alert
