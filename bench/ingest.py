@@ -80,7 +80,7 @@ def _bundles(patient: int, size: int) -> Iterator[dict[str, Any]]:
 
 def _seed(url: str, patients: int) -> str:
     """A team, a member with an API token, the patients; returns the token."""
-    from assistant.services import accounts, teams  # noqa: PLC0415 (after the env is set)
+    from assistant.services import sessions, teams  # noqa: PLC0415 (after the env is set)
 
     engine = dbmod.make_engine(url)
     upgrade(engine=engine)
@@ -88,7 +88,7 @@ def _seed(url: str, patients: int) -> str:
         team = teams.add_team(db, name="Bench", actor="bench")
         member = teams.add_member(db, team=team, name="Hub", email="hub@bench.example",
                                   role=Role.clinician, password_hash=None, actor="bench")
-        token = accounts.issue_token(db, member, name="hub", actor="bench")
+        token = sessions.issue_token(db, member, name="hub", actor="bench")
         db.add_all(Patient(team_id=team.id, display_name=f"P{i}") for i in range(patients))
     engine.dispose()
     return token
