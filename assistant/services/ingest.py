@@ -120,8 +120,8 @@ def candidate(*, code: str, value: float, unit: str, taken_at: datetime | None,
 
 
 def _insert(db: Session) -> Any:
-    """One multi-row "insert or ignore" a batch; it returns the rows it stored, with what
-    tells them apart (in no promised order), so that each is matched to its candidate."""
+    """ "Insert or ignore" returning the rows it stored with what tells them apart (in no
+    promised order), so that each is matched to its candidate."""
     table = Reading.__table__  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
@@ -173,7 +173,9 @@ def _store_batch(db: Session, stmt: Any, *, patient_id: int, batch: list[tuple[i
              "taken_at": item.taken_at, "received_at": now, "source": source,
              "device": item.device, "identifier": item.identifier} for _, item in batch]
     stored: dict[tuple[Any, ...], list[int]] = {}
-    for new_id, *key in db.execute(stmt.values(rows)).all():
+    # Many parameter sets: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues")
+    # from one cached compiled statement.
+    for new_id, *key in db.execute(stmt, rows).all():
         stored.setdefault(tuple(key), []).append(new_id)
     for alike in stored.values():
         alike.sort(reverse=True)  # rows alike (no identifier, no device) take ids in order
