@@ -1,4 +1,4 @@
-"""Benchmark: device observations in through the API, on SQLite.
+"""Benchmark: device observations in through the API, on SQLite (or PostgreSQL).
 
 N patients × 30 days of hourly heart rate and step summaries, a daily weight and a
 twice-daily blood pressure (1,530 observations a patient: about 1.5 M for 1,000), posted as
@@ -6,8 +6,11 @@ FHIR Bundles of 500 to `POST /api/v1/patients/{id}/observations` with an API tok
 whole ASGI stack in process: no network), beside a bare bulk INSERT of the same rows into
 another fresh database in the same run. Prints seconds, observations/s, peak RSS and
 the ratio. Detection (alerts from these readings) is not in the ingest path yet.
+`--database-url` names a PostgreSQL server where the bench makes (and afterwards drops)
+its two databases; SQLite files in a temporary folder otherwise.
 
     .venv/bin/python -m bench.ingest [--patients 1000] [--bundle 500]
+        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import insert, make_url, text
 
 from assistant.config import get_settings
 from assistant.domain import measures
@@ -80,7 +83,7 @@ def _bundles(patient: int, size: int) -> Iterator[dict[str, Any]]:
 
 def _seed(url: str, patients: int) -> str:
     """A team, a member with an API token, the patients; returns the token."""
-    from assistant.services import accounts, teams  # noqa: PLC0415 (after the env is set)
+    from assistant.services import sessions, teams  # noqa: PLC0415 (after the env is set)
 
     engine = dbmod.make_engine(url)
     upgrade(engine=engine)
@@ -88,7 +91,7 @@ def _seed(url: str, patients: int) -> str:
         team = teams.add_team(db, name="Bench", actor="bench")
         member = teams.add_member(db, team=team, name="Hub", email="hub@bench.example",
                                   role=Role.clinician, password_hash=None, actor="bench")
-        token = accounts.issue_token(db, member, name="hub", actor="bench")
+        token = sessions.issue_token(db, member, name="hub", actor="bench")
         db.add_all(Patient(team_id=team.id, display_name=f"P{i}") for i in range(patients))
     engine.dispose()
     return token
@@ -138,19 +141,38 @@ def bare_insert(url: str, patients: int) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
+def _postgres(server: str, names: tuple[str, ...], *, create: bool) -> list[str]:
+    """Drop the bench's databases on `server` and (with `create`) make them afresh."""
+    engine = dbmod.make_engine(server)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if create:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return [make_url(server).set(database=name).render_as_string(hide_password=False)
+            for name in names]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--bundle", type=int, default=500)
+    parser.add_argument("--database-url", help="a PostgreSQL server to run on instead of "
+                        "SQLite (its user may create databases)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="careloop-bench-ingest-"))
-    api_url, bare_url = f"sqlite:///{folder / 'api.db'}", f"sqlite:///{folder / 'bare.db'}"
+    names = ("careloop_bench_api", "careloop_bench_bare")
+    if args.database_url:
+        api_url, bare_url = _postgres(args.database_url, names, create=True)
+    else:
+        api_url, bare_url = f"sqlite:///{folder / 'api.db'}", f"sqlite:///{folder / 'bare.db'}"
     os.environ.update(CARELOOP_DATA_DIR=str(folder), CARELOOP_DATABASE_URL=api_url,
                       CARELOOP_MAX_BODY_BYTES=str(64 * 1024 * 1024))
     get_settings.cache_clear()
-    print(f"{args.patients} patients × {DAYS} days, Bundles of {args.bundle}; detection is "
-          "not in the ingest path yet (its own slice): these figures are without it",
-          flush=True)
+    print(f"{args.patients} patients × {DAYS} days, Bundles of {args.bundle}, on "
+          f"{'PostgreSQL' if args.database_url else 'SQLite'}; detection is not in the "
+          "ingest path yet (its own slice): these figures are without it", flush=True)
     api_s, api_n = through_api(api_url, args.patients, args.bundle)
     print(f"API     {api_n:>9} observations  {api_s:8.1f} s  {api_n / api_s:9.0f} obs/s  "
           f"{api_s / api_n * 1e6:7.0f} µs/obs")
@@ -158,6 +180,8 @@ def main() -> None:
     print(f"INSERT  {bare_n:>9} rows          {bare_s:8.1f} s  {bare_n / bare_s:9.0f} rows/s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"ratio API / bare INSERT: {api_s / bare_s:.1f}×; peak RSS {peak:.0f} MB")
+    if args.database_url:
+        _postgres(args.database_url, names, create=False)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 one checked on its own, the good ones stored once, the bad ones refused with their place.
 
 Every source turns its entries into `Candidate`s (or a `Refused` naming why); `store`
-inserts them with "insert or ignore" on the readings' unique indexes, so a device that
-resends, or a file imported twice, stores nothing new. A duplicate is answered as
+inserts them, one multi-row statement for each batch of 500, with "insert or ignore" on
+the readings' unique indexes, so a device that resends, or a file imported twice, stores
+nothing new. A duplicate is answered as
 accepted, with the id of the reading already stored, so that a device stops resending.
 
 After a batch that stored something new, monitoring evaluates the patient
@@ -119,6 +120,8 @@ def candidate(*, code: str, value: float, unit: str, taken_at: datetime | None,
 
 
 def _insert(db: Session) -> Any:
+    """ "Insert or ignore" returning the rows it stored with what tells them apart (in no
+    promised order), so that each is matched to its candidate."""
     table = Reading.__table__  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
@@ -127,21 +130,68 @@ def _insert(db: Session) -> Any:
         stmt = sqlite.insert(table).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         stmt = insert(table)
-    return stmt.returning(table.c.id)
+    return stmt.returning(table.c.id, *(table.c[name] for name in _KEY))
 
 
-def _existing(db: Session, patient_id: int, item: Candidate) -> int:
-    """The id of the reading `item` duplicates."""
-    query = select(Reading.id).where(Reading.patient_id == patient_id)
-    if item.identifier is not None:
-        found = db.exec(query.where(Reading.identifier == item.identifier)).first()
-        if found is not None:
-            return found
-    found = db.exec(query.where(Reading.device == item.device, Reading.code == item.code,
-                                col(Reading.taken_at) == item.taken_at)).first()
-    if found is None:  # pragma: no cover - the insert was ignored for one of the two
-        raise RuntimeError("an ignored reading has no duplicate")
+_KEY = ("identifier", "device", "code", "taken_at")
+BATCH = 500  # rows a statement: 11 parameters each, far below SQLite's and PostgreSQL's limits
+
+
+def _key(item: Candidate) -> tuple[Any, ...]:
+    return (item.identifier, item.device, item.code, item.taken_at)
+
+
+def _existing(db: Session, patient_id: int, items: list[Candidate]) -> dict[int, int]:
+    """The id of the reading each of `items` (by position) duplicates."""
+    found: dict[int, int] = {}
+    identifiers = {item.identifier for item in items if item.identifier is not None}
+    if identifiers:
+        by_identifier = dict(db.exec(
+            select(Reading.identifier, Reading.id).where(
+                Reading.patient_id == patient_id,
+                col(Reading.identifier).in_(identifiers))).all())
+        found = {n: by_identifier[item.identifier] for n, item in enumerate(items)
+                 if item.identifier in by_identifier}
+    for n, item in enumerate(items):
+        if n in found:
+            continue
+        same = db.exec(select(Reading.id).where(
+            Reading.patient_id == patient_id, Reading.device == item.device,
+            Reading.code == item.code, col(Reading.taken_at) == item.taken_at)).first()
+        if same is None:  # pragma: no cover - the insert was ignored for one of the two
+            raise RuntimeError("an ignored reading has no duplicate")
+        found[n] = same
     return found
+
+
+def _store_batch(db: Session, stmt: Any, *, patient_id: int, batch: list[tuple[int, Candidate]],
+                 source: str, now: datetime) -> list[tuple[int, int, bool]]:
+    """Insert a batch in one statement; each entry's index, reading id and whether it was
+    already stored (before, or earlier in this batch: the first of the same stays)."""
+    rows = [{"patient_id": patient_id, "kind": item.kind, "code": item.code,
+             "value": item.value, "value2": item.value2, "unit": item.unit,
+             "taken_at": item.taken_at, "received_at": now, "source": source,
+             "device": item.device, "identifier": item.identifier} for _, item in batch]
+    stored: dict[tuple[Any, ...], list[int]] = {}
+    # Many parameter sets: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues")
+    # from one cached compiled statement.
+    for new_id, *key in db.execute(stmt, rows).all():
+        stored.setdefault(tuple(key), []).append(new_id)
+    for alike in stored.values():
+        alike.sort(reverse=True)  # rows alike (no identifier, no device) take ids in order
+    accepted: dict[int, tuple[int, int, bool]] = {}  # by position in the batch
+    ignored: list[int] = []
+    for position, (index, item) in enumerate(batch):
+        ids = stored.get(_key(item))
+        if ids:  # stored by this statement
+            accepted[position] = (index, ids.pop(), False)
+        else:
+            ignored.append(position)
+    if ignored:
+        same = _existing(db, patient_id, [batch[position][1] for position in ignored])
+        for n, position in enumerate(ignored):
+            accepted[position] = (batch[position][0], same[n], True)
+    return [accepted[position] for position in range(len(batch))]
 
 
 def store(db: Session, *, patient: Patient, entries: Iterable[tuple[int, Candidate | Refused]],
@@ -151,19 +201,19 @@ def store(db: Session, *, patient: Patient, entries: Iterable[tuple[int, Candida
         raise ValueError(f"unknown source {source!r}")
     now = now or utcnow()
     stmt, outcome = _insert(db), Outcome()
+    batch: list[tuple[int, Candidate]] = []
     for index, entry in entries:
         if isinstance(entry, Refused):
             outcome.refused.append((index, str(entry)))
             continue
-        row = {"patient_id": patient.id, "kind": entry.kind, "code": entry.code,
-               "value": entry.value, "value2": entry.value2, "unit": entry.unit,
-               "taken_at": entry.taken_at, "received_at": now, "source": source,
-               "device": entry.device, "identifier": entry.identifier}
-        new_id = db.execute(stmt, row).scalar()
-        if new_id is None:
-            outcome.accepted.append((index, _existing(db, patient.id, entry), True))
-        else:
-            outcome.accepted.append((index, new_id, False))
+        batch.append((index, entry))
+        if len(batch) == BATCH:
+            outcome.accepted += _store_batch(db, stmt, patient_id=patient.id, batch=batch,
+                                             source=source, now=now)
+            batch = []
+    if batch:
+        outcome.accepted += _store_batch(db, stmt, patient_id=patient.id, batch=batch,
+                                         source=source, now=now)
     audit.record(db, actor=actor, action="observations.add", patient_id=patient.id,
                  detail=f"{source}: {outcome.stored} stored, {outcome.duplicates} already "
                         f"stored, {len(outcome.refused)} refused")

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from assistant.errors import InvalidInput
-from assistant.services import observations, readings
+from assistant.services import ingest, observations, readings
 from assistant.services.teams import add_team
 from assistant.storage.models import AuditEntry, Patient, Reading
 from tests.observation_docs import blood_pressure, bundle, observation
@@ -122,3 +122,44 @@ def test_a_chat_reading_is_the_same_kind_of_reading(any_db: Session, patient: Pa
                     taken_at=reading.taken_at)
     any_db.commit()
     assert len(_stored(any_db)) == 2
+
+
+def test_a_bundle_with_the_same_observation_twice_stores_it_once(any_db: Session,
+                                                                 patient: Patient) -> None:
+    weight = observation("29463-7", 81.4, "kg", identifier="scale-1")
+    outcome = observations.receive(any_db, patient=patient, document=bundle(
+        "batch", weight, observation("8867-4", 72, "/min"), weight), actor="test")
+    any_db.commit()
+    first = outcome.accepted[0][1]
+    assert [(index, duplicate) for index, _, duplicate in outcome.accepted] == [
+        (0, False), (1, False), (2, True)]
+    assert outcome.accepted[2][1] == first
+    assert _stored(any_db) == [("weight", "29463-7", 81.4, None, "fhir"),
+                               ("pulse", "8867-4", 72, None, "fhir")]
+
+
+def test_readings_alike_without_identifier_or_device_are_each_stored(
+        any_db: Session, patient: Patient) -> None:
+    pulse = observation("8867-4", 72, "/min")
+    outcome = observations.receive(any_db, patient=patient,
+                                   document=bundle("collection", pulse, pulse), actor="test")
+    any_db.commit()
+    ids = [stored_id for _, stored_id, duplicate in outcome.accepted if not duplicate]
+    assert len(set(ids)) == 2
+    assert sorted(ids) == sorted(any_db.exec(select(Reading.id)).all())
+
+
+def test_a_bundle_larger_than_one_insert_answers_each_entry_with_its_reading(
+        any_db: Session, patient: Patient) -> None:
+    size = ingest.BATCH + 20
+    minutes = [observation("8867-4", 50 + n % 60, "/min", identifier=f"hr-{n}",
+                           at=f"2026-03-01T{8 + n // 60:02d}:{n % 60:02d}:00+01:00")
+               for n in range(size)]
+    outcome = observations.receive(any_db, patient=patient,
+                                   document=bundle("batch", *minutes, minutes[3]), actor="test")
+    any_db.commit()
+    assert [index for index, _, _ in outcome.accepted] == list(range(size + 1))
+    assert outcome.stored == size and outcome.accepted[-1][1:] == (outcome.accepted[3][1], True)
+    values = dict(any_db.exec(select(Reading.id, Reading.value)).all())
+    assert [values[stored_id] for _, stored_id, _ in outcome.accepted[:size]] == [
+        50 + n % 60 for n in range(size)]
