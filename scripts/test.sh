@@ -41,6 +41,8 @@ rasa_log="$(mktemp)"
 trap 'rm -f "$rasa_log"' EXIT
 .venv/bin/python -m pytest -m rasa --durations=10 -p no:cacheprovider >"$rasa_log" 2>&1 &
 rasa_run=$!
+# Background jobs of a script ignore Ctrl-C: stop this one with the rest.
+trap 'kill "$rasa_run" 2>/dev/null; exit 130' INT TERM
 status=0
 .venv/bin/python -m pytest -m "not rasa" --durations=10 -p no:cacheprovider || status=$?
 wait "$rasa_run" || status=$?
