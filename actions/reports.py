@@ -20,14 +20,14 @@ class ActionLogMeasurement(PatientAction):
         try:
             found = parsing.parse_measurement(turn.text)
         except parsing.Implausible as exc:
-            dispatcher.utter_message(text=texts.t("reading.implausible", problem=str(exc)))
+            dispatcher.utter_message(text=texts.t("reading.implausible", problem=_problem(exc)))
             return []
         if found is None:
             dispatcher.utter_message(text=texts.t("reading.unreadable"))
             return []
         readings.record(db, patient=patient, kind=found.kind, value=found.value,
                         value2=found.value2)
-        dispatcher.utter_message(text=texts.t("reading.saved", reading=found.describe()))
+        dispatcher.utter_message(text=texts.t("reading.saved", reading=_said(found)))
         return []
 
 
@@ -59,3 +59,24 @@ class ActionRelayToCareTeam(PatientAction):
             dispatcher: CollectingDispatcher) -> Events:
         dispatcher.utter_message(text=alerts.relay_question(db, patient, turn.text))
         return []
+
+
+# The catalog's name of each measure a patient may write.
+MEASURE_NAMES = {"systolic": "measure.systolic", "diastolic": "measure.diastolic",
+                 "glucose": "measure.glucose", "weight": "measure.weight",
+                 "pulse": "measure.pulse", "temperature": "measure.temperature"}
+
+
+def _problem(exc: parsing.Implausible) -> str:
+    if exc.measure is None or exc.value is None:
+        return texts.t("reading.bp_order")
+    return texts.t("reading.unusual", value=f"{exc.value:g}",
+                   measure=texts.t(MEASURE_NAMES[exc.measure]))
+
+
+def _said(found: parsing.Measurement) -> str:
+    if found.kind == "blood_pressure":
+        return texts.t("reading.bp", systolic=f"{found.value:.0f}",
+                       diastolic=f"{found.value2:.0f}")
+    return texts.t("reading.value", measure=texts.t(MEASURE_NAMES[found.kind]),
+                   value=f"{found.value:g}", unit=found.unit)

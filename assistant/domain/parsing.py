@@ -19,11 +19,6 @@ class Measurement:
     unit: str               # mmHg, mmol/L, kg, bpm, °C
     value2: float | None = None
 
-    def describe(self) -> str:
-        if self.kind == "blood_pressure":
-            return f"blood pressure {self.value:.0f}/{self.value2:.0f} mmHg"
-        return f"{self.kind.replace('_', ' ')} {self.value:g} {self.unit}"
-
 
 # Outside these ranges a value is questioned, not stored.
 PLAUSIBLE = {"systolic": (60, 260), "diastolic": (30, 160), "glucose": (1.0, 40.0),
@@ -33,7 +28,13 @@ _NUMBER = r"(\d{1,3}(?:[.,]\d{1,2})?)"
 
 
 class Implausible(ValueError):
-    """A value people do not have; the message says what looks wrong."""
+    """A value people do not have: `measure` and `value` when one is out of its range,
+    neither when blood pressure's second number is not the lower (the words are the
+    catalog's: assistant/texts)."""
+
+    def __init__(self, measure: str | None = None, value: float | None = None) -> None:
+        super().__init__(f"implausible {measure or 'blood pressure'}")
+        self.measure, self.value = measure, value
 
 
 def _num(text: str) -> float:
@@ -43,7 +44,7 @@ def _num(text: str) -> float:
 def _check(name: str, value: float) -> None:
     low, high = PLAUSIBLE[name]
     if not low <= value <= high:
-        raise Implausible(f"{value:g} looks unusual for {name}")
+        raise Implausible(name, value)
 
 
 def parse_measurement(text: str) -> Measurement | None:
@@ -56,7 +57,7 @@ def parse_measurement(text: str) -> Measurement | None:
         _check("systolic", systolic)
         _check("diastolic", diastolic)
         if diastolic >= systolic:
-            raise Implausible("the second number should be lower than the first")
+            raise Implausible()
         return Measurement("blood_pressure", systolic, "mmHg", diastolic)
     number = re.search(_NUMBER, t)
     if not number:

@@ -121,16 +121,17 @@ async def test_snooze_understands_the_delay(db_url: str) -> None:
     assert "again in 30 minutes" in texts[0] and _status(occ) == DoseStatus.snoozed
 
 
-@pytest.mark.parametrize("text, stored", [
-    ("my bp is 142 over 90", ("blood_pressure", 142.0, 90.0, "mmHg")),
-    ("glucose 126 mg/dl", ("glucose", 7.0, None, "mmol/L")),
-    ("weight 180 lbs", ("weight", 81.6, None, "kg")),
+@pytest.mark.parametrize("text, stored, said", [
+    ("my bp is 142 over 90", ("blood_pressure", 142.0, 90.0, "mmHg"),
+     "Saved: blood pressure 142/90 mmHg."),
+    ("glucose 126 mg/dl", ("glucose", 7.0, None, "mmol/L"), "Saved: glucose 7 mmol/L."),
+    ("weight 180 lbs", ("weight", 81.6, None, "kg"), "Saved: weight 81.6 kg."),
 ])
 async def test_readings_are_normalised_and_stored(db_url: str, text: str,
-                                                  stored: tuple[Any, ...]) -> None:
+                                                  stored: tuple[Any, ...], said: str) -> None:
     patient = _patient()
     texts, _, _ = await run(actions.ActionLogMeasurement, patient, text)
-    assert texts[0].startswith("Saved:")
+    assert texts[0].startswith(said)
     with session() as db:
         [reading] = db.exec(select(Reading)).all()
         assert (reading.kind, reading.value, reading.value2, reading.unit) == stored
@@ -139,7 +140,10 @@ async def test_readings_are_normalised_and_stored(db_url: str, text: str,
 async def test_an_implausible_reading_is_questioned_not_stored(db_url: str) -> None:
     patient = _patient()
     texts, _, _ = await run(actions.ActionLogMeasurement, patient, "bp 420/80")
+    assert texts[0].startswith("Hmm, 420 looks unusual for systolic.")
     assert "haven't saved it" in texts[0]
+    texts, _, _ = await run(actions.ActionLogMeasurement, patient, "bp 80/120")
+    assert texts[0].startswith("Hmm, the second number should be lower than the first.")
     with session() as db:
         assert db.exec(select(Reading)).all() == []
 
