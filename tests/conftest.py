@@ -182,10 +182,12 @@ class PrivatePostgres:
             if os.environ.get("CI"):
                 pytest.fail(missing)
             pytest.skip(missing)
+        # initdb refuses root: run the private server as `postgres`
+        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self._reap_orphans()
         self.root = Path(tempfile.mkdtemp(prefix="careloop-pg-"))
-        self._as_user: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses root: run the private server as `postgres`
-            self._as_user = ["runuser", "-u", "postgres", "--"]
+        (self.root / "owner").write_text(str(os.getpid()))
+        if self._as_user:
             shutil.chown(self.root, "postgres")
             self.root.chmod(0o755)
             for parent in self.root.parents:  # let `postgres` reach its own folder
@@ -198,10 +200,23 @@ class PrivatePostgres:
                         "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
                        check=True, capture_output=True)
 
-    def _ctl(self, *args: str, check: bool = True) -> None:
+    def _ctl(self, *args: str, check: bool = True, root: Path | None = None) -> None:
         assert self._pg_ctl is not None
-        subprocess.run([*self._as_user, self._pg_ctl, "-D", str(self.root / "data"), *args],
+        data = (root or self.root) / "data"
+        subprocess.run([*self._as_user, self._pg_ctl, "-D", str(data), *args],
                        check=check, capture_output=True)
+
+    def _reap_orphans(self) -> None:
+        """`pg_ctl` daemonizes the server, so a pytest killed hard leaves it running: stop
+        the servers whose pytest is gone before starting another."""
+        for root in Path(tempfile.gettempdir()).glob("careloop-pg-*"):
+            try:
+                owner = int((root / "owner").read_text())
+            except (OSError, ValueError):
+                continue
+            if not Path(f"/proc/{owner}").exists():
+                self._ctl("-m", "immediate", "-w", "stop", check=False, root=root)
+                shutil.rmtree(root, ignore_errors=True)
 
     def start(self) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
