@@ -34,18 +34,27 @@ fi
 if [ $# -gt 0 ]; then  # a part of the suite, as asked
   exec .venv/bin/python -m pytest "$@"
 fi
-# The whole suite as two pytest runs side by side: what needs the Rasa engine (one model,
-# one Rasa server; conftest.py marks every test that uses them `rasa`), and the rest. The
-# Rasa part's report follows the rest's.
-rasa_log="$(mktemp)"
-trap 'rm -f "$rasa_log"' EXIT
-.venv/bin/python -m pytest -m rasa --durations=10 -p no:cacheprovider >"$rasa_log" 2>&1 &
-rasa_run=$!
-# Background jobs of a script ignore Ctrl-C: stop this one with the rest.
-trap 'kill "$rasa_run" 2>/dev/null; exit 130' INT TERM
+# The whole suite as three pytest runs side by side, so that neither core idles while a
+# Rasa server starts: the language-understanding checks (they train models of their own),
+# the rest of what needs the Rasa engine (one model, Rasa servers; conftest.py marks every
+# test that uses them `rasa`), and everything else. The background runs' reports follow.
+nlu=tests/integration/test_nlu_quality.py
+logs=("$(mktemp)" "$(mktemp)")
+trap 'rm -f "${logs[@]}"' EXIT
+pytest_args=(--durations=10 -p no:cacheprovider)
+.venv/bin/python -m pytest -m rasa "$nlu" "${pytest_args[@]}" >"${logs[0]}" 2>&1 &
+runs=($!)
+.venv/bin/python -m pytest -m rasa --ignore="$nlu" "${pytest_args[@]}" >"${logs[1]}" 2>&1 &
+runs+=($!)
+# Background jobs of a script ignore Ctrl-C: stop them with the rest.
+trap 'kill "${runs[@]}" 2>/dev/null; exit 130' INT TERM
 status=0
-.venv/bin/python -m pytest -m "not rasa" --durations=10 -p no:cacheprovider || status=$?
-wait "$rasa_run" || status=$?
-say "the tests that need the Rasa engine:"
-cat "$rasa_log"
+.venv/bin/python -m pytest -m "not rasa" "${pytest_args[@]}" || status=$?
+for i in 0 1; do
+  wait "${runs[$i]}" || status=$?
+done
+say "the language-understanding checks:"
+cat "${logs[0]}"
+say "the rest of the tests that need the Rasa engine:"
+cat "${logs[1]}"
 exit "$status"
