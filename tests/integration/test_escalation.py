@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from assistant.services import alerts, enrolment, escalation, member_chats, patients, teams
+from assistant.services import (
+    alerts,
+    enrolment,
+    escalation,
+    member_chats,
+    outbox,
+    patients,
+    teams,
+)
 from assistant.storage.db import session
 from assistant.storage.models import (
     Alert,
@@ -175,3 +183,25 @@ def test_a_member_links_their_chat_with_a_code_and_it_never_reaches_the_assistan
     with session() as db:
         assert member_chats.linked_member(db, "telegram", str(MEMBER_CHAT)) is None
         assert enrolment.linked_patient(db, "telegram", str(MEMBER_CHAT)) is None
+
+
+def test_the_outbox_hands_a_members_message_to_their_chat_and_drops_it_once_inactive(
+        any_db: Session) -> None:
+    team, (first, _, _) = _team(any_db)
+    _alert(any_db, team)
+    _alert(any_db, team)
+    _run(any_db, 15)
+    messages = any_db.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+    assert [m.member_id for m in messages] == [first, first]
+    assert outbox.claim(any_db, channel="console", limit=10) == []
+    [claimed] = outbox.claim(any_db, channel="telegram", limit=1)
+    assert claimed.chat_id == str(MEMBER_CHAT) and "Ada Lovelace" in claimed.text
+    any_db.commit()
+    member = any_db.get(TeamMember, first)
+    assert member is not None
+    member.active = False   # deactivated while the second message waited
+    any_db.commit()
+    assert outbox.claim(any_db, channel="telegram", limit=10) == []
+    any_db.commit()
+    any_db.refresh(messages[1])
+    assert (messages[1].status, messages[1].last_error) == ("dropped", "member inactive")
