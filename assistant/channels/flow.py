@@ -28,7 +28,7 @@ from assistant.channels.base import Channel
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import OnHold, RasaClient
 from assistant.errors import EnrolmentRefused
-from assistant.services import alerts, enrolment
+from assistant.services import alerts, enrolment, member_chats
 from assistant.services.doses import apply_dose_button
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
 from assistant.storage.db import is_unavailable, session
@@ -145,7 +145,9 @@ class Flow:
 
     async def start(self, chat_id: str, code: str) -> None:
         """`/start CODE`: the notice to agree to before the chat is linked; `/start` alone:
-        how to join (or a welcome back)."""
+        how to join (or a welcome back). A care-team member's code links their own chat."""
+        if await self._member_start(chat_id, code):
+            return
         if not code:
             patient = await self.patient(chat_id)
             await self.reply(chat_id, texts.t("join.welcome", name=patient.display_name)
@@ -159,6 +161,25 @@ class Flow:
         await self.reply(chat_id, texts.t("join.consent"), [[
             {"text": texts.t("join.agree"), "data": CONSENT_DATA + code},
             {"text": texts.t("join.decline"), "data": CONSENT_DATA + "-"}]])
+
+    async def _member_start(self, chat_id: str, code: str) -> bool:
+        """The members' side of `/start`: a member's code links the chat to them, and a
+        member's chat gets its short text (never a patient's notice). False: not a member's
+        code nor a member's chat."""
+        channel = self.channel.name
+
+        def answer(db: Session) -> str | None:
+            member = member_chats.redeem(db, code=code, channel=channel,
+                                         chat_id=chat_id) if code else None
+            if member is not None:
+                return texts.t("member.linked", name=member.name)
+            return (texts.t("member.chat") if member_chats.linked_member(db, channel, chat_id)
+                    else None)
+
+        text = await _stored(answer)
+        if text is not None:
+            await self.reply(chat_id, text)
+        return text is not None
 
     async def consent(self, chat_id: str, data: str) -> None:
         """The notice's buttons: agreeing links the chat to the patient."""
@@ -193,10 +214,18 @@ class Flow:
         return True
 
     async def stop(self, chat_id: str) -> None:
-        """`/stop`: unlink the chat; nothing more is sent to it."""
+        """`/stop`: unlink the chat; nothing more is sent to it (a member's chat too)."""
         channel = self.channel.name
-        await _stored(lambda db: enrolment.unlink(db, channel=channel, chat_id=chat_id))
-        await self.reply(chat_id, texts.t("join.stopped"))
+
+        def unlink(db: Session) -> str:
+            member = member_chats.linked_member(db, channel, chat_id)
+            if member is not None:
+                member_chats.unlink(db, member_id=member.id, actor=f"member:{member.id}")
+                return "member.stopped"
+            enrolment.unlink(db, channel=channel, chat_id=chat_id)
+            return "join.stopped"
+
+        await self.reply(chat_id, texts.t(await _stored(unlink)))
 
     # --- words and buttons ---------------------------------------------------------------
 
@@ -207,8 +236,10 @@ class Flow:
         async with contextlib.nullcontext() if urgent else self.one_at_a_time(chat_id):
             try:
                 patient = await self._linked(chat_id)
-                if patient is None:
-                    await self.reply(chat_id, texts.t("join.hello"))
+                if patient is None:  # a member's chat never reaches the assistant
+                    member = await _db(lambda db: member_chats.linked_member(
+                        db, self.channel.name, chat_id))
+                    await self.reply(chat_id, texts.t("member.chat" if member else "join.hello"))
                     return
                 replies = await conversation.turn(self.rasa, patient, text, on_hold)
             except Exception as exc:

@@ -185,6 +185,7 @@ def linked_patient(db: Session, channel: str, chat_id: str) -> Patient | None:
 def _drop_pending(db: Session, patient_id: int, reason: str) -> None:
     db.execute(update(OutboxMessage)
                .where(col(OutboxMessage.patient_id) == patient_id,
+                      col(OutboxMessage.member_id).is_(None),  # a member's: not the chat's
                       col(OutboxMessage.status) == OutboxStatus.pending)
                .values(status=OutboxStatus.dropped, last_error=reason))
 

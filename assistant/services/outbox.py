@@ -1,5 +1,6 @@
 """The outbox: every message CareLoop sends on its own (reminders, nudges, advice,
-care-team replies) waits here until a channel delivers it.
+care-team replies, and escalated alerts to an on-call member's chat) waits here until a
+channel delivers it.
 
 Each channel delivers the rows of its own chats with its `send` (see
 assistant/channels/base.py), which gives the channel's id of the message or raises
@@ -29,10 +30,12 @@ from assistant.storage.models import (
     OPEN_DOSE_STATUSES,
     ChatLink,
     DoseOccurrence,
+    MemberChat,
     OutboxMessage,
     OutboxStatus,
     Patient,
     PatientStatus,
+    TeamMember,
 )
 
 log = logging.getLogger(__name__)
@@ -68,31 +71,44 @@ class Claimed:
 def claim(db: Session, *, channel: str, limit: int, lease: timedelta = LEASE,
           now: datetime | None = None) -> list[Claimed]:
     """Lease up to `limit` due messages of chats on `channel`, most urgent first. Messages
-    no longer worth sending (dose answered, patient paused or unlinked) are dropped."""
+    no longer worth sending (dose answered, patient paused or unlinked, member gone) are
+    dropped. A message with a `member_id` goes to that member's linked chat."""
     now = now or utcnow()
-    query = (select(OutboxMessage, ChatLink, Patient)
-             .join(Patient, col(Patient.id) == OutboxMessage.patient_id)
-             .join(ChatLink, (col(ChatLink.patient_id) == OutboxMessage.patient_id)
-                   & col(ChatLink.unlinked_at).is_(None) & col(ChatLink.unreachable_at).is_(None))
-             .where(OutboxMessage.status == OutboxStatus.pending, ChatLink.channel == channel,
-                    OutboxMessage.not_before <= now,
-                    col(OutboxMessage.claimed_until).is_(None)
-                    | (col(OutboxMessage.claimed_until) < now))
-             .order_by(col(OutboxMessage.priority), col(OutboxMessage.not_before),
-                       col(OutboxMessage.id))
-             .limit(limit))
+    due = (OutboxMessage.status == OutboxStatus.pending, OutboxMessage.not_before <= now,
+           col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now))
+    order = (col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
+    to_patients = (select(OutboxMessage, ChatLink, Patient)
+                   .join(Patient, col(Patient.id) == OutboxMessage.patient_id)
+                   .join(ChatLink, (col(ChatLink.patient_id) == OutboxMessage.patient_id)
+                         & col(ChatLink.unlinked_at).is_(None)
+                         & col(ChatLink.unreachable_at).is_(None))
+                   .where(*due, col(OutboxMessage.member_id).is_(None),
+                          ChatLink.channel == channel)
+                   .order_by(*order).limit(limit))
+    to_members = (select(OutboxMessage, MemberChat, TeamMember)
+                  .join(TeamMember, col(TeamMember.id) == OutboxMessage.member_id)
+                  .join(MemberChat, (col(MemberChat.member_id) == OutboxMessage.member_id)
+                        & col(MemberChat.unlinked_at).is_(None))
+                  .where(*due, MemberChat.channel == channel)
+                  .order_by(*order).limit(limit))
     if is_postgres(db.get_bind()):  # type: ignore[arg-type]
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        to_patients = to_patients.with_for_update(skip_locked=True, of=OutboxMessage)
+        to_members = to_members.with_for_update(skip_locked=True, of=OutboxMessage)
+    found: list[tuple[OutboxMessage, str, str, str | None]] = [
+        (message, link.channel, link.chat_id, _stale(db, message, patient))
+        for message, link, patient in db.exec(to_patients).all()]
+    found += [(message, chat.channel, chat.chat_id, None if member.active else "member inactive")
+              for message, chat, member in db.exec(to_members).all()]
+    found.sort(key=lambda row: (row[0].priority, row[0].not_before, row[0].id))
     claimed: list[Claimed] = []
-    for message, link, patient in db.exec(query).all():
-        reason = _stale(db, message, patient)
+    for message, link_channel, chat_id, reason in found[:limit]:
         if reason:
             message.status, message.last_error = OutboxStatus.dropped, reason
             continue
         message.claimed_until = now + lease
-        message.channel, message.chat_id = link.channel, link.chat_id
+        message.channel, message.chat_id = link_channel, chat_id
         message.attempts += 1
-        claimed.append(Claimed(message.id, link.chat_id, message.text, message.buttons))
+        claimed.append(Claimed(message.id, chat_id, message.text, message.buttons))
     return claimed
 
 

@@ -6,7 +6,7 @@ validates everything before it writes anything, and records an audit entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -43,9 +43,12 @@ def get_team(db: Session, team: str | int) -> CareTeam:
 # API's schema documents the same limits from these tables).
 WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "missed_alert_after": (1, 30), "grace_minutes": (0, 24 * 60),
-    "followup_minutes": (1, 24 * 60), "self_shift_minutes": (0, 720)}
+    "followup_minutes": (1, 24 * 60), "self_shift_minutes": (0, 720),
+    "escalate_after_minutes": (1, 24 * 60)}
 TEXTS: dict[str, int] = {"emergency_number": 32, "crisis_line": 120}
-KEPT = ("missed_alert_after", "self_shift_minutes")  # changed, never removed
+KEPT = ("missed_alert_after", "self_shift_minutes",
+        "escalate_after_minutes")  # changed, never removed
+MAX_ON_CALL = 50
 
 
 def change_settings(db: Session, team: CareTeam, changes: Mapping[str, Any], *,
@@ -97,3 +100,22 @@ def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role
 def members(db: Session, team_id: int) -> list[TeamMember]:
     return list(db.exec(select(TeamMember).where(TeamMember.team_id == team_id)
                         .order_by(col(TeamMember.name))).all())
+
+
+def set_on_call(db: Session, team: CareTeam, member_ids: Sequence[Any], *,
+                actor: str) -> CareTeam:
+    """The team's on-call list, in escalation order: active members of the team, each
+    once. A member deactivated later stays listed and is skipped."""
+    if len(member_ids) > MAX_ON_CALL:
+        raise InvalidInput(f"member_ids: at most {MAX_ON_CALL} members")
+    active = {m.id for m in members(db, team.id) if m.active}
+    for member_id in member_ids:
+        if isinstance(member_id, bool) or not isinstance(member_id, int) \
+                or member_id not in active:
+            raise InvalidInput(f"member_ids: no active member {member_id!r} in this team")
+    if len(set(member_ids)) != len(member_ids):
+        raise InvalidInput("member_ids: a member is listed twice")
+    team.on_call = list(member_ids)
+    db.add(team)
+    audit.record(db, actor=actor, action="team.on_call", detail=f"{len(member_ids)} members")
+    return team

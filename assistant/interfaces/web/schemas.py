@@ -186,6 +186,12 @@ class ReadingOut(BaseModel):
     source: str
 
 
+class EscalationOut(BaseModel):
+    member_id: int
+    name: str
+    at: datetime
+
+
 class AlertOut(BaseModel):
     id: int
     patient_id: int
@@ -202,6 +208,7 @@ class AlertOut(BaseModel):
     measure: str | None          # monitoring alerts: the measure and direction
     direction: str | None
     evidence_at: datetime | None  # the effective time of the reading that triggered it
+    escalations: list[EscalationOut] = []  # the on-call members an urgent alert went to
 
 
 class AlertPatch(In):
@@ -264,6 +271,9 @@ class TeamPatch(In):
         description="how far a patient may move a dose time by chat; 0: the team decides")
     reading_thresholds: dict[Literal["systolic", "diastolic", "glucose", "weight", "pulse",
                                      "temperature"], Bounds] | None = None
+    escalate_after_minutes: int | None = _setting(
+        "escalate_after_minutes",
+        description="an urgent alert unacknowledged this long goes to the next on-call member")
 
 
 class TeamOut(BaseModel):
@@ -276,6 +286,7 @@ class TeamOut(BaseModel):
     crisis_line: str | None
     self_shift_minutes: int
     reading_thresholds: dict[str, dict[str, float]]
+    escalate_after_minutes: int
 
 
 class AuditOut(BaseModel):

@@ -19,6 +19,7 @@ from assistant.storage.models.care import (
     AdviceDelivery,
     AdviceItem,
     Alert,
+    AlertEscalation,
     MeasureTarget,
     Reading,
 )
@@ -48,6 +49,8 @@ from assistant.storage.models.teams import (
     CareTeam,
     ConsoleSession,
     LoginAttempt,
+    MemberChat,
+    MemberCode,
     TeamMember,
 )
 
@@ -55,6 +58,7 @@ __all__ = [
     "AdviceDelivery",
     "AdviceItem",
     "Alert",
+    "AlertEscalation",
     "MeasureTarget",
     "AlertKind",
     "AlertSeverity",
@@ -70,6 +74,8 @@ __all__ = [
     "EnrolmentAttempt",
     "EnrolmentCode",
     "LoginAttempt",
+    "MemberChat",
+    "MemberCode",
     "Medication",
     "MessageKind",
     "OPEN_DOSE_STATUSES",

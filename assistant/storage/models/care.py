@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from assistant.storage.models.columns import created_time, enum_field, json_field, utc_time
@@ -96,6 +96,17 @@ class Alert(SQLModel, table=True):
     direction: str | None = Field(default=None, max_length=8)   # low, high; None: missing
     evidence_at: datetime | None = utc_time()
     last_finding_at: datetime | None = utc_time()
+
+
+class AlertEscalation(SQLModel, table=True):
+    """One step of an urgent alert's escalation ladder: the on-call member it went to."""
+    __tablename__ = "alert_escalations"
+    __table_args__ = (UniqueConstraint("alert_id", "member_id", name="uq_alert_escalations"),
+                      {"sqlite_autoincrement": True})
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    alert_id: int = Field(foreign_key="alerts.id", index=True, ondelete="CASCADE")
+    member_id: int = Field(foreign_key="team_members.id", ondelete="CASCADE")
+    at: datetime = created_time()
 
 
 class AdviceItem(SQLModel, table=True):

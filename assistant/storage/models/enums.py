@@ -43,11 +43,12 @@ class MessageKind(StrEnum):
     refill = "refill"
     advice = "advice"
     reply = "reply"          # a care-team reply relayed to the patient
+    escalation = "escalation"  # an urgent alert sent to an on-call member's chat
 
 
 # Lower sends first when the rate limit is the bottleneck: medication before advice.
-PRIORITY = {MessageKind.reminder: 0, MessageKind.nudge: 1, MessageKind.reply: 1,
-            MessageKind.refill: 2, MessageKind.advice: 5}
+PRIORITY = {MessageKind.escalation: 0, MessageKind.reminder: 0, MessageKind.nudge: 1,
+            MessageKind.reply: 1, MessageKind.refill: 2, MessageKind.advice: 5}
 
 
 class AlertKind(StrEnum):

@@ -1,4 +1,5 @@
-"""The outbox table: messages waiting to be sent to a patient's chat."""
+"""The outbox table: messages waiting to be sent to a patient's chat (or, for an escalated
+alert about the patient, to a care-team member's chat: `member_id`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class OutboxMessage(SQLModel, table=True):
                       {"sqlite_autoincrement": True})
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
+    # Set: the message is about the patient but goes to this member's chat (an escalation).
+    # No foreign key: members are deactivated, never deleted, and the outbox keeps its keys.
+    member_id: int | None = Field(default=None, index=True)
     kind: MessageKind = Field(sa_type=String(16), nullable=False)
     priority: int = 5
     text: str

@@ -1,10 +1,11 @@
-"""Tables of care teams and their members: members, API tokens, console sessions and
-login attempts."""
+"""Tables of care teams and their members: members, API tokens, console sessions, login
+attempts, and the Telegram chats members link to get escalated alerts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from assistant.storage.db import UTCDateTime
@@ -28,6 +29,10 @@ class CareTeam(SQLModel, table=True):
     reading_thresholds: dict[str, dict[str, float]] = json_field(dict)
     # A patient may move a dose time by up to this much themselves (0: the team decides)
     self_shift_minutes: int = Field(default=0, ge=0, le=720)
+    # Escalation ladder: an urgent alert nobody acknowledged for this long goes to the next
+    # member of `on_call` (member ids, in order; inactive members are skipped).
+    escalate_after_minutes: int = Field(default=15, ge=1)
+    on_call: list[int] = json_field(list)
     created_at: datetime = created_time()
 
 
@@ -82,3 +87,34 @@ class ConsoleSession(SQLModel, table=True):
     last_seen_at: datetime = created_time()  # ends after CARELOOP_SESSION_MINUTES idle
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # however busy
     revoked_at: datetime | None = utc_time()
+
+
+class MemberChat(SQLModel, table=True):
+    """A member's own chat, linked with a one-time code from their account page: escalated
+    alerts go there. It is never a patient's conversation."""
+
+    __tablename__ = "member_chats"
+    __table_args__ = (
+        Index("uq_member_chats_active_chat", "channel", "chat_id", unique=True,
+              sqlite_where=text("unlinked_at IS NULL"),
+              postgresql_where=text("unlinked_at IS NULL")),
+        {"sqlite_autoincrement": True})
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
+    channel: str = Field(default="telegram", max_length=16)
+    chat_id: str = Field(max_length=64)
+    linked_at: datetime = created_time()
+    unlinked_at: datetime | None = utc_time()
+
+
+class MemberCode(SQLModel, table=True):
+    """A one-time code a member sends as `/start CODE` to link their chat (hash only)."""
+
+    __tablename__ = "member_codes"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    member_id: int = Field(foreign_key="team_members.id", index=True, ondelete="CASCADE")
+    code_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = utc_time()
+    created_at: datetime = created_time()

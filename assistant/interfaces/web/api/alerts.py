@@ -1,14 +1,26 @@
-"""API: the team's alerts: list, read, acknowledge, assign, resolve."""
+"""API: the team's alerts: list, read, acknowledge, assign, resolve; each with the steps
+of its escalation ladder."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
+
+from sqlmodel import Session
 
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.api.common import router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, OptionalId
-from assistant.services import alerts, audit
-from assistant.storage.models import AlertStatus
+from assistant.services import alerts, audit, escalation
+from assistant.storage.models import Alert, AlertStatus
+
+
+def _out(db: Session, found: list[Alert]) -> list[dict[str, Any]]:
+    """The alerts as the API shows them, with who each was escalated to and when."""
+    steps = escalation.steps(db, [a.id for a in found])
+    fields = [name for name in s.AlertOut.model_fields if name != "escalations"]
+    return [{**{name: getattr(a, name) for name in fields},
+             "escalations": [asdict(step) for step in steps.get(a.id, [])]} for a in found]
 
 
 @router.get("/alerts", response_model=list[s.AlertOut], tags=["alerts"])
@@ -17,7 +29,7 @@ def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
     """Open alerts first, urgent first, newest first."""
     found = alerts.alerts(db, caller.team_id, status=status, patient_id=patient_id)
     audit.record_read(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
-    return found
+    return _out(db, found)
 
 
 @router.get("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
@@ -25,11 +37,12 @@ def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
     alert = alerts.get_alert(db, caller.team_id, alert_id)
     audit.record_read(db, actor=caller.actor, action="alert.view",
                       patient_id=alert.patient_id)
-    return alert
+    return _out(db, [alert])[0]
 
 
 @router.patch("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
 def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.AlertPatch) -> Any:
     """Acknowledge, assign or resolve (a note is required to resolve)."""
-    return alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
-                             actor=caller.actor, **body.model_dump(exclude_unset=True))
+    alert = alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
+                                actor=caller.actor, **body.model_dump(exclude_unset=True))
+    return _out(db, [alert])[0]

@@ -1,4 +1,5 @@
-"""Console: a member's password and API tokens, and the team's audit log."""
+"""Console: a member's password, API tokens and linked Telegram chat (for escalated
+alerts), and the team's audit log."""
 
 from __future__ import annotations
 
@@ -8,18 +9,36 @@ import io
 from fastapi import Query, Request
 from fastapi.responses import Response
 
+from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, require_admin
 from assistant.interfaces.web.pages.common import Text, back, client_address, render, router
-from assistant.services import accounts, audit, sessions
+from assistant.services import accounts, audit, member_chats, sessions
 from assistant.storage.db import utcnow
 from assistant.storage.models import ApiToken
 
 
 @router.get("/tokens")
 def tokens_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
-    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id))
+    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id),
+                  chat_linked=member_chats.chat_of(db, caller.member.id) is not None)
+
+
+@router.post("/account/chat", dependencies=[CSRF])
+def chat_code(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    """A one-time code the member sends to the bot as `/start CODE` to link their chat."""
+    code, expires_at = member_chats.issue_code(db, member=caller.member, actor=caller.actor)
+    return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id),
+                  chat_linked=member_chats.chat_of(db, caller.member.id) is not None,
+                  chat_code=code, chat_code_expires=expires_at,
+                  chat_link=registry.enrolment_link(get_settings(), code))
+
+
+@router.post("/account/chat/unlink", dependencies=[CSRF])
+def chat_unlink(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    member_chats.unlink(db, member_id=caller.member.id, actor=caller.actor)
+    return back(request, "Your Telegram chat no longer gets escalated alerts.")
 
 
 @router.post("/account/password", dependencies=[CSRF])
@@ -41,6 +60,7 @@ def password_change(request: Request, db: DB, caller: ConsoleCaller, current: Te
 def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Response:
     token = sessions.issue_token(db, caller.member, name=name, actor=caller.actor)
     return render(request, "tokens.html", caller, tokens=sessions.tokens(db, caller.member.id),
+                  chat_linked=member_chats.chat_of(db, caller.member.id) is not None,
                   new_token=token)
 
 

@@ -1,4 +1,5 @@
-"""Console: the team's alert inbox."""
+"""Console: the team's alert inbox: acknowledge, assign, resolve (saying whether the alert
+was useful), and each urgent alert's escalation steps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, MAX_ID, ConsoleCaller, Id
 from assistant.interfaces.web.pages.common import OptText, Text, back, render, router
-from assistant.services import alerts, audit, teams, views
+from assistant.services import alerts, audit, escalation, teams, views
 from assistant.storage.models import AlertStatus
 
 
@@ -24,7 +25,8 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
     names = {p.patient.id: p.patient.display_name for p in views.summaries(db, caller.team_id)}
     members = teams.members(db, caller.team_id)
     return render(request, "alerts.html", caller, alerts=found, names=names, status=status,
-                  members=members, member_names={m.id: m.name for m in members})
+                  members=members, member_names={m.id: m.name for m in members},
+                  escalations=escalation.steps(db, [a.id for a in found]))
 
 
 @router.post("/alerts/{alert_id}", dependencies=[CSRF])
@@ -36,9 +38,18 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
         "acknowledge": {"status": AlertStatus.acknowledged},
         "assign": {"assigned_to": assigned_to},
         "resolve": {"status": AlertStatus.resolved, "note": note},
+        "resolve_useful": {"status": AlertStatus.resolved, "note": note, "useful": True},
+        "resolve_not_useful": {"status": AlertStatus.resolved, "note": note, "useful": False},
+        "mark_useful": {"useful": True},
+        "mark_not_useful": {"useful": False},
     }
     changes = choices.get(action, {})
     if not changes:
         raise InvalidInput(f"action: unknown action {action!r}")
     alerts.update_alert(db, alert, actor=caller.actor, **changes)
-    return back(request, f"Alert {action}d." if action != "assign" else "Alert assigned.")
+    return back(request, DONE.get(action, f"Alert {action}d."))
+
+
+DONE = {"assign": "Alert assigned.", "resolve_useful": "Alert resolved (useful).",
+        "resolve_not_useful": "Alert resolved (not useful).",
+        "mark_useful": "Alert marked useful.", "mark_not_useful": "Alert marked not useful."}

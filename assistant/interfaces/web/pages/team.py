@@ -1,4 +1,4 @@
-"""Console: the team's settings and members (admins)."""
+"""Console: the team's settings, members and on-call list (admins), and its alert burden."""
 
 from __future__ import annotations
 
@@ -10,16 +10,24 @@ from fastapi.responses import Response
 from assistant.errors import InvalidInput, NotFound
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
 from assistant.interfaces.web.pages.common import Text, back, render, router
-from assistant.services import accounts, audit, readings, sessions, teams
+from assistant.services import accounts, audit, burden, member_chats, readings, sessions, teams
 from assistant.storage.models import Role, TeamMember
 
 
 @router.get("/settings")
 def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     require_admin(caller)
-    return render(request, "settings.html", caller, team=teams.get_team(db, caller.team_id),
-                  members=teams.members(db, caller.team_id), measures=readings.MEASURES,
-                  roles=list(Role))
+    members = teams.members(db, caller.team_id)
+    team = teams.get_team(db, caller.team_id)
+    audit.record_read(db, actor=caller.actor, action="alerts.burden")
+    return render(request, "settings.html", caller, team=team, members=members,
+                  measures=readings.MEASURES, roles=list(Role),
+                  on_call={member_id: n + 1 for n, member_id in enumerate(team.on_call)},
+                  linked={m.id for m in members if member_chats.chat_of(db, m.id)},
+                  burden=burden.alert_burden(db, caller.team_id), burden_rows=BURDEN_ROWS)
+
+
+BURDEN_ROWS = 10  # the patients with most alerts; the API gives them all
 
 
 def _number(text: str, what: str) -> float | None:
@@ -57,8 +65,25 @@ async def settings_save(request: Request, db: DB, caller: ConsoleCaller) -> Resp
         "followup_minutes": whole("followup_minutes"),
         "self_shift_minutes": whole("self_shift_minutes") or 0,
         "emergency_number": field("emergency_number"), "crisis_line": field("crisis_line"),
+        "escalate_after_minutes": whole("escalate_after_minutes") or 15,  # blank: default
     }, actor=caller.actor)
     return back(request, "Team settings saved.")
+
+
+@router.post("/settings/on-call", dependencies=[CSRF])
+async def on_call_save(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    """The on-call list from each member's place in it (blank: not on call)."""
+    require_admin(caller)
+    form = await request.form()
+    places: list[tuple[float, int]] = []
+    for member in teams.members(db, caller.team_id):
+        value = form.get(f"place_{member.id}", "")
+        place = _number(value if isinstance(value, str) else "", f"{member.name}'s place")
+        if place is not None:
+            places.append((place, member.id))
+    teams.set_on_call(db, teams.get_team(db, caller.team_id),
+                      [member_id for _, member_id in sorted(places)], actor=caller.actor)
+    return back(request, "On-call list saved.")
 
 
 @router.post("/settings/members", dependencies=[CSRF])
