@@ -140,8 +140,9 @@ def _bands(levels: Levels, lo: float, hi: float) -> list[tuple[float, float, str
 def build(*, measure: str, unit: str, samples: Sequence[Sample], start: datetime,
           end: datetime, zone: tzinfo, levels: Levels | None = None,
           levels2: Levels | None = None, baseline: float | None = None,
-          marks: Sequence[Mark] = ()) -> Chart:
-    """The chart of `samples` (oldest first) between `start` and `end` (UTC)."""
+          marks: Sequence[Mark] = (), count: int | None = None) -> Chart:
+    """The chart of `samples` (oldest first) between `start` and `end` (UTC); `count` is
+    how many readings they stand for when they were thinned."""
     name = label(measure)
     days = max(1, round((end - start) / timedelta(days=1)))
     if not samples:
@@ -198,6 +199,24 @@ def build(*, measure: str, unit: str, samples: Sequence[Sample], start: datetime
     chart.lowest, chart.highest = f"{_shown(low)} {unit}", f"{_shown(high)} {unit}"
     base = f"; baseline {fmt(baseline)} {unit}" if baseline is not None else ""
     alerts = f"; {len(chart.markers)} alerts" if chart.markers else ""
-    chart.summary = (f"{name}, last {days} days: {len(samples)} readings; last {chart.last}; "
-                     f"lowest {chart.lowest}, highest {chart.highest}{base}{alerts}")
+    chart.summary = (f"{name}, last {days} days: {count or len(samples)} readings; "
+                     f"last {chart.last}; lowest {chart.lowest}, highest {chart.highest}"
+                     f"{base}{alerts}")
     return chart
+
+
+def thin(samples: Sequence[Sample], *, most: int) -> list[Sample]:
+    """At most about `most` samples (oldest first): beyond that (a CGM, hourly heart rate
+    over 90 days) each of `most // 2` runs keeps its lowest and highest, so a low or a high
+    is never thinned away."""
+    if len(samples) <= most:
+        return list(samples)
+    runs = max(1, most // 2)
+    size = math.ceil(len(samples) / runs)
+    kept: list[Sample] = []
+    for i in range(0, len(samples), size):
+        run = samples[i:i + size]
+        ends = {id(min(run, key=lambda s: s.value)): min(run, key=lambda s: s.value),
+                id(max(run, key=lambda s: s.value)): max(run, key=lambda s: s.value)}
+        kept.extend(sorted(ends.values(), key=lambda s: s.at))
+    return kept

@@ -93,3 +93,13 @@ def test_an_empty_series_says_no_readings() -> None:
     assert chart.empty
     assert chart.summary == "weight: no readings in the last 30 days"
     assert chart.dots == [] and chart.bands == []
+
+
+def test_thinning_keeps_the_lowest_and_highest() -> None:
+    samples = [charts.Sample(START + timedelta(minutes=5 * n), 6.0) for n in range(5000)]
+    samples[1234] = charts.Sample(samples[1234].at, 2.4)
+    samples[4321] = charts.Sample(samples[4321].at, 19.0)
+    kept = charts.thin(samples, most=400)
+    assert len(kept) <= 402
+    assert {2.4, 19.0} <= {s.value for s in kept}
+    assert [s.at for s in kept] == sorted(s.at for s in kept)

@@ -1,0 +1,150 @@
+"""The patient page's monitoring: a chart per measure (bands, baseline, readings, alert
+markers) over 7, 30 or 90 days; the targets form (a refused value shown at its field with
+what was typed; a preset shown, then saved only when confirmed, audited with who
+confirmed); uploading a file of readings; targets in the privacy export."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from assistant.storage.db import session, utcnow
+from assistant.storage.models import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    AuditEntry,
+    MeasureTarget,
+    Reading,
+)
+from tests.web.conftest import Team, login
+
+
+def seed(patient_id: int, team_id: int, days: int = 30) -> None:
+    """A month of daily weight, twice-daily BP and glucose, and an urgent glucose alert."""
+    now = utcnow()
+    with session() as db:
+        for day in range(days):
+            at = now - timedelta(days=days - day, hours=-1)
+            db.add(Reading(patient_id=patient_id, kind="weight", code="29463-7",
+                           value=80 + (day % 3) * 0.2 + (1.5 if day > 26 else 0), unit="kg",
+                           taken_at=at, source="api"))
+            for hour in (0, 12):
+                db.add(Reading(patient_id=patient_id, kind="blood_pressure", code="85354-9",
+                               value=130 + day % 7 * 3, value2=82 + day % 4, unit="mmHg",
+                               taken_at=at + timedelta(hours=hour), source="api"))
+            db.add(Reading(patient_id=patient_id, kind="glucose", code="15074-8",
+                           value=2.7 if day == 20 else 6 + day % 4 * 0.5, unit="mmol/L",
+                           taken_at=at + timedelta(hours=2), source="api"))
+        db.add(Alert(patient_id=patient_id, team_id=team_id, kind=AlertKind.reading,
+                     severity=AlertSeverity.urgent, summary="glucose 2.7 mmol/L",
+                     measure="glucose", direction="low",
+                     evidence_at=now - timedelta(days=10, hours=-3)))
+
+
+def _chart(page: str, measure: str) -> str:
+    found = re.search(rf'<svg class="mchart"[^>]*data-measure="{measure}".*?</svg>', page, re.S)
+    assert found, f"no chart of {measure}"
+    return found.group(0)
+
+
+def test_the_patient_page_charts_each_measure_with_bands_baseline_and_markers(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    seed(north.patient_id, north.id)
+    login(client, north.clinician.email)
+    page = client.get(f"/patients/{north.patient_id}").text
+    glucose = _chart(page, "glucose")
+    assert 'class="band urgent"' in glucose and 'class="band warning"' in glucose
+    assert 'class="marker urgent"' in glucose and "glucose 2.7 mmol/L" in glucose
+    assert glucose.count('class="dot"') == 30
+    assert 'aria-label="glucose, last 30 days: 30 readings' in glucose
+    weight = _chart(page, "weight")
+    assert 'class="baseline"' in weight and "baseline 80" in weight
+    bp = _chart(page, "blood_pressure")
+    assert bp.count('class="dot2"') == 60                      # the diastolic too
+    assert "lowest 2.7 mmol/L" in page                         # readable without a mouse
+    assert 'data-measure="spo2"' not in page                   # no readings, no chart
+    week = client.get(f"/patients/{north.patient_id}?days=7").text
+    assert 'aria-label="glucose, last 7 days: 7 readings' in week
+    assert 'class="marker' not in _chart(week, "glucose")     # the alert is 10 days old
+    assert client.get(f"/patients/{north.patient_id}?days=5").status_code == 422
+
+
+def _targets_form(page: str) -> dict[str, str]:
+    form = page[page.index('action="/patients/') and page.index('id="targets"'):]
+    return {name: value for name, value in re.findall(
+        r'<input name="([a-z_0-9]+\.[a-z_0-9]+)" value="([^"]*)"', form)}
+
+
+def test_a_refused_target_is_shown_at_its_field_with_what_was_typed(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    csrf = login(client, north.clinician.email)
+    url = f"/patients/{north.patient_id}"
+    fields = _targets_form(client.get(url).text)
+    assert fields["glucose.warning_low"] == "3.9"              # CareLoop's default
+    bad = client.post(f"{url}/targets", data={
+        **fields, "csrf": csrf, "spo2.warning_low": "ninety", "glucose.warning_high": "3"})
+    assert bad.status_code == 422
+    assert 'value="ninety" inputmode="decimal" size="5" maxlength="32" aria-invalid="true"' \
+        in bad.text
+    assert "“ninety” is not a number" in bad.text
+    order = client.post(f"{url}/targets", data={**fields, "csrf": csrf,
+                                                 "glucose.warning_high": "3"})
+    assert order.status_code == 422
+    assert re.search(r'name="glucose.warning_high" value="3"[^>]*aria-invalid="true"',
+                     order.text)
+    assert "must be above warning_low 3.9" in order.text
+    with session() as db:
+        assert db.exec(select(MeasureTarget)).all() == []     # nothing saved
+    saved = client.post(f"{url}/targets", follow_redirects=False, data={
+        **fields, "csrf": csrf, "glucose.warning_high": "12"})
+    assert saved.status_code == 303
+    page = client.get(url).text
+    assert _targets_form(page)["glucose.warning_high"] == "12"
+    assert re.search(r"glucose</strong>.*?patient's own", page, re.S)
+    with session() as db:
+        rows = db.exec(select(MeasureTarget)).all()
+    assert [(r.measure, r.warning_high, r.warning_low) for r in rows] == [("glucose", 12, 3.9)]
+
+
+def test_a_preset_is_suggested_then_saved_only_when_confirmed_and_audited(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    csrf = login(client, north.clinician.email)
+    url = f"/patients/{north.patient_id}"
+    page = client.get(f"{url}?preset=hypertension").text
+    assert "ACC/AHA" in page and "not saved until you confirm" in page
+    fields = _targets_form(page)
+    assert (fields["blood_pressure.urgent_high"], fields["blood_pressure.urgent_high2"]) == (
+        "180", "120")
+    with session() as db:
+        assert db.exec(select(MeasureTarget)).all() == []     # looking is not applying
+    saved = client.post(f"{url}/targets", data={**fields, "csrf": csrf,
+                                                "preset": "hypertension",
+                                                "blood_pressure.own": "1"}, follow_redirects=False)
+    assert saved.status_code == 303
+    with session() as db:
+        rows = db.exec(select(MeasureTarget)).all()
+        entry = db.exec(select(AuditEntry).where(AuditEntry.action == "targets.set")).one()
+    assert [(r.measure, r.preset, r.confirmed_by, r.persist_count) for r in rows] == [
+        ("blood_pressure", "hypertension", north.clinician.id, 4)]
+    assert f"preset=hypertension confirmed_by={north.clinician.id}" in entry.detail
+    assert "hypertension preset confirmed" in client.get(url).text
+
+
+def test_the_export_holds_the_patients_targets(client: TestClient,
+                                               teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    h = north.clinician.headers
+    client.put(f"/api/v1/patients/{north.patient_id}/targets", headers=h,
+               json={"preset": "diabetes"})
+    login(client, north.clinician.email)
+    data = client.get(f"/patients/{north.patient_id}/export").json()
+    glucose = next(t for t in data["monitoring targets"] if t["measure"] == "glucose")
+    assert glucose["urgent low"] == 3.0 and glucose["warning low"] == 3.9
+    assert glucose["preset"] == "diabetes" and glucose["confirmed at"]
