@@ -148,3 +148,40 @@ def test_the_export_holds_the_patients_targets(client: TestClient,
     glucose = next(t for t in data["monitoring targets"] if t["measure"] == "glucose")
     assert glucose["urgent low"] == 3.0 and glucose["warning low"] == 3.9
     assert glucose["preset"] == "diabetes" and glucose["confirmed at"]
+
+
+CSV = ("effective_at,measure,value,value2,unit,device,identifier\n"
+       "2026-03-01T08:00:00+01:00,weight,81.2,,kg,scale,\n"
+       "2026-03-01T08:05:00+01:00,blood_pressure,128,84,mm[Hg],cuff,\n"
+       "2026-03-01T08:10:00+01:00,glucose,7.1,,mmol/L,meter,\n"
+       "2026-03-02T08:00:00+01:00,weight,heavy,,kg,scale,\n")
+
+
+def test_a_file_uploaded_on_the_patient_page_is_stored_once_with_counts(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, south = teams
+    csrf = login(client, north.clinician.email)
+    url = f"/patients/{north.patient_id}/readings/upload"
+    # Over the 1 MB cap of other requests (blank lines are skipped): uploads have their own.
+    big = CSV + "\n" * (2 * 1024 * 1024)
+    first = client.post(url, data={"csrf": csrf},
+                        files={"file": ("export.csv", big.encode(), "text/csv")})
+    assert first.status_code == 200, first.text
+    assert "3 stored</strong>, 0 already stored, 1 refused" in first.text
+    assert "line 5: " in first.text and "value" in first.text
+    again = client.post(url, data={"csrf": csrf},
+                        files={"file": ("export.csv", CSV.encode(), "text/csv")})
+    assert "0 stored</strong>, 3 already stored, 1 refused" in again.text
+    with session() as db:
+        kinds = sorted(r.kind for r in db.exec(select(Reading)).all())
+    assert kinds == ["blood_pressure", "glucose", "weight"]
+    wrong = client.post(url, data={"csrf": csrf}, follow_redirects=False,
+                        files={"file": ("notes.txt", b"hello", "text/plain")})
+    assert wrong.status_code == 303
+    assert "Not saved: file: give an Apple Health export" in client.get("/patients").text
+    assert client.post(f"/patients/{south.patient_id}/readings/upload", data={"csrf": csrf},
+                       files={"file": ("export.csv", CSV.encode())}).status_code == 404
+    # Elsewhere the 1 MB cap holds.
+    assert client.post(f"/patients/{north.patient_id}/reply",
+                       data={"csrf": csrf, "text": "x" * (2 * 1024 * 1024)}
+                       ).status_code == 413
