@@ -11,12 +11,14 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from assistant.services import patients
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
     Alert,
     AlertKind,
     AlertSeverity,
     AuditEntry,
+    CareTeam,
     MeasureTarget,
     Reading,
 )
@@ -185,3 +187,38 @@ def test_a_file_uploaded_on_the_patient_page_is_stored_once_with_counts(
     assert client.post(f"/patients/{north.patient_id}/reply",
                        data={"csrf": csrf, "text": "x" * (2 * 1024 * 1024)}
                        ).status_code == 413
+
+
+def test_the_patients_list_sorts_by_monitoring_risk_with_the_reason(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    login(client, north.clinician.email)
+    now = utcnow()
+    with session() as db:
+        team = db.get(CareTeam, north.id)
+        assert team is not None
+        made = {name: patients.add_patient(db, team=team, name=name,
+                                           timezone="UTC", actor="test").id
+                for name in ("Ada", "Ben", "Cem", "Dora")}
+        def alert(pid: int, kind: AlertKind, severity: AlertSeverity, measure: str) -> None:
+            db.add(Alert(patient_id=pid, team_id=north.id, kind=kind, severity=severity,
+                         summary="s", measure=measure, direction="high", evidence_at=now))
+        alert(made["Dora"], AlertKind.reading, AlertSeverity.urgent, "blood_pressure")
+        alert(made["Cem"], AlertKind.reading, AlertSeverity.high, "glucose")
+        alert(made["Ben"], AlertKind.trend, AlertSeverity.high, "weight")
+        # A resolved urgent alert and a symptom are no monitoring risk.
+        db.add(Alert(patient_id=made["Ada"], team_id=north.id, kind=AlertKind.symptom,
+                     severity=AlertSeverity.urgent, summary="s"))
+        db.add(Reading(patient_id=made["Ada"], kind="spo2", code="59408-5", value=84,
+                       unit="%", taken_at=now - timedelta(hours=5), source="api"))
+        db.add(Reading(patient_id=north.patient_id, kind="spo2", code="59408-5", value=84,
+                       unit="%", taken_at=now - timedelta(days=5), source="api"))  # too old
+    page = client.get("/patients?sort=monitoring").text
+    order = re.findall(r'<a href="/patients/\d+">([^<]+)</a>', page)
+    assert order == ["Dora", "Cem", "Ben", "Ada", "Patient of North Clinic"]
+    assert "1 urgent alert: blood pressure" in page
+    assert "1 high alert: glucose" in page and "trend: weight" in page
+    assert "1 reading out of range in 3 days: spo2" in page
+    assert "no monitoring concern" in page
+    api = client.get("/api/v1/patients?sort=monitoring", headers=north.clinician.headers)
+    assert [p["display_name"] for p in api.json()][:2] == ["Dora", "Cem"]
