@@ -4,9 +4,10 @@ baseline, the readings and the alert markers go in an SVG of fixed size, the axi
 or a nurse without a mouse gets (a one-line summary: last value, lowest, highest).
 
 Pure: numbers and words in, numbers and words out; the console's template draws them.
-Bands shade what is out of range for the first value (systolic for blood pressure): from
-a warning level to the urgent one, and beyond the urgent level; the second value's levels
-(diastolic) are dashed lines, so that two sets of bands never overlap into a blur.
+Bands shade what is out of range for the first value: from a warning level to the urgent
+one, and beyond the urgent level. Blood pressure has two values in one chart: its systolic
+highs are shaded, its systolic lows drawn as lines (a shaded low would lie over the
+diastolic readings and read as theirs), and its diastolic levels as dashed lines.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Band:
 class Line:
     y: float
     title: str
+    kind: str = "level2"    # level2 (diastolic, dashed), level (a low of the first value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,15 @@ def build(*, measure: str, unit: str, samples: Sequence[Sample], start: datetime
     def y(value: float) -> float:
         return chart.bottom - (chart.bottom - chart.top) * (value - lo) / (hi - lo)
 
-    for a, b, level, title in _bands(levels or Levels(), lo, hi):
+    shaded = levels or Levels()
+    if levels2 is not None:
+        for name, value in (("urgent low", shaded.urgent_low),
+                            ("warning low", shaded.warning_low)):
+            if value is not None and lo <= value <= hi:
+                chart.lines.append(Line(y(value), f"systolic {name} {fmt(value)} {unit}",
+                                        "level"))
+        shaded = Levels(warning_high=shaded.warning_high, urgent_high=shaded.urgent_high)
+    for a, b, level, title in _bands(shaded, lo, hi):
         chart.bands.append(Band(y(b), y(a) - y(b), level, f"{title} {unit}"))
     for value in _levels(levels2):
         if lo <= value <= hi:

@@ -103,3 +103,14 @@ def test_thinning_keeps_the_lowest_and_highest() -> None:
     assert len(kept) <= 402
     assert {2.4, 19.0} <= {s.value for s in kept}
     assert [s.at for s in kept] == sorted(s.at for s in kept)
+
+
+def test_blood_pressure_lows_are_lines_not_bands_over_the_diastolic() -> None:
+    samples = [charts.Sample(START + timedelta(days=d), 120 + d, 80) for d in range(10)]
+    chart = charts.build(measure="blood_pressure", unit="mmHg", samples=samples, start=START,
+                         end=END, zone=BERLIN,
+                         levels=Levels(warning_low=90, warning_high=140, urgent_high=180),
+                         levels2=Levels(warning_low=60, warning_high=90))
+    assert all(_value_at(chart, b.y + b.height) >= 140 for b in chart.bands)
+    assert [line.title for line in chart.lines if line.kind == "level"] == [
+        "systolic warning low 90 mmHg"]
