@@ -222,3 +222,32 @@ def test_the_patients_list_sorts_by_monitoring_risk_with_the_reason(
     assert "no monitoring concern" in page
     api = client.get("/api/v1/patients?sort=monitoring", headers=north.clinician.headers)
     assert [p["display_name"] for p in api.json()][:2] == ["Dora", "Cem"]
+
+
+def test_a_confirmed_heart_failure_preset_keeps_its_weight_rule_when_saved_again(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    csrf = login(client, north.clinician.email)
+    url = f"/patients/{north.patient_id}"
+    fields = _targets_form(client.get(f"{url}?preset=heart_failure").text)
+    assert "ESC Heart Failure" in client.get(f"{url}?preset=heart_failure").text
+    # The nurse lowers the suggested resting heart rate warning before confirming.
+    client.post(f"{url}/targets", data={**fields, "csrf": csrf, "preset": "heart_failure",
+                                        "resting_heart_rate.own": "1",
+                                        "resting_heart_rate.warning_high": "95"})
+
+    def saved() -> dict[str, tuple[str | None, float | None, float | None]]:
+        with session() as db:
+            return {r.measure: (r.preset, r.warning_high, r.expect_every_hours)
+                    for r in db.exec(select(MeasureTarget)).all()}
+
+    assert saved() == {"resting_heart_rate": ("heart_failure", 95, None),
+                       "weight": ("heart_failure", None, 24)}
+    # Saved again later without a preset (a glucose level changed): the weight rule stays.
+    page = client.get(url).text
+    again = _targets_form(page)
+    owned = {m + ".own": "1" for m in ("resting_heart_rate", "weight")}
+    client.post(f"{url}/targets", data={**again, **owned, "csrf": csrf,
+                                        "glucose.warning_high": "15"})
+    assert saved() == {"resting_heart_rate": ("heart_failure", 95, None),
+                       "weight": ("heart_failure", None, 24), "glucose": (None, 15, None)}
