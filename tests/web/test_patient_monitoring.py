@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -22,6 +23,7 @@ from assistant.storage.models import (
     MeasureTarget,
     Reading,
 )
+from tests import apple_health as ah
 from tests.web.conftest import Team, login
 
 
@@ -251,3 +253,24 @@ def test_a_confirmed_heart_failure_preset_keeps_its_weight_rule_when_saved_again
                                         "glucose.warning_high": "15"})
     assert saved() == {"resting_heart_rate": ("heart_failure", 95, None),
                        "weight": ("heart_failure", None, 24), "glucose": (None, 15, None)}
+
+
+def test_an_apple_health_export_zip_uploaded_on_the_patient_page_pairs_bp(
+        client: TestClient, teams: tuple[Team, Team], tmp_path: Path) -> None:
+    north, _ = teams
+    csrf = login(client, north.clinician.email)
+    t = utcnow() - timedelta(days=2)
+    xml = ah.write(tmp_path / "export.xml", "".join([
+        ah.blood_pressure(141, 92, t),
+        ah.record("BodyMass", "kg", "81.5", t + timedelta(minutes=1)),
+        ah.record("BodyMass", "kg", "4000", t + timedelta(minutes=2))]))
+    archive = ah.zipped(xml, tmp_path / "export.zip")
+    answer = client.post(f"/patients/{north.patient_id}/readings/upload", data={"csrf": csrf},
+                         files={"file": ("export.zip", archive.read_bytes(),
+                                         "application/zip")})
+    assert "2 stored</strong>, 0 already stored, 1 refused" in answer.text
+    assert "record 2: value: 4000 kg is not a plausible weight" in answer.text
+    with session() as db:
+        bp = db.exec(select(Reading).where(Reading.kind == "blood_pressure")).one()
+    assert (bp.value, bp.value2, bp.source) == (141, 92, "apple_health")
+    assert 'data-measure="blood_pressure"' in client.get(f"/patients/{north.patient_id}").text
