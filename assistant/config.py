@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Larger request bodies are refused (413) before they are read.
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = 1024 * 1024
+    # A file of readings uploaded on the patient page (an Apple Health export is hundreds of
+    # MB) has its own cap; it is spooled to a temporary file, never held in memory.
+    max_upload_bytes: Annotated[int, Field(ge=1024, le=16 * 1024**3)] = 1024**3
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

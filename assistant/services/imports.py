@@ -25,17 +25,23 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import Element, iterparse
 
+from sqlmodel import Session
+
 from assistant.domain import measures
 from assistant.errors import InvalidInput
-from assistant.services import observations
+from assistant.services import ingest, observations
 from assistant.services.ingest import Candidate, Refused, candidate
+from assistant.storage.models import Patient
 
-__all__ = ["APPLE_TYPES", "CSV_COLUMNS", "Entries", "apple_health", "csv_rows", "opened"]
+__all__ = ["APPLE_TYPES", "CSV_COLUMNS", "Entries", "Summary", "apple_health", "csv_rows",
+           "opened", "store_file"]
 
 Entries = Iterator[tuple[int, Candidate | Refused]]
 CSV_COLUMNS = ("effective_at", "measure", "value", "value2", "unit", "device", "identifier")
@@ -198,3 +204,39 @@ def opened(path: Path) -> Iterator[tuple[Reader, IO[Any], int]]:
     else:
         with path.open("rb") as binary:
             yield reader, binary, size
+
+
+# What each reader's entries come from, and what a refused entry's index counts.
+_SOURCES: dict[Reader, tuple[str, str]] = {
+    apple_health: ("apple_health", "record"), csv_rows: ("csv", "line"),
+    fhir_file: ("fhir", "entry")}
+
+
+@dataclass
+class Summary:
+    """What became of a file's entries: counts, and the first refusals with their place."""
+    stored: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    shown: list[str] = field(default_factory=list)
+
+
+def store_file(db: Session, *, patient: Patient, path: Path, actor: str, now: datetime,
+               chunk: int = 1000, shown: int = 20) -> Summary:
+    """Store a file's readings (the reader chosen by its suffix), committing each chunk so
+    that a long import holds no long transaction and, cut short, stores only what is missing
+    when run again."""
+    summary = Summary()
+    with opened(path) as (reader, stream, _):
+        source, place = _SOURCES[reader]
+        entries = reader(stream, now=now)
+        while batch := list(islice(entries, chunk)):
+            outcome = ingest.store(db, patient=patient, entries=batch, source=source,
+                                   actor=actor, now=now)
+            db.commit()
+            summary.stored += outcome.stored
+            summary.duplicates += outcome.duplicates
+            summary.refused += len(outcome.refused)
+            summary.shown.extend(f"{place} {index}: {reason}" for index, reason in
+                                 outcome.refused[:shown - len(summary.shown)])
+    return summary

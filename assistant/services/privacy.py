@@ -127,6 +127,24 @@ def _activity(db: Session, pid: int, team_id: int, zone: tzinfo) -> dict[str, An
     }
 
 
+_LEVELS = ("urgent_low", "warning_low", "warning_high", "urgent_high")
+
+
+def _targets(db: Session, pid: int, zone: tzinfo) -> list[dict[str, Any]]:
+    """The patient's own monitoring targets (where none, the team's default applies)."""
+    rows = db.exec(select(MeasureTarget).where(MeasureTarget.patient_id == pid)
+                   .order_by(col(MeasureTarget.id)))
+    return [{"measure": r.measure, **{n.replace("_", " "): getattr(r, n) for n in _LEVELS},
+             "second value (diastolic)": {n.replace("_", " "): getattr(r, n + "2")
+                                          for n in _LEVELS} if r.measure == "blood_pressure"
+             else None,
+             "readings out of range before a warning": r.persist_count,
+             "minutes out of range before a warning": r.persist_minutes,
+             "a reading expected every (hours)": r.expect_every_hours,
+             "preset": r.preset, "confirmed at": _time(r.confirmed_at, zone),
+             "updated at": _time(r.updated_at, zone)} for r in rows]
+
+
 def export(db: Session, patient: Patient, *, actor: str) -> dict[str, Any]:
     """Everything CareLoop holds about the patient, as JSON a person can read."""
     pid, zone = patient.id, zones.zone(patient.timezone)
@@ -148,6 +166,7 @@ def export(db: Session, patient: Patient, *, actor: str) -> dict[str, Any]:
                              "used at": _time(c.used_at, zone)} for c in codes],
         "medications": _medications(db, pid, zone),
         "dose history": _doses(db, pid, zone),
+        "monitoring targets": _targets(db, pid, zone),
         **_activity(db, pid, patient.team_id, zone),
     }
     audit.record_read(db, actor=actor, action="patient.export", patient_id=pid)

@@ -44,6 +44,7 @@ class TargetIn:
     persist_count: int = 2
     persist_minutes: int | None = None
     expect_every_hours: float | None = None
+    preset: str | None = None   # kept when a preset's row is saved again (console form)
 
 
 def _levels(row: MeasureTarget, suffix: str = "") -> Levels:
@@ -162,7 +163,7 @@ def set_targets(db: Session, *, patient: Patient, items: Iterable[TargetIn], act
     for old in rows(db, patient)[1]:
         db.delete(old)
     db.flush()
-    made = [_row(patient.team_id, patient.id, item, preset=None, member_id=member_id,
+    made = [_row(patient.team_id, patient.id, item, preset=item.preset, member_id=member_id,
                  now=now, expect_every_hours=item.expect_every_hours) for item in chosen]
     if preset is not None:
         given = {m.measure for m in made}

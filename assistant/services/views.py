@@ -8,7 +8,7 @@ nothing outside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from assistant.domain import dues, zones
 from assistant.errors import InvalidInput
-from assistant.services import doses, enrolment, medications
+from assistant.services import doses, enrolment, medications, risk
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     Alert,
@@ -30,7 +30,8 @@ from assistant.storage.models import (
     Reading,
 )
 
-SORTS = ("risk", "name", "adherence", "last_contact")
+# "monitoring": by what the patient's readings say (services/risk.py gives the order).
+SORTS = ("risk", "monitoring", "name", "adherence", "last_contact")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class PatientSummary:
     open_alerts: int
     urgent_alerts: int
     chat: str  # "linked", "unreachable" or "not linked"
+    monitoring: risk.Risk | None = None   # when sorted by monitoring risk
 
     def risk(self) -> tuple[int, int, int, str]:
         """Sort key: urgent alerts, then open alerts, then the lowest adherence first."""
@@ -77,8 +79,13 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
             open_alerts=open_alerts,
             urgent_alerts=alerts.get((patient.id, AlertSeverity.urgent), 0),
             chat=chat_status(db, patient.id)))
+    if sort == "monitoring":
+        risks = risk.risks(db, [s.patient for s in found], now)
+        found = [replace(s, monitoring=risks[s.patient.id]) for s in found]
     keys = {
         "risk": lambda s: s.risk(),
+        "monitoring": lambda s: (*(s.monitoring or risk.Risk()).key(),
+                                 s.patient.display_name.lower()),
         "name": lambda s: (s.patient.display_name.lower(),),
         "adherence": lambda s: (s.adherence_7 if s.adherence_7 is not None else 101,),
         "last_contact": lambda s: (-(s.patient.last_contact_at or datetime.min.replace(

@@ -216,7 +216,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added last, so outermost: they see every request first, and every answer (a 413,
     # 503 or 500 too) leaves with the security headers.
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       larger={pages.UPLOAD_PATH: settings.max_upload_bytes})
     app.add_middleware(Failures)
     app.add_middleware(SecurityHeaders)
     return app

@@ -17,9 +17,12 @@ from assistant.services import audit, enrolment, patients, privacy, replies, tea
 
 @router.get("/patients", response_model=list[s.PatientOut], tags=["patients"])
 def list_patients(db: DB, caller: ApiCaller, search: str = Query("", max_length=120),
-                  sort: str = Query("risk", pattern="^(risk|name|adherence|last_contact)$")
+                  sort: str = Query(
+                      "risk", pattern="^(risk|monitoring|name|adherence|last_contact)$")
                   ) -> list[s.PatientOut]:
-    """The team's patients, the most at risk first (urgent alerts, open alerts, adherence)."""
+    """The team's patients, the most at risk first (urgent alerts, open alerts, adherence);
+    `sort=monitoring`: by what their readings say (urgent, then high monitoring alerts,
+    then trends and forecasts, then readings out of range in the last 3 days)."""
     found = views.summaries(db, caller.team_id, search=search, sort=sort)
     audit.record_read(db, actor=caller.actor, action="patients.list",
                       detail=f"{len(found)} rows")

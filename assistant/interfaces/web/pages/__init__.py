@@ -3,7 +3,7 @@
 Every form carries the session's CSRF token; every page about a patient writes an
 audit entry; a member sees only their own team. One module per group of pages, each
 adding its routes to the one router of `common`: login, patients, medications, alerts,
-advice, team, account.
+advice, team, account, uploads.
 """
 
 from assistant.interfaces.web.pages import (
@@ -14,8 +14,10 @@ from assistant.interfaces.web.pages import (
     medications,
     patients,
     team,
+    uploads,
 )
 from assistant.interfaces.web.pages.common import router
+from assistant.interfaces.web.pages.uploads import UPLOAD_PATH
 
-GROUPS = (login, patients, medications, alerts, advice, team, account)
-__all__ = ["GROUPS", "router"]
+GROUPS = (login, patients, medications, alerts, advice, team, account, uploads)
+__all__ = ["GROUPS", "UPLOAD_PATH", "router"]

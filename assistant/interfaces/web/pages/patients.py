@@ -8,18 +8,21 @@ from typing import Annotated, Any
 
 import segno
 from fastapi import Form, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.domain import zones
 from assistant.domain.days import DAY_CODES
+from assistant.domain.targets import PRESETS
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
+from assistant.interfaces.web.pages import targets_form
 from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render, router
 from assistant.services import (
     alerts,
     audit,
+    charts,
     doses,
     enrolment,
     medications,
@@ -27,9 +30,11 @@ from assistant.services import (
     privacy,
     readings,
     replies,
+    targets,
     teams,
     views,
 )
+from assistant.storage.models import Patient
 
 
 @router.get("/patients")
@@ -66,14 +71,24 @@ def _chart(days: list[views.DayAdherence]) -> list[dict[str, Any]]:
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id) -> Response:
+def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
+                 days: int = 30, preset: str = "") -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
     audit.record_read(db, actor=caller.actor, action="patient.view", patient_id=patient.id)
+    chosen = preset if preset in PRESETS else None
+    return _page(request, db, caller, patient, days=days, preset=chosen,
+                 rows=targets_form.rows(targets.in_force(db, patient), preset=chosen))
+
+
+def _page(request: Request, db: DB, caller: ConsoleCaller, patient: Patient, *,
+          days: int = 30, preset: str | None, rows: list[targets_form.Row],
+          code: int = 200, targets_error: str = "") -> HTMLResponse:
     team = teams.get_team(db, caller.team_id)
-    days, week = views.week(db, patient)
+    week_days, week = views.week(db, patient)
     found = views.readings(db, patient, 50)
     return render(
-        request, "patient.html", caller, patient=patient, team=team, days=days, week=week,
+        request, "patient.html", caller, code=code, patient=patient, team=team,
+        days=week_days, week=week,
         medications=[(med, row, [DAY_CODES[d] for d in (row.days_of_week or [])] if row else [])
                      for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
@@ -84,7 +99,35 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
                   if a.kind == "symptom"],
         alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
         chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
-        zones=zones.zone_choices(first=get_settings().timezone))
+        zones=zones.zone_choices(first=get_settings().timezone),
+        charts=charts.patient_charts(db, patient, days=days), span=days, spans=charts.SPANS,
+        target_rows=rows, presets=PRESETS, preset=preset, targets_error=targets_error)
+
+
+@router.post("/patients/{patient_id}/targets", dependencies=[CSRF])
+async def patient_targets(request: Request, db: DB, caller: ConsoleCaller,
+                          patient_id: Id) -> Response:
+    """Save the targets form; a refused value is shown at its field, with what was typed."""
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    in_force = targets.in_force(db, patient)
+    preset = None
+    try:
+        items, preset, rows = targets_form.parse(form, in_force, targets.rows(db, patient)[1])
+        try:
+            # set_targets checks every item before it changes anything.
+            targets.set_targets(db, patient=patient, items=items, actor=caller.actor,
+                                member_id=caller.member.id, preset=preset)
+        except InvalidInput as exc:
+            if not targets_form.place_error(str(exc), items, rows):
+                raise
+            raise targets_form.FormError(str(exc), rows) from None
+    except targets_form.FormError as exc:
+        return _page(request, db, caller, patient, preset=preset, rows=exc.rows, code=422,
+                     targets_error=f"Not saved: {exc}")
+    what = f"{PRESETS[preset].condition.replace('_', ' ')} preset confirmed, " if preset else ""
+    return back(request, f"Targets saved ({what}by {caller.member.name}).",
+                to=f"/patients/{patient.id}#targets")
 
 
 @router.post("/patients/{patient_id}/profile", dependencies=[CSRF])

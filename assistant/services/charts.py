@@ -1,0 +1,70 @@
+"""A patient's monitoring charts for the console: per measure they have readings of, over
+7, 30 or 90 days, the readings with the targets in force (bands), the baseline their trend
+is judged against (weight, resting heart rate, systolic), and their alerts' evidence times.
+Read only; the geometry is `domain.charts`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from assistant.domain import charts, trends, zones
+from assistant.domain.measures import MEASURES
+from assistant.errors import InvalidInput
+from assistant.services import targets
+from assistant.storage.db import utcnow
+from assistant.storage.models import Alert, Patient, Reading
+
+SPANS = (7, 30, 90)
+MOST_POINTS = 600    # per chart: more (a CGM) is thinned, keeping each run's low and high
+
+
+def patient_charts(db: Session, patient: Patient, *, days: int = 30,
+                   now: datetime | None = None) -> list[charts.Chart]:
+    """One chart per measure the patient has readings of in the last `days` days (one of
+    SPANS), in the order measures are listed."""
+    if days not in SPANS:
+        raise InvalidInput(f"days: one of {', '.join(map(str, SPANS))}")
+    now = now or utcnow()
+    start = now - timedelta(days=days)
+    since = min(start, now - trends.BASELINE_FROM)
+    rows = db.exec(select(Reading).where(
+        Reading.patient_id == patient.id, col(Reading.taken_at) >= since,
+        col(Reading.taken_at) <= now).order_by(col(Reading.taken_at), col(Reading.id))).all()
+    marks = db.exec(select(Alert).where(
+        Alert.patient_id == patient.id, col(Alert.measure).is_not(None),
+        col(Alert.evidence_at) >= start, col(Alert.evidence_at) <= now)
+        .order_by(col(Alert.evidence_at))).all()
+    in_force = targets.plan(db, patient).targets
+    zone = zones.zone(patient.timezone)
+    found = []
+    for measure in MEASURES:
+        mine = [r for r in rows if r.kind == measure]
+        shown = [charts.Sample(r.taken_at, r.value, r.value2) for r in mine
+                 if r.taken_at >= start]
+        if not shown:
+            continue
+        target = in_force.get(measure)
+        found.append(charts.build(
+            measure=measure, unit=MEASURES[measure].label,
+            samples=charts.thin(shown, most=MOST_POINTS), count=len(shown),
+            start=start, end=now, zone=zone,
+            levels=target.value if target else None, levels2=target.value2 if target else None,
+            baseline=_baseline(measure, mine, now),
+            marks=[charts.Mark(a.evidence_at, str(a.severity), a.summary) for a in marks
+                   if a.measure == measure and a.evidence_at is not None]))
+    return found
+
+
+def _baseline(measure: str, rows: list[Reading], now: datetime) -> float | None:
+    """The patient's own baseline now (as the trend detector learns it: the median of the
+    readings 7 to 28 days ago), for the measures with a trend; None before it is learned."""
+    spec = trends.TREND_SPECS.get(measure)
+    if spec is None:
+        return None
+    values = [r.value for r in rows
+              if now - trends.BASELINE_FROM <= r.taken_at <= now - trends.BASELINE_TO]
+    found = trends.baseline(values, min_sd=spec.min_sd)
+    return found.level if found else None
