@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
 from assistant.config import Settings
-from assistant.scheduling import missing_data
+from assistant.scheduling import confirmations, missing_data
 from assistant.scheduling.advice_planner import plan_advice
 from assistant.scheduling.planner import Policy, run_once
 from assistant.storage.db import get_engine, is_unavailable, session, utcnow
@@ -40,6 +40,11 @@ def _queue_advice(engine: Engine) -> None:
 def _check_missing_data(engine: Engine) -> None:
     with session(engine) as db:
         missing_data.check_missing_data(db)
+
+
+def _check_confirmations(engine: Engine) -> None:
+    with session(engine) as db:
+        confirmations.check_confirmations(db)
 
 
 def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
@@ -69,7 +74,8 @@ def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event,
                         drains: Sequence[Drain] = ()) -> None:
-    """Plan and move doses on, queue advice, nudge about missing readings, and run each of
+    """Plan and move doses on, queue advice, nudge about missing readings, hand the team
+    the warnings the patient did not re-measure in time, and run each of
     `drains` (a channel's outbox delivery, until the event it is given is set) until
     `stop`."""
     engine, policy = get_engine(), Policy.from_settings(settings)
@@ -78,7 +84,9 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event,
              lambda: run_once(engine, policy)),
             ("careloop-advice", ADVICE_EVERY_SECONDS, lambda: _queue_advice(engine)),
             ("careloop-missing-data", missing_data.EVERY_SECONDS,
-             lambda: _check_missing_data(engine))]
+             lambda: _check_missing_data(engine)),
+            ("careloop-confirmations", confirmations.EVERY_SECONDS,
+             lambda: _check_confirmations(engine))]
     for job_id, seconds, work in jobs:
         scheduler.add_job(_guarded(job_id, work), "interval", seconds=seconds, id=job_id,
                           replace_existing=True, max_instances=1, coalesce=True,

@@ -43,11 +43,12 @@ class MessageKind(StrEnum):
     refill = "refill"
     advice = "advice"
     reply = "reply"          # a care-team reply relayed to the patient
+    confirm = "confirm"      # monitoring: please re-measure (before the team is alerted)
 
 
 # Lower sends first when the rate limit is the bottleneck: medication before advice.
-PRIORITY = {MessageKind.reminder: 0, MessageKind.nudge: 1, MessageKind.reply: 1,
-            MessageKind.refill: 2, MessageKind.advice: 5}
+PRIORITY = {MessageKind.reminder: 0, MessageKind.confirm: 0, MessageKind.nudge: 1,
+            MessageKind.reply: 1, MessageKind.refill: 2, MessageKind.advice: 5}
 
 
 class AlertKind(StrEnum):
@@ -75,3 +76,6 @@ class AlertStatus(StrEnum):
     open = "open"
     acknowledged = "acknowledged"
     resolved = "resolved"
+    # Monitoring: a warning the patient was asked to re-measure; not the team's yet (it
+    # becomes `open` on a second reading out of range, a worrying answer or no answer).
+    confirming = "confirming"
