@@ -10,7 +10,8 @@ down. A chat's messages are answered one at a time, in the order they came; a po
 emergency does not wait its turn. Logs carry no message text.
 
 Button data: `consent:<code>` (or `consent:-`) on the notice, `dose:<occurrence>:<action>`
-on reminders (services/reminders.py), `r:<payload>` on the assistant's own choices.
+on reminders (services/reminders.py), `confirm:<alert>:<answer>` on a request to re-measure
+(services/confirmations.py), `r:<payload>` on the assistant's own choices.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from assistant.channels.base import Channel
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import OnHold, RasaClient
 from assistant.errors import EnrolmentRefused
-from assistant.services import alerts, enrolment
+from assistant.services import alerts, confirmations, enrolment
 from assistant.services.doses import apply_dose_button
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
 from assistant.storage.db import is_unavailable, session
@@ -41,6 +42,7 @@ T = TypeVar("T")
 COMMAND_TEXT = {"today": "command.today", "help": "command.help",
                 "pause": "command.pause", "resume": "command.resume"}
 CONSENT_DATA, DOSE_DATA, RASA_DATA = "consent:", "dose:", "r:"
+CONFIRM_DATA = confirmations.DATA
 DATABASE_RETRY_SECONDS = 1.0  # what a patient did waits this often for the database
 
 
@@ -253,6 +255,17 @@ class Flow:
             patient = enrolment.linked_patient(db, channel, chat_id)
             return apply_dose_button(db, patient_id=patient.id, data=data,
                                      snooze_minutes=snooze) if patient else None
+
+        return await _stored(record)
+
+    async def confirm_button(self, chat_id: str, data: str) -> confirmations.Answer | None:
+        """A button of a request to re-measure, recorded directly (Rasa not needed): what to
+        tell the patient, or None when it is not an alert of this chat's patient."""
+        channel = self.channel.name
+
+        def record(db: Session) -> confirmations.Answer | None:
+            patient = enrolment.linked_patient(db, channel, chat_id)
+            return confirmations.answer(db, patient=patient, data=data) if patient else None
 
         return await _stored(record)
 

@@ -17,7 +17,7 @@ from assistant.errors import InvalidInput
 from assistant.scheduling import confirmations as confirmation_step
 from assistant.services import alerts, confirmations, monitoring, observations, readings
 from assistant.services.teams import add_team
-from assistant.storage.db import utcnow
+from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
     Alert,
     AlertSeverity,
@@ -28,7 +28,9 @@ from assistant.storage.models import (
     Patient,
 )
 from assistant.texts import t
+from tests.integration.test_telegram_bridge import CHAT, _enrol, _patient, deliver_outbox
 from tests.observation_docs import blood_pressure, bundle
+from tests.telegram_emulator import Emulator
 
 
 @pytest.fixture
@@ -238,3 +240,48 @@ def test_the_team_cannot_set_confirming_itself(any_db: Session, patient: Patient
     [alert] = _alerts(any_db)
     with pytest.raises(InvalidInput, match="status"):
         alerts.update_alert(any_db, alert, actor="test", status=AlertStatus.confirming)
+
+
+def test_the_request_and_its_buttons_on_telegram(bridge: Emulator) -> None:
+    """The real bridge and python-telegram-bot against the Bot API emulator (no Rasa: the
+    buttons are recorded directly)."""
+    ada = _patient("Ada")
+    _enrol(bridge, ada)
+    with session() as db:
+        _send(db, ada, *HIGH_TWICE)
+        [alert] = _alerts(db)
+        assert alert.status == AlertStatus.confirming
+    deliver_outbox()
+    ask = bridge.wait_for_text(CHAT, "is higher than your target")
+    assert [title for title, _ in ask.buttons] == [
+        "🔁 I'll measure again", "It was a measuring error", "I can't measure now"]
+    before = len(bridge.messages_to(CHAT))
+    bridge.wait_answered(bridge.inject_callback(CHAT, ask, ask.buttons[0][1]))
+    reply = bridge.wait_for(CHAT, before + 1)[before]
+    assert reply.text.startswith("Thank you. Send me the new reading")
+    assert not any(str(e.get("message_id")) == str(ask.message_id) for e in bridge.edits)
+    with session() as db:
+        assert _alerts(db)[0].status == AlertStatus.confirming   # still waiting
+    bridge.wait_answered(bridge.inject_callback(CHAT, ask, ask.buttons[2][1]))
+    reply = bridge.wait_for(CHAT, before + 2)[before + 1]
+    assert reply.text.startswith("Thank you. I've passed this on to your care team")
+    bridge.wait_until(lambda: any(str(e.get("message_id")) == str(ask.message_id)
+                                  for e in bridge.edits), "the buttons taken off")
+    with session() as db:
+        [alert] = _alerts(db)
+        assert alert.status == AlertStatus.open
+        assert alert.summary.endswith("the patient cannot re-measure now")
+    # Another patient's alert pressed from this chat changes nothing.
+    bob = _patient("Bob")
+    with session() as db:
+        bob_row = db.get(Patient, bob.id)
+        assert bob_row is not None
+        db.add(ChatLink(patient_id=bob.id, channel="console", chat_id="bob"))
+        db.flush()
+        _send(db, bob_row, *HIGH_TWICE)
+        [_, bobs] = _alerts(db)
+    bridge.wait_answered(bridge.inject_callback(CHAT, ask, f"confirm:{bobs.id}:cannot"))
+    bridge.wait_until(lambda: sum(str(e.get("message_id")) == str(ask.message_id)
+                                  for e in bridge.edits) >= 2, "the press handled")
+    with session() as db:
+        assert _alerts(db)[1].status == AlertStatus.confirming
