@@ -43,6 +43,9 @@ from assistant.storage.models import (
 # How long the patient has to send the new reading before the team is alerted anyway: a
 # constant, not a team setting (the "30 minutes").
 CONFIRM_WAIT = timedelta(minutes=30)
+# A reading typed in chat is answered "Saved: ..." by the assistant at once; what the
+# reading settled follows it, rather than overtaking it on its way out of the outbox.
+FOLLOW_UP_DELAY = timedelta(seconds=5)
 DATA = "confirm:"
 AGAIN, ERROR, CANNOT = "again", "error", "cannot"
 BREATHLESS_YES, BREATHLESS_NO = "breathless_yes", "breathless_no"
@@ -155,7 +158,7 @@ def measuring_error(db: Session, alert: Alert, second: findings.Reading, *,
         "alert.measuring_error", reading=findings.shown(second),
         at=second.at.strftime("%Y-%m-%d %H:%M")))
     if _asked(db, alert):
-        _queue(db, alert, "fine", texts.t("confirm.fine"), now)
+        _queue(db, alert, "fine", texts.t("confirm.fine"), now + FOLLOW_UP_DELAY)
 
 
 def confirmed(db: Session, alert: Alert, *, summary: str, second: findings.Reading | None,
@@ -166,7 +169,7 @@ def confirmed(db: Session, alert: Alert, *, summary: str, second: findings.Readi
         summary = texts.t("alert.confirmed", summary=summary, reading=findings.shown(second))
     alerts.to_team(db, alert, summary=summary)
     if _asked(db, alert):
-        _queue(db, alert, "team", texts.t("confirm.team_told"), now)
+        _queue(db, alert, "team", texts.t("confirm.team_told"), now + FOLLOW_UP_DELAY)
 
 
 def answer(db: Session, *, patient: Patient, data: str) -> Answer | None:
