@@ -139,6 +139,9 @@ class Console:
                 if choice and choice.startswith(flows.DOSE_DATA):
                     outcome = await flow.dose_button(self.chat_id, choice)
                     self.show(outcome or texts.t("console.expired"), [])
+                elif choice and choice.startswith(flows.CONFIRM_DATA):
+                    said = await flow.confirm_button(self.chat_id, choice)
+                    self.show(said.text if said else texts.t("console.expired"), [])
                 else:
                     answering.add(task := asyncio.create_task(self._answer(flow, text, choice)))
                     task.add_done_callback(answering.discard)

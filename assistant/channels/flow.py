@@ -10,7 +10,8 @@ down. A chat's messages are answered one at a time, in the order they came; a po
 emergency does not wait its turn. Logs carry no message text.
 
 Button data: `consent:<code>` (or `consent:-`) on the notice, `dose:<occurrence>:<action>`
-on reminders (services/reminders.py), `r:<payload>` on the assistant's own choices.
+on reminders (services/reminders.py), `confirm:<alert>:<answer>` on a request to re-measure
+(services/confirmations.py), `r:<payload>` on the assistant's own choices.
 """
 
 from __future__ import annotations
@@ -18,60 +19,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 from sqlmodel import Session
 
 from assistant import texts
 from assistant.channels.base import Channel
+from assistant.channels.storage_work import in_thread, stored
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import OnHold, RasaClient
 from assistant.errors import EnrolmentRefused
-from assistant.services import alerts, enrolment, member_chats
+from assistant.services import alerts, confirmations, enrolment, member_chats
 from assistant.services.doses import apply_dose_button
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
-from assistant.storage.db import is_unavailable, session
+from assistant.storage.db import is_unavailable
 from assistant.storage.models import CareTeam, Patient
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Commands that mean the same as saying it in words (the words are the catalog's).
 COMMAND_TEXT = {"today": "command.today", "help": "command.help",
                 "pause": "command.pause", "resume": "command.resume"}
 CONSENT_DATA, DOSE_DATA, RASA_DATA = "consent:", "dose:", "r:"
-DATABASE_RETRY_SECONDS = 1.0  # what a patient did waits this often for the database
-
-
-def _db(work: Callable[..., T], *args: object) -> asyncio.Future[T]:
-    """Blocking storage work in a thread, in one unit of work."""
-
-    def run() -> T:
-        with session() as db:
-            return work(db, *args)
-
-    return asyncio.ensure_future(asyncio.to_thread(run))
-
-
-async def _stored(work: Callable[..., T], *args: object) -> T:
-    """`_db`, waiting for a database out of reach: what a patient did (a reminder's
-    button, /stop, agreeing to the notice) is recorded once it is back. The message stays
-    in hand meanwhile, so that a restart does not lose it."""
-    waiting = False
-    while True:
-        try:
-            return await _db(work, *args)
-        except Exception as exc:
-            if not is_unavailable(exc):
-                raise
-            if not waiting:
-                log.warning("database unavailable (%s); a message waits for it",
-                            type(exc).__name__)
-                waiting = True
-        await asyncio.sleep(DATABASE_RETRY_SECONDS)
-
-
+CONFIRM_DATA = confirmations.DATA
 class Flow:
     """One channel's chats; `chat_id` is the channel's own id of a chat, as text."""
 
@@ -103,12 +73,12 @@ class Flow:
             await self.channel.send(chat_id, text, buttons or [])
         except Unreachable:
             channel = self.channel.name
-            await _stored(lambda db: enrolment.mark_unreachable(db, channel=channel,
+            await stored(lambda db: enrolment.mark_unreachable(db, channel=channel,
                                                                  chat_id=chat_id))
 
     async def patient(self, chat_id: str) -> Patient | None:
         """The chat's patient (waiting for a database out of reach)."""
-        return await _stored(lambda db: enrolment.linked_patient(db, self.channel.name,
+        return await stored(lambda db: enrolment.linked_patient(db, self.channel.name,
                                                                  chat_id))
 
     async def _linked(self, chat_id: str) -> Patient | None:
@@ -118,7 +88,7 @@ class Flow:
             patient = enrolment.linked_patient(db, self.channel.name, chat_id)
             return patient, db.get(CareTeam, patient.team_id) if patient else None
 
-        patient, team = await _db(find)
+        patient, team = await in_thread(find)
         if team is not None:
             self._teams[chat_id] = team
         return patient
@@ -139,7 +109,7 @@ class Flow:
             if patient is not None:
                 alerts.raise_emergency(db, patient)
 
-        await _stored(alert)
+        await stored(alert)
 
     # --- joining and leaving -------------------------------------------------------------
 
@@ -154,7 +124,7 @@ class Flow:
                              if patient else texts.t("join.hello"))
             return
         try:
-            await _stored(lambda db: enrolment.check_code(db, code=code, chat_id=chat_id))
+            await stored(lambda db: enrolment.check_code(db, code=code, chat_id=chat_id))
         except EnrolmentRefused as refused:
             await self.reply(chat_id, str(refused))
             return
@@ -176,7 +146,7 @@ class Flow:
             return (texts.t("member.chat") if member_chats.linked_member(db, channel, chat_id)
                     else None)
 
-        text = await _stored(answer)
+        text = await stored(answer)
         if text is not None:
             await self.reply(chat_id, text)
         return text is not None
@@ -189,12 +159,12 @@ class Flow:
             return
         channel = self.channel.name
         try:
-            previous = await _stored(lambda db: enrolment.moving_from(
+            previous = await stored(lambda db: enrolment.moving_from(
                 db, code=code, channel=channel, chat_id=chat_id))
             # The chat the patient used until now hears of the move while it is linked.
             told = previous is not None and await self._tell_moved(previous.channel,
                                                                    previous.chat_id)
-            patient = await _stored(lambda db: enrolment.redeem_code(
+            patient = await stored(lambda db: enrolment.redeem_code(
                 db, code=code, channel=channel, chat_id=chat_id, previous_told=told))
         except EnrolmentRefused as refused:
             await self.reply(chat_id, str(refused))
@@ -225,7 +195,7 @@ class Flow:
             enrolment.unlink(db, channel=channel, chat_id=chat_id)
             return "join.stopped"
 
-        await self.reply(chat_id, texts.t(await _stored(unlink)))
+        await self.reply(chat_id, texts.t(await stored(unlink)))
 
     # --- words and buttons ---------------------------------------------------------------
 
@@ -237,7 +207,7 @@ class Flow:
             try:
                 patient = await self._linked(chat_id)
                 if patient is None:  # a member's chat never reaches the assistant
-                    member = await _db(lambda db: member_chats.linked_member(
+                    member = await in_thread(lambda db: member_chats.linked_member(
                         db, self.channel.name, chat_id))
                     await self.reply(chat_id, texts.t("member.chat" if member else "join.hello"))
                     return
@@ -285,7 +255,18 @@ class Flow:
             return apply_dose_button(db, patient_id=patient.id, data=data,
                                      snooze_minutes=snooze) if patient else None
 
-        return await _stored(record)
+        return await stored(record)
+
+    async def confirm_button(self, chat_id: str, data: str) -> confirmations.Answer | None:
+        """A button of a request to re-measure, recorded directly (Rasa not needed): what to
+        tell the patient, or None when it is not an alert of this chat's patient."""
+        channel = self.channel.name
+
+        def record(db: Session) -> confirmations.Answer | None:
+            patient = enrolment.linked_patient(db, channel, chat_id)
+            return confirmations.answer(db, patient=patient, data=data) if patient else None
+
+        return await stored(record)
 
     async def unsupported(self, chat_id: str) -> None:
         """Stickers, photos, voice, files: a polite word."""

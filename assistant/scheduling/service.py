@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
 from assistant.config import Settings
-from assistant.scheduling import escalation, missing_data
+from assistant.scheduling import confirmations, escalation, missing_data
 from assistant.scheduling.advice_planner import plan_advice
 from assistant.scheduling.planner import Policy, run_once
 from assistant.storage.db import get_engine, is_unavailable, session, utcnow
@@ -45,6 +45,11 @@ def _check_missing_data(engine: Engine) -> None:
 def _escalate(engine: Engine) -> None:
     with session(engine) as db:
         escalation.check_escalations(db)
+
+
+def _check_confirmations(engine: Engine) -> None:
+    with session(engine) as db:
+        confirmations.check_confirmations(db)
 
 
 def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
@@ -74,9 +79,10 @@ def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event,
                         drains: Sequence[Drain] = ()) -> None:
-    """Plan and move doses on, queue advice, nudge about missing readings, escalate urgent
-    alerts nobody acknowledged, and run each of `drains` (a channel's outbox delivery,
-    until the event it is given is set) until `stop`."""
+    """Plan and move doses on, queue advice, nudge about missing readings, hand the team
+    the warnings the patient did not re-measure in time, escalate urgent alerts nobody
+    acknowledged, and run each of `drains` (a channel's outbox delivery, until the event
+    it is given is set) until `stop`."""
     engine, policy = get_engine(), Policy.from_settings(settings)
     scheduler = AsyncIOScheduler(timezone=UTC)
     jobs = [("careloop-doses", settings.scheduler_tick_seconds,
@@ -84,7 +90,9 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event,
             ("careloop-advice", ADVICE_EVERY_SECONDS, lambda: _queue_advice(engine)),
             ("careloop-missing-data", missing_data.EVERY_SECONDS,
              lambda: _check_missing_data(engine)),
-            ("careloop-escalation", escalation.EVERY_SECONDS, lambda: _escalate(engine))]
+            ("careloop-escalation", escalation.EVERY_SECONDS, lambda: _escalate(engine)),
+            ("careloop-confirmations", confirmations.EVERY_SECONDS,
+             lambda: _check_confirmations(engine))]
     for job_id, seconds, work in jobs:
         scheduler.add_job(_guarded(job_id, work), "interval", seconds=seconds, id=job_id,
                           replace_existing=True, max_instances=1, coalesce=True,

@@ -33,7 +33,8 @@ from assistant.storage.models import (
 
 SUMMARY_CHARS = 2000  # what the table holds
 _SEVERITY_ORDER = {AlertSeverity.urgent: 0, AlertSeverity.high: 1, AlertSeverity.normal: 2}
-_STATUS_ORDER = {AlertStatus.open: 0, AlertStatus.acknowledged: 1, AlertStatus.resolved: 2}
+_STATUS_ORDER = {AlertStatus.open: 0, AlertStatus.acknowledged: 1, AlertStatus.confirming: 2,
+                 AlertStatus.resolved: 3}
 
 
 def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
@@ -53,12 +54,16 @@ def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
 
 def open_monitoring(db: Session, *, patient: Patient, kind: AlertKind,
                     severity: AlertSeverity, summary: str, measure: str,
-                    direction: str | None, evidence_at: datetime, at: datetime) -> Alert:
+                    direction: str | None, evidence_at: datetime, at: datetime,
+                    confirming_since: datetime | None = None) -> Alert:
     """A monitoring alert: its measure and direction, and the effective time of the
-    reading that triggered it."""
+    reading that triggered it. With `confirming_since` (the moment the patient is asked to
+    re-measure; its `created_at`) it waits for the patient before it is the team's."""
     alert = Alert(patient_id=patient.id, team_id=patient.team_id, kind=kind, severity=severity,
                   summary=summary[:SUMMARY_CHARS], measure=measure, direction=direction,
                   evidence_at=evidence_at, last_finding_at=at)
+    if confirming_since is not None:
+        alert.status, alert.created_at = AlertStatus.confirming, confirming_since
     db.add(alert)
     db.flush()
     return alert
@@ -85,6 +90,15 @@ def clear_monitoring(db: Session, alert: Alert, *, note: str) -> None:
     db.add(alert)
 
 
+def to_team(db: Session, alert: Alert, *, summary: str) -> None:
+    """A monitoring alert that waited for the patient to re-measure becomes the team's:
+    `summary` says why (a second reading, the patient's answer, or no answer)."""
+    if alert.status == AlertStatus.confirming:
+        alert.status = AlertStatus.open
+    alert.summary = summary[:SUMMARY_CHARS]
+    db.add(alert)
+
+
 def emergency_guidance(team: CareTeam | None) -> str:
     """What a patient who may be in an emergency is told at once: the team's numbers."""
     return texts.t("safety.emergency", number=safety.emergency_number(team),
@@ -108,7 +122,8 @@ def relay_question(db: Session, patient: Patient, text: str) -> str:
 
 def alerts(db: Session, team_id: int, *, status: AlertStatus | None = None,
            patient_id: int | None = None) -> list[Alert]:
-    """Open before acknowledged before resolved; urgent first; newest first."""
+    """Open before acknowledged before confirming (waiting for the patient to re-measure)
+    before resolved; urgent first; newest first."""
     query = select(Alert).where(Alert.team_id == team_id)
     if status is not None:
         query = query.where(Alert.status == status)
@@ -130,6 +145,9 @@ def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus |
                  useful: bool | None = None) -> Alert:
     """Acknowledge, assign (to a member of the same team) or resolve (with a note, and
     whether the alert was useful)."""
+    if status == AlertStatus.confirming:
+        raise InvalidInput("status: confirming is set by CareLoop when it asks the patient "
+                           "to re-measure; use acknowledged or resolved")
     if assigned_to is not None:
         member = db.get(TeamMember, assigned_to)
         if member is None or member.team_id != alert.team_id or not member.active:

@@ -9,6 +9,10 @@ so that the same evidence never raises an alert twice. Each evaluation replays t
 lookback window in effective-time order, so a late observation takes its place; readings
 older than `CARELOOP_ALERT_LOOKBACK_HOURS` are baseline only, never an alert.
 
+A warning of a reading out of range waits for the patient to re-measure first
+(`services.confirmations`): its alert is `confirming` until the next reading, the patient's
+answer or the scheduler decides.
+
 Missing data is judged by the scheduler (`check_missing`): the patient is nudged once in
 chat (when a chat is linked), and the team alerted if nothing came after `NUDGE_WAIT`.
 """
@@ -28,7 +32,7 @@ from assistant.domain import alert_state, detection, findings, trends
 from assistant.domain.alert_state import Action, Decision, Key, OpenAlert
 from assistant.domain.findings import Direction, Finding, FindingKind, Severity
 from assistant.domain.targets import Target
-from assistant.services import alerts, targets
+from assistant.services import alerts, confirmations, targets
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     PRIORITY,
@@ -67,10 +71,11 @@ def _readings(db: Session, patient: Patient, since: datetime) -> list[findings.R
 
 
 def _live(db: Session, patient: Patient) -> list[Alert]:
-    """The patient's open or acknowledged monitoring alerts."""
+    """The patient's open, acknowledged or confirming monitoring alerts."""
     return list(db.exec(select(Alert).where(
         Alert.patient_id == patient.id, col(Alert.measure).is_not(None),
-        col(Alert.status).in_((AlertStatus.open, AlertStatus.acknowledged)))
+        col(Alert.status).in_((AlertStatus.open, AlertStatus.acknowledged,
+                               AlertStatus.confirming)))
         .order_by(col(Alert.id))).all())
 
 
@@ -115,21 +120,46 @@ def evaluate(db: Session, *, patient: Patient, now: datetime | None = None,
                      for a in live.values()],
         findings=found, readings=series, targets=plan.targets, resolved=resolved)
     for decision in decisions:
-        _apply(db, patient, live, decision, series, plan.targets)
+        _apply(db, patient, live, decision, series, plan.targets, now)
     for key, kept in state.items():
         row = live.get(key)
         if row is not None and row.last_finding_at != kept.last_finding_at:
             row.last_finding_at = kept.last_finding_at
             db.add(row)
+    for row in live.values():
+        if row.status == AlertStatus.confirming:
+            _confirming(db, patient, row, series, plan, now)
     return decisions
 
 
+def _confirming(db: Session, patient: Patient, row: Alert, series: list[findings.Reading],
+                plan: detection.Plan, now: datetime) -> None:
+    """A warning waiting for the patient: decided by a later reading, or the patient is
+    asked (once)."""
+    if confirmations.remeasured(db, alert=row, series=series,
+                                target=plan.targets.get(row.measure or ""), now=now):
+        return
+    hf = confirmations.heart_failure(patient, row.measure or "",
+                                     preset=plan.weight_gain is not None)
+    confirmations.ask(db, alert=row, reading=_at(series, row.measure, row.evidence_at),
+                      hf=hf, now=now)
+
+
+def _at(series: list[findings.Reading], measure: str | None,
+        at: datetime | None) -> findings.Reading | None:
+    return next((r for r in series if r.measure == measure and r.at == at), None)
+
+
 def _apply(db: Session, patient: Patient, live: dict[Key, Alert], decision: Decision,
-           series: list[findings.Reading], in_force: Mapping[str, Target]) -> None:
+           series: list[findings.Reading], in_force: Mapping[str, Target],
+           now: datetime) -> None:
     finding = decision.finding
     if decision.action == Action.clear:
         row = live.pop(decision.key, None)
-        if row is not None:
+        second = _at(series, decision.key[0], decision.at)
+        if row is not None and row.status == AlertStatus.confirming and second is not None:
+            confirmations.measuring_error(db, row, second, now=now)
+        elif row is not None:
             alerts.clear_monitoring(db, row, note=texts.t(
                 "alert.all_clear", at=decision.at.strftime("%Y-%m-%d %H:%M")))
         return
@@ -137,15 +167,23 @@ def _apply(db: Session, patient: Patient, live: dict[Key, Alert], decision: Deci
         return
     summary = _summary(finding, series, in_force)
     if decision.action == Action.open:
+        confirm = confirmations.wanted(finding) and confirmations.can_ask(db, patient)
         live[decision.key] = alerts.open_monitoring(
             db, patient=patient, kind=KINDS[finding.kind],
             severity=SEVERITIES[finding.severity], summary=summary,
             measure=finding.measure, direction=finding.direction,
-            evidence_at=finding.evidence_at, at=decision.at)
-    else:
-        alerts.update_monitoring(db, live[decision.key], severity=SEVERITIES[finding.severity],
-                                 summary=summary, evidence_at=finding.evidence_at,
-                                 at=decision.at)
+            evidence_at=finding.evidence_at, at=decision.at,
+            confirming_since=now if confirm else None)
+        return
+    row = live[decision.key]
+    before = row.summary
+    alerts.update_monitoring(db, row, severity=SEVERITIES[finding.severity],
+                             summary=summary, evidence_at=finding.evidence_at, at=decision.at)
+    if row.status == AlertStatus.confirming:   # the next reading is out of range too
+        second = _at(series, finding.measure, finding.evidence_at) \
+            if confirmations.wanted(finding) else None
+        confirmations.confirmed(db, row, summary=before if second else summary,
+                                second=second, now=now)
 
 
 def _summary(finding: Finding, series: list[findings.Reading],

@@ -67,7 +67,8 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
         query = query.where(col(Patient.display_name).icontains(search.strip()[:120]))
     alerts = {(pid, sev): n for pid, sev, n in db.exec(
         select(Alert.patient_id, Alert.severity, func.count()).where(
-            Alert.team_id == team_id, Alert.status != AlertStatus.resolved)
+            Alert.team_id == team_id,
+            col(Alert.status).in_((AlertStatus.open, AlertStatus.acknowledged)))
         .group_by(col(Alert.patient_id), col(Alert.severity))).all()}
     found = []
     for patient in db.exec(query).all():

@@ -9,10 +9,11 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from assistant.services import views
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import AuditEntry
+from assistant.storage.models import AuditEntry, ChatLink
 from tests.observation_docs import blood_pressure, bundle
-from tests.web.conftest import Team
+from tests.web.conftest import Team, login
 
 
 def _by_measure(answer: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -99,3 +100,38 @@ def test_alerts_show_their_evidence_and_resolving_says_if_useful(
                         json={"status": "resolved", "note": "called, cuff too small",
                               "useful": False}).json()
     assert (done["status"], done["useful"]) == ("resolved", False)
+
+
+def test_a_warning_waiting_for_the_patient_shows_as_confirming_and_needs_no_action_yet(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    h = north.clinician.headers
+    with session() as db:
+        db.add(ChatLink(patient_id=north.patient_id, chat_id="7001"))
+    now = utcnow().replace(microsecond=0)
+    sent = client.post(f"/api/v1/patients/{north.patient_id}/observations", headers=h,
+                       json=bundle("collection",
+                                   blood_pressure(165, 95, (now - timedelta(minutes=20))
+                                                  .isoformat()),
+                                   blood_pressure(168, 96, (now - timedelta(minutes=10))
+                                                  .isoformat())))
+    assert sent.status_code in (200, 201), sent.text
+    [alert] = client.get("/api/v1/alerts", headers=h).json()
+    assert (alert["status"], alert["severity"], alert["measure"]) == (
+        "confirming", "high", "blood_pressure")
+    assert [a["id"] for a in client.get("/api/v1/alerts?status=confirming",
+                                        headers=h).json()] == [alert["id"]]
+    assert client.get("/api/v1/alerts?status=open", headers=h).json() == []
+    patient = client.get(f"/api/v1/patients/{north.patient_id}", headers=h).json()
+    assert patient["open_alerts"] == 0
+    refused = client.patch(f"/api/v1/alerts/{alert['id']}", headers=h,
+                           json={"status": "confirming"})
+    assert refused.status_code == 422 and "status" in refused.text
+    login(client, north.clinician.email)
+    assert f'data-alert="{alert["id"]}"' not in client.get("/alerts").text  # the open inbox
+    waiting = client.get("/alerts?status=confirming").text
+    assert f'data-alert="{alert["id"]}"' in waiting
+    assert "waiting for the patient to re-measure" in waiting
+    with session() as db:   # the patients list does not count it as needing action
+        [row] = views.summaries(db, north.id)
+        assert row.open_alerts == 0

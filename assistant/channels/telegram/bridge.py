@@ -121,6 +121,19 @@ class Bridge:
         original = query.message.text if query.message and hasattr(query.message, "text") else ""
         await query.edit_message_text(f"{original}\n\n{outcome}".strip(), reply_markup=None)
 
+    async def confirm_button(self, update: Update, context: Context) -> None:
+        """A request to re-measure: the answer recorded directly, Rasa not needed; its buttons
+        stay until the question is over (heart failure asks two more)."""
+        query, chat = update.callback_query, _chat(update)
+        if query is None or query.data is None or chat is None:
+            return
+        await query.answer()
+        answer = await self.flow.confirm_button(chat, query.data)
+        if answer is None or answer.done:
+            await query.edit_message_reply_markup(reply_markup=None)
+        if answer is not None:
+            await self.flow.reply(chat, answer.text)
+
     async def rasa_button(self, update: Update, context: Context) -> None:
         """A button from a Rasa answer: its payload goes to Rasa as the patient's message."""
         query, chat = update.callback_query, _chat(update)
@@ -157,6 +170,7 @@ def build_application(bot: Bot, bridge: Bridge) -> Application:  # type: ignore[
         CommandHandler(list(flows.COMMAND_TEXT), bridge.command, filters=private),
         CallbackQueryHandler(bridge.consent, pattern=rf"^{flows.CONSENT_DATA}"),
         CallbackQueryHandler(bridge.dose_button, pattern=rf"^{flows.DOSE_DATA}"),
+        CallbackQueryHandler(bridge.confirm_button, pattern=rf"^{flows.CONFIRM_DATA}"),
         CallbackQueryHandler(bridge.rasa_button, pattern=r"^[rk]:"),
         MessageHandler(private & new & filters.TEXT & ~filters.COMMAND, bridge.text),
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, bridge.edited),

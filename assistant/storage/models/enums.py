@@ -44,10 +44,12 @@ class MessageKind(StrEnum):
     advice = "advice"
     reply = "reply"          # a care-team reply relayed to the patient
     escalation = "escalation"  # an urgent alert sent to an on-call member's chat
+    confirm = "confirm"      # monitoring: please re-measure (before the team is alerted)
 
 
 # Lower sends first when the rate limit is the bottleneck: medication before advice.
-PRIORITY = {MessageKind.escalation: 0, MessageKind.reminder: 0, MessageKind.nudge: 1,
+PRIORITY = {MessageKind.escalation: 0, MessageKind.reminder: 0, MessageKind.confirm: 0,
+            MessageKind.nudge: 1,
             MessageKind.reply: 1, MessageKind.refill: 2, MessageKind.advice: 5}
 
 
@@ -76,3 +78,6 @@ class AlertStatus(StrEnum):
     open = "open"
     acknowledged = "acknowledged"
     resolved = "resolved"
+    # Monitoring: a warning the patient was asked to re-measure; not the team's yet (it
+    # becomes `open` on a second reading out of range, a worrying answer or no answer).
+    confirming = "confirming"
