@@ -20,7 +20,10 @@ from assistant.domain.targets import Target
 
 Key = tuple[str, Direction | None]
 # A clear needs this long without a finding for the key, so a forecast flickering around
-# its threshold does not open and clear an alert every five minutes.
+# its threshold does not open and clear an alert every five minutes. Not for missing data:
+# the reading that was missing clears it at once (it was raised at the scheduler's check,
+# so waiting QUIET after it kept it open until a second reading came, a day later for a
+# daily weight).
 QUIET = timedelta(minutes=30)
 
 
@@ -85,9 +88,13 @@ def reconcile(*, open_alerts: Iterable[OpenAlert], findings: Iterable[Finding],
             for key, alert in list(state.items()):
                 if key[0] != reading.measure or key in now_found:
                     continue
-                target = targets.get(reading.measure)
-                back = key[1] is None or target is None or target.in_range(reading, key[1])
-                if back and at - alert.last_finding_at >= QUIET:
+                if key[1] is None:    # missing data: any newer reading is the data
+                    back = at > alert.finding.evidence_at
+                else:
+                    target = targets.get(reading.measure)
+                    back = (target is None or target.in_range(reading, key[1])) and (
+                        at - alert.last_finding_at >= QUIET)
+                if back:
                     del state[key]
                     closed[key] = alert.finding.evidence_at
                     decisions.append(Decision(Action.clear, key, at, None, notify=True))

@@ -210,3 +210,20 @@ def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
     missing_data.check_missing_data(any_db, now=now + monitoring.NUDGE_WAIT)
     any_db.commit()
     assert _alerts(any_db) == []                       # the reading came: no alert
+
+
+def test_a_missing_data_alert_clears_when_the_reading_arrives(any_db: Session,
+                                                              patient: Patient) -> None:
+    any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id, measure="weight",
+                             expect_every_hours=24, confirmed_at=_ago(days=10)))
+    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(days=4).isoformat()))
+    monitoring.check_missing(any_db, patient=patient, now=_ago(minutes=10))
+    any_db.commit()
+    [alert] = _alerts(any_db)
+    assert (alert.kind, alert.status) == (AlertKind.missing_data, AlertStatus.open)
+    # the weight is taken five minutes after the team was alerted: the next evaluation
+    # (the readings were stored) clears it, not one 30 minutes later
+    _send(any_db, patient, observation("29463-7", 80.6, "kg", _ago(minutes=5).isoformat()))
+    [alert] = _alerts(any_db)
+    assert alert.status == AlertStatus.resolved
+    assert alert.resolution_note is not None and alert.resolution_note.startswith("All clear")

@@ -146,3 +146,15 @@ def test_missing_data_is_raised_once_and_cleared_by_the_next_reading() -> None:
                                  readings=[*weights, back], targets={})
     assert [d.action for d in decisions] == [Action.open, Action.clear]
     assert decisions[-1].at == back.at and state == {}
+
+
+def test_a_missing_data_alert_is_cleared_by_a_reading_minutes_after_it() -> None:
+    weights = [Reading("weight", 80.0, T0)]
+    findings = missing(weights, cadences=(DAILY_WEIGHT,), now=T0 + timedelta(hours=50),
+                       expected_from=T0)
+    back = Reading("weight", 80.4, T0 + timedelta(hours=50, minutes=5))
+    decisions, state = reconcile(open_alerts=[], findings=findings,
+                                 readings=[*weights, back], targets={})
+    assert [(d.action, d.at) for d in decisions] == [(Action.open, findings[0].at),
+                                                      (Action.clear, back.at)]
+    assert state == {}
