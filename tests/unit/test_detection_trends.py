@@ -118,3 +118,11 @@ def test_a_compression_low_is_a_sensor_artefact_not_a_forecast() -> None:
     # lying on the sensor at night: 6.2 to 4.4 in five minutes, faster than glucose can fall
     values = [6.3, 6.2, 6.2, 6.1, 4.4, 4.3, 4.1, 4.0, 4.1]
     assert predicted_lows(cgm(values), target=GLUCOSE, start=T0) == []
+
+
+def test_a_noise_dip_at_the_end_of_a_meal_decline_is_not_a_predicted_low() -> None:
+    # after a meal, glucose comes down; the sensor dips twice (6.6, 6.0) and is back up at
+    # 6.4: the slope of the last 20 minutes still falls, but the fall has stopped
+    values = [8.4, 8.1, 7.8, 7.5, 7.2, 7.5, 7.8, 7.2, 6.6, 6.0, 6.4, 7.1, 7.6, 9.0]
+    assert predicted_lows(cgm(values), target=GLUCOSE, start=T0) == []
+
