@@ -3,9 +3,11 @@ findings and readings (in effective-time order), say which alerts to open, updat
 
 As Nightscout, xDrip and Tidepool users ask: new evidence updates the open alert rather than
 opening another; a resolved alert is not re-raised by the same evidence; values back in range
-clear it ("all clear"); an update is news only when it escalates to urgent; a snooze holds
-back news of a warning opened for that key until it ends (never of an urgent value); and
-since the key is measure *and* direction, snoozing a high never silences a low.
+clear it ("all clear"); an update is news only when it escalates to urgent; while a snooze
+lasts, a warning for its key opens no alert and an update of the open one is no news, but an
+urgent value always comes through (opens, or escalates the snoozed warning with news: a
+nurse who silenced "BP 165 again" did not mean to miss "BP 190"); and since the key is
+measure *and* direction, snoozing a high never silences a low.
 """
 
 from __future__ import annotations
@@ -108,11 +110,15 @@ def _take(state: dict[Key, OpenAlert], closed: Mapping[Key, datetime], key: Key,
     if alert is None:
         if key in closed and finding.evidence_at <= closed[key]:
             return None          # the evidence a clinician already resolved
+        if snoozed and not urgent:
+            return None          # held back: opens at the first evaluation after the snooze
         state[key] = OpenAlert(finding, at)
-        return Decision(Action.open, key, at, finding, notify=urgent or not snoozed)
+        return Decision(Action.open, key, at, finding, notify=True)
     if finding.evidence_at <= alert.finding.evidence_at:
-        state[key] = replace(alert, last_finding_at=at)
-        return None              # nothing new
+        # nothing new; an evaluation replays older findings too, which must not move the
+        # last finding back (a reopened alert was cleared by the all-clear before it)
+        state[key] = replace(alert, last_finding_at=max(alert.last_finding_at, at))
+        return None
     escalated = urgent and alert.finding.severity != Severity.urgent
     state[key] = replace(alert, finding=finding, last_finding_at=at)
     return Decision(Action.update, key, at, finding, notify=escalated)

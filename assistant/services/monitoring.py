@@ -110,10 +110,13 @@ def evaluate(db: Session, *, patient: Patient, now: datetime | None = None,
     found = detection.detect(series, plan=plan, now=now, lookback=window)
     live = {_key(a): a for a in _live(db, patient)}
     resolved = _resolved(db, patient)
+    snoozed = {(measure, Direction(direction) if direction else None): until for
+               (measure, direction), until in alerts.snoozed(db, patient.id, now=now).items()}
     decisions, state = alert_state.reconcile(
         open_alerts=[OpenAlert(_finding(a), a.last_finding_at or a.created_at)
                      for a in live.values()],
-        findings=found, readings=series, targets=plan.targets, resolved=resolved)
+        findings=found, readings=series, targets=plan.targets, resolved=resolved,
+        snoozed=snoozed)
     for decision in decisions:
         _apply(db, patient, live, decision, series, plan.targets)
     for key, kept in state.items():

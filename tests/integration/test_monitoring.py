@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from assistant.domain.alert_state import Action, Decision
 from assistant.domain.targets import Levels
 from assistant.scheduling import missing_data
-from assistant.services import monitoring, observations, targets
+from assistant.services import alerts, monitoring, observations, targets
 from assistant.services.teams import add_team
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
@@ -227,3 +228,50 @@ def test_a_missing_data_alert_clears_when_the_reading_arrives(any_db: Session,
     [alert] = _alerts(any_db)
     assert alert.status == AlertStatus.resolved
     assert alert.resolution_note is not None and alert.resolution_note.startswith("All clear")
+
+
+def _snooze(db: Session, minutes: int, now: datetime | None = None) -> None:
+    [alert] = [a for a in _alerts(db) if a.status == AlertStatus.open]
+    alerts.snooze(db, alert, minutes=minutes, actor="nurse", now=now)
+    db.commit()
+
+
+def test_a_snoozed_high_does_not_re_alert_a_low_does_and_an_urgent_comes_through(
+        any_db: Session, patient: Patient) -> None:
+    _send(any_db, patient, _bp(165, 95, _ago(hours=7)), _bp(168, 95, _ago(hours=6)))
+    _snooze(any_db, 240)
+    _send(any_db, patient, _bp(125, 80, _ago(hours=5)))           # all clear
+    _send(any_db, patient, _bp(166, 95, _ago(hours=4)), _bp(167, 96, _ago(hours=3)))
+    assert [(a.direction, a.status) for a in _alerts(any_db)] == [
+        ("high", AlertStatus.resolved)]                           # high again: held back
+    _send(any_db, patient, _bp(85, 55, _ago(hours=2)), _bp(84, 54, _ago(minutes=100)))
+    assert [(a.direction, a.status) for a in _alerts(any_db)] == [
+        ("high", AlertStatus.resolved), ("low", AlertStatus.open)]  # a low is not silenced
+    _send(any_db, patient, _bp(192, 104, _ago(minutes=30)))
+    assert [(a.direction, a.severity, a.status) for a in _alerts(any_db)][-1] == (
+        "high", AlertSeverity.urgent, AlertStatus.open)           # urgent comes through
+
+
+def test_a_snoozed_warning_escalating_to_urgent_is_news_and_a_snooze_ends(
+        any_db: Session, patient: Patient) -> None:
+    _send(any_db, patient, _bp(165, 95, _ago(hours=7)), _bp(168, 95, _ago(hours=6)))
+    _snooze(any_db, 60, now=_ago(hours=3))                      # ended two hours ago
+    _send(any_db, patient, _bp(125, 80, _ago(hours=5)))
+    _send(any_db, patient, _bp(166, 95, _ago(hours=4)), _bp(167, 96, _ago(hours=3)))
+    assert [a.status for a in _alerts(any_db)] == [AlertStatus.resolved, AlertStatus.open]
+    _snooze(any_db, 240)
+
+    def stored(systolic: float, diastolic: float, at: datetime) -> list[Decision]:
+        any_db.add(Reading(patient_id=patient.id, kind="blood_pressure", code="85354-9",
+                           value=systolic, value2=diastolic, unit="mmHg", taken_at=at))
+        any_db.flush()
+        return monitoring.evaluate(any_db, patient=patient)
+
+    got = stored(170, 97, _ago(hours=2))
+    assert [(d.action, d.notify) for d in got] == [
+        (Action.update, False)]                                  # snoozed: no news
+    assert [(d.action, d.notify) for d in stored(186, 99, _ago(hours=1))] == [
+        (Action.update, True)]                                   # urgent: news
+    any_db.commit()
+    opened = _alerts(any_db)[-1]
+    assert (opened.severity, opened.status) == (AlertSeverity.urgent, AlertStatus.open)

@@ -4,7 +4,7 @@ monitoring alerts in `GET /api/v1/alerts` with their evidence, resolved as usefu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -99,3 +99,31 @@ def test_alerts_show_their_evidence_and_resolving_says_if_useful(
                         json={"status": "resolved", "note": "called, cuff too small",
                               "useful": False}).json()
     assert (done["status"], done["useful"]) == ("resolved", False)
+
+
+def test_a_monitoring_alert_is_snoozed_for_a_chosen_time_checked_and_audited(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, south = teams
+    h = north.clinician.headers
+    taken = (utcnow() - timedelta(hours=1)).replace(microsecond=0)
+    client.post(f"/api/v1/patients/{north.patient_id}/observations", headers=h,
+                json=bundle("collection", blood_pressure(186, 100, taken.isoformat())))
+    [alert] = client.get("/api/v1/alerts", headers=h).json()
+    url = f"/api/v1/alerts/{alert['id']}/snooze"
+    for minutes in (10, 1441, "soon"):
+        bad = client.post(url, headers=h, json={"minutes": minutes})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["detail"][0]["loc"] == ["body", "minutes"]
+    assert client.post(url, headers=south.clinician.headers,
+                       json={"minutes": 60}).status_code == 404     # another team's
+    before = utcnow()
+    done = client.post(url, headers=h, json={"minutes": 240})
+    assert done.status_code == 200, done.text
+    held = done.json()
+    assert (held["alert_id"], held["measure"], held["direction"]) == (
+        alert["id"], "blood_pressure", "high")
+    until = datetime.fromisoformat(held["until"])
+    assert before + timedelta(minutes=239) < until < utcnow() + timedelta(minutes=241)
+    with session() as db:
+        entries = db.exec(select(AuditEntry).where(AuditEntry.action == "alert.snooze")).all()
+    assert [e.detail for e in entries] == [f"alert {alert['id']} snoozed 240 min"]

@@ -19,6 +19,7 @@ from assistant.storage.models.care import (
     AdviceDelivery,
     AdviceItem,
     Alert,
+    AlertSnooze,
     MeasureTarget,
     Reading,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "AdviceDelivery",
     "AdviceItem",
     "Alert",
+    "AlertSnooze",
     "MeasureTarget",
     "AlertKind",
     "AlertSeverity",

@@ -1,4 +1,4 @@
-"""API: the team's alerts: list, read, acknowledge, assign, resolve."""
+"""API: the team's alerts: list, read, acknowledge, assign, resolve, snooze."""
 
 from __future__ import annotations
 
@@ -33,3 +33,12 @@ def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.AlertPatch) ->
     """Acknowledge, assign or resolve (a note is required to resolve)."""
     return alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
                              actor=caller.actor, **body.model_dump(exclude_unset=True))
+
+
+@router.post("/alerts/{alert_id}/snooze", response_model=s.SnoozeOut, tags=["alerts"])
+def snooze_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.SnoozeIn) -> Any:
+    """Hold back news of a monitoring alert's measure and direction for `minutes`
+    (15..1440): no new warning for them opens meanwhile; an urgent value still comes
+    through, and a high's snooze never silences a low."""
+    return alerts.snooze(db, alerts.get_alert(db, caller.team_id, alert_id),
+                         minutes=body.minutes, actor=caller.actor)
