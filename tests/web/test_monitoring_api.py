@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import AuditEntry
+from assistant.storage.models import AlertSnooze, AuditEntry
 from tests.observation_docs import blood_pressure, bundle
-from tests.web.conftest import Team
+from tests.web.conftest import Team, login
 
 
 def _by_measure(answer: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -127,3 +127,28 @@ def test_a_monitoring_alert_is_snoozed_for_a_chosen_time_checked_and_audited(
     with session() as db:
         entries = db.exec(select(AuditEntry).where(AuditEntry.action == "alert.snooze")).all()
     assert [e.detail for e in entries] == [f"alert {alert['id']} snoozed 240 min"]
+
+
+def test_the_console_snoozes_a_monitoring_alert_from_its_card(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    taken = (utcnow() - timedelta(hours=1)).replace(microsecond=0)
+    client.post(f"/api/v1/patients/{north.patient_id}/observations",
+                headers=north.clinician.headers,
+                json=bundle("collection", blood_pressure(186, 100, taken.isoformat())))
+    [alert] = client.get("/api/v1/alerts", headers=north.clinician.headers).json()
+    csrf = login(client, north.admin.email)
+    page = client.get("/alerts").text
+    assert f'action="/alerts/{alert["id"]}/snooze"' in page and '<option value="240">' in page
+    done = client.post(f"/alerts/{alert['id']}/snooze", data={"minutes": "240", "csrf": csrf},
+                       headers={"Referer": "http://127.0.0.1/alerts"}, follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    with session() as db:
+        [held] = db.exec(select(AlertSnooze)).all()
+    assert (held.alert_id, held.measure, held.direction) == (alert["id"], "blood_pressure",
+                                                             "high")
+    bad = client.post(f"/alerts/{alert['id']}/snooze", data={"minutes": "5", "csrf": csrf},
+                      headers={"Referer": "http://127.0.0.1/alerts"}, follow_redirects=False)
+    assert bad.status_code in (303, 422)
+    with session() as db:
+        assert len(db.exec(select(AlertSnooze)).all()) == 1

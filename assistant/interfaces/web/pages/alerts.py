@@ -1,4 +1,4 @@
-"""Console: the team's alert inbox."""
+"""Console: the team's alert inbox (acknowledge, assign, resolve, snooze)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,12 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
         raise InvalidInput(f"action: unknown action {action!r}")
     alerts.update_alert(db, alert, actor=caller.actor, **changes)
     return back(request, f"Alert {action}d." if action != "assign" else "Alert assigned.")
+
+
+@router.post("/alerts/{alert_id}/snooze", dependencies=[CSRF])
+def alert_snooze(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
+                 minutes: Annotated[int, Form(ge=15, le=24 * 60)]) -> Response:
+    """A monitoring alert's measure and direction held back for the chosen time."""
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
+    alerts.snooze(db, alert, minutes=minutes, actor=caller.actor)
+    return back(request, "Alert snoozed.")
