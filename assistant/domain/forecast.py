@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from assistant.domain.findings import Direction, Finding, FindingKind, Reading, Severity, fmt
+from assistant.domain.findings import Direction, Finding, FindingKind, Reading, Severity
 from assistant.domain.targets import Target
 
 HORIZON = timedelta(minutes=20)
@@ -66,9 +66,9 @@ def predicted_lows(readings: Iterable[Reading], *, target: Target, start: dateti
         urgent = very_low is not None and predicted < very_low
         found.append(Finding(
             FindingKind.forecast, Severity.urgent if urgent else Severity.warning,
-            target.measure, Direction.low,
-            f"glucose {fmt(reading.value)} mmol/L falling {abs(slope) * 60:.1f} mmol/L/h: "
-            f"{fmt(max(predicted, 0.0))} predicted in {minutes:.0f} min", reading.at))
+            target.measure, Direction.low, "", reading.at,
+            facts={"rule": "forecast", "value": reading.value, "rate": slope * 60,
+                   "predicted": max(predicted, 0.0), "minutes": minutes}))
     return found
 
 

@@ -11,6 +11,7 @@ from assistant.domain.cadence import Cadence, missing
 from assistant.domain.detection import out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import Levels, Target
+from assistant.services.monitoring import reason
 
 T0 = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
 GLUCOSE = Target("glucose", Levels(urgent_low=3.0, warning_low=3.9, warning_high=13.9),
@@ -132,7 +133,7 @@ def test_missing_data_when_the_expected_cadence_is_not_met() -> None:
     # nothing ever came: counted from the start of the plan
     [never] = missing([], cadences=(DAILY_WEIGHT,), now=T0 + timedelta(days=3),
                       expected_from=T0)
-    assert never.evidence_at == T0 and never.reason.startswith("no weight for 3 days")
+    assert never.evidence_at == T0 and reason(never).startswith("no weight for 3 days")
 
 
 def test_missing_data_is_raised_once_and_cleared_by_the_next_reading() -> None:
