@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from assistant.config import get_settings
 from assistant.domain.alert_state import Action, Decision
 from assistant.domain.targets import Levels
 from assistant.scheduling import missing_data
@@ -275,3 +276,24 @@ def test_a_snoozed_warning_escalating_to_urgent_is_news_and_a_snooze_ends(
     any_db.commit()
     opened = _alerts(any_db)[-1]
     assert (opened.severity, opened.status) == (AlertSeverity.urgent, AlertStatus.open)
+
+
+def test_the_lookback_setting_decides_what_is_history(any_db: Session, patient: Patient,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELOOP_ALERT_LOOKBACK_HOURS", "24")
+    get_settings.cache_clear()
+    _send(any_db, patient, _bp(195, 125, _ago(hours=26)))        # urgent, but history
+    assert _alerts(any_db) == []
+    taken = _ago(hours=20)
+    _send(any_db, patient, _bp(194, 118, taken))
+    [alert] = _alerts(any_db)
+    assert (alert.severity, alert.evidence_at) == (AlertSeverity.urgent, taken)
+
+
+def test_a_late_older_reading_does_not_undo_a_newer_alert(any_db: Session,
+                                                          patient: Patient) -> None:
+    newest = _ago(hours=1)
+    _send(any_db, patient, _bp(190, 100, newest))
+    _send(any_db, patient, _bp(124, 80, _ago(hours=3)), _bp(126, 78, _ago(hours=2)))
+    [alert] = _alerts(any_db)                # in range before it, in effective-time order
+    assert (alert.status, alert.evidence_at) == (AlertStatus.open, newest)
