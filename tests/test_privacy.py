@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from assistant.storage.models import (
     AdviceItem,
     Alert,
     AlertKind,
+    AlertSnooze,
     AuditEntry,
     CareTeam,
     DoseOccurrence,
@@ -64,6 +65,8 @@ def _build(db: Session, team: CareTeam, name: str, drug: str, chat_id: str) -> t
         Alert(patient_id=patient.id, team_id=team.id, kind=AlertKind.symptom,
               summary="Feels dizzy after lunch"),
         MeasureTarget(team_id=team.id, patient_id=patient.id, measure="spo2", warning_low=90),
+        AlertSnooze(patient_id=patient.id, measure="glucose", direction="high",
+                    until=DUE + timedelta(hours=4), created_by="member:1"),
         OutboxMessage(patient_id=patient.id, kind=MessageKind.reminder, text=f"Time for {drug}",
                       occurrence_id=occurrence.id, status=OutboxStatus.sent, sent_at=DUE,
                       channel="telegram", chat_id=chat_id),

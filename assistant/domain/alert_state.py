@@ -3,9 +3,11 @@ findings and readings (in effective-time order), say which alerts to open, updat
 
 As Nightscout, xDrip and Tidepool users ask: new evidence updates the open alert rather than
 opening another; a resolved alert is not re-raised by the same evidence; values back in range
-clear it ("all clear"); an update is news only when it escalates to urgent; a snooze holds
-back news of a warning opened for that key until it ends (never of an urgent value); and
-since the key is measure *and* direction, snoozing a high never silences a low.
+clear it ("all clear"); an update is news only when it escalates to urgent; while a snooze
+lasts, a warning for its key opens no alert and an update of the open one is no news, but an
+urgent value always comes through (opens, or escalates the snoozed warning with news: a
+nurse who silenced "BP 165 again" did not mean to miss "BP 190"); and since the key is
+measure *and* direction, snoozing a high never silences a low.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from assistant.domain.targets import Target
 
 Key = tuple[str, Direction | None]
 # A clear needs this long without a finding for the key, so a forecast flickering around
-# its threshold does not open and clear an alert every five minutes.
+# its threshold does not open and clear an alert every five minutes. Not for missing data:
+# the reading that was missing clears it at once (it was raised at the scheduler's check,
+# so waiting QUIET after it kept it open until a second reading came, a day later for a
+# daily weight).
 QUIET = timedelta(minutes=30)
 
 
@@ -85,9 +90,13 @@ def reconcile(*, open_alerts: Iterable[OpenAlert], findings: Iterable[Finding],
             for key, alert in list(state.items()):
                 if key[0] != reading.measure or key in now_found:
                     continue
-                target = targets.get(reading.measure)
-                back = key[1] is None or target is None or target.in_range(reading, key[1])
-                if back and at - alert.last_finding_at >= QUIET:
+                if key[1] is None:    # missing data: any newer reading is the data
+                    back = at > alert.finding.evidence_at
+                else:
+                    target = targets.get(reading.measure)
+                    back = (target is None or target.in_range(reading, key[1])) and (
+                        at - alert.last_finding_at >= QUIET)
+                if back:
                     del state[key]
                     closed[key] = alert.finding.evidence_at
                     decisions.append(Decision(Action.clear, key, at, None, notify=True))
@@ -101,11 +110,15 @@ def _take(state: dict[Key, OpenAlert], closed: Mapping[Key, datetime], key: Key,
     if alert is None:
         if key in closed and finding.evidence_at <= closed[key]:
             return None          # the evidence a clinician already resolved
+        if snoozed and not urgent:
+            return None          # held back: opens at the first evaluation after the snooze
         state[key] = OpenAlert(finding, at)
-        return Decision(Action.open, key, at, finding, notify=urgent or not snoozed)
+        return Decision(Action.open, key, at, finding, notify=True)
     if finding.evidence_at <= alert.finding.evidence_at:
-        state[key] = replace(alert, last_finding_at=at)
-        return None              # nothing new
+        # nothing new; an evaluation replays older findings too, which must not move the
+        # last finding back (a reopened alert was cleared by the all-clear before it)
+        state[key] = replace(alert, last_finding_at=max(alert.last_finding_at, at))
+        return None
     escalated = urgent and alert.finding.severity != Severity.urgent
     state[key] = replace(alert, finding=finding, last_finding_at=at)
     return Decision(Action.update, key, at, finding, notify=escalated)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from assistant.domain.findings import Finding, FindingKind, Reading, Severity, label
+from assistant.domain.findings import Finding, FindingKind, Reading, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +53,11 @@ def missing(readings: Iterable[Reading], *, cadences: Iterable[Cadence], now: da
         gap = now - since
         if gap > cadence.allowed_gap:
             found.append(Finding(
-                FindingKind.missing_data, Severity.warning, cadence.measure, None,
-                f"no {label(cadence.measure)} for {_span(gap)} (expected every "
-                f"{_span(cadence.every)})", since, at=now))
+                FindingKind.missing_data, Severity.warning, cadence.measure, None, "",
+                since, at=now, facts={"rule": "missing", "hours": _hours(gap),
+                                      "every_hours": _hours(cadence.every)}))
     return found
 
 
-def _span(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    if hours < 1:
-        return f"{span.total_seconds() / 60:.0f} min"
-    if hours < 48:
-        return f"{hours:.0f} h"
-    return f"{hours / 24:.0f} days"
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600

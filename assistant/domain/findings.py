@@ -10,8 +10,8 @@ API's `kind` integrators rely on), weight (kg), glucose (mmol/L), spo2 (%), temp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -46,16 +46,23 @@ class Reading:
     value2: float | None = None   # diastolic for blood pressure
 
 
+Fact = float | str
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """What one detector concluded at one reading (or, for missing data, at a moment)."""
+    """What one detector concluded at one reading (or, for missing data, at a moment).
+    Trends, forecasts and missing data say why in `facts` (the rule, and its numbers: a
+    delta, a baseline, a span in hours...), which the service words from the catalog; an
+    out-of-range reading's `reason` is its one line."""
     kind: FindingKind
     severity: Severity
     measure: str
     direction: Direction | None   # None for missing data
-    reason: str                   # one line a nurse understands
+    reason: str                   # out of range: one line a nurse understands; else ""
     evidence_at: datetime         # effective time of the reading that triggered it
     at: datetime | None = None    # when it was concluded, if not at the evidence (missing data)
+    facts: Mapping[str, Fact] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, Direction | None]:

@@ -6,8 +6,12 @@ International Consensus on CGM use, Danne et al., Diabetes Care 2017;40:1631).
 The slope is Theil-Sen (the median of the pairwise slopes), so one noisy point cannot tip a
 prediction; gaps longer than a sensor's usual interval make no forecast at all; a step
 faster than blood glucose can change (1.5 mmol/L in 5 minutes: a compression low, a sensor
-restart) is a sensor artefact, and a window holding one makes no forecast; and
-a forecast must hold on two readings in a row before it is a finding.
+restart) is a sensor artefact, and a window holding one makes no forecast; a reading higher
+than the one before makes none either (a CGM never shows a predicted low under an upward
+arrow: the fall has stopped, at least for now; the benchmark's false forecasts were nearly
+all a dip of one or two readings at the end of a meal's decline, the next reading already
+back up, which the 20-minute slope still read as a fall); and a forecast must hold on two
+readings in a row before it is a finding.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import statistics
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from assistant.domain.findings import Direction, Finding, FindingKind, Reading, Severity, fmt
+from assistant.domain.findings import Direction, Finding, FindingKind, Reading, Severity
 from assistant.domain.targets import Target
 
 HORIZON = timedelta(minutes=20)
@@ -62,9 +66,9 @@ def predicted_lows(readings: Iterable[Reading], *, target: Target, start: dateti
         urgent = very_low is not None and predicted < very_low
         found.append(Finding(
             FindingKind.forecast, Severity.urgent if urgent else Severity.warning,
-            target.measure, Direction.low,
-            f"glucose {fmt(reading.value)} mmol/L falling {abs(slope) * 60:.1f} mmol/L/h: "
-            f"{fmt(max(predicted, 0.0))} predicted in {minutes:.0f} min", reading.at))
+            target.measure, Direction.low, "", reading.at,
+            facts={"rule": "forecast", "value": reading.value, "rate": slope * 60,
+                   "predicted": max(predicted, 0.0), "minutes": minutes}))
     return found
 
 
@@ -77,6 +81,8 @@ def _forecast(points: list[Reading], *, low: float, horizon: timedelta
         minutes = (b.at - a.at).total_seconds() / 60
         if b.at - a.at > MAX_GAP or abs(b.value - a.value) > MAX_RATE * max(minutes, 5):
             return None
+    if points[-1].value > points[-2].value:
+        return None      # rising now: no predicted low under an upward arrow
     level, slope = trend_line(points, at=points[-1].at)
     predicted = level + slope * horizon.total_seconds() / 60
     return (predicted, slope) if slope < 0 and predicted < low else None

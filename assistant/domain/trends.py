@@ -23,15 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from assistant.domain.findings import (
-    UNITS,
     Direction,
+    Fact,
     Finding,
     FindingKind,
     Reading,
     Severity,
-    fmt,
     in_order,
-    label,
 )
 from assistant.domain.targets import WeightGainRule
 
@@ -108,22 +106,20 @@ def cusum(readings: Iterable[Reading], *, spec: TrendSpec, start: datetime) -> l
             rising_since = reading.at
         if total > spec.h and reading.at >= start and rising_since is not None:
             found.append(Finding(
-                FindingKind.trend, Severity.warning, spec.measure, Direction.high,
-                _trend_reason(reading, base, reading.at - rising_since), reading.at))
+                FindingKind.trend, Severity.warning, spec.measure, Direction.high, "",
+                reading.at, facts=_trend_facts(reading, base, reading.at - rising_since)))
     return found
 
 
-def _trend_reason(reading: Reading, base: Baseline, rising: timedelta) -> str:
-    unit = UNITS.get(reading.measure, "")
-    what = "systolic" if reading.measure == "blood_pressure" else label(reading.measure)
-    delta = reading.value - base.level
-    return (f"{what} {fmt(reading.value)} {unit}: {delta:+.1f} {unit} over baseline "
-            f"{fmt(base.level)} {unit}, rising for {_span(rising)}")
+def _trend_facts(reading: Reading, base: Baseline, rising: timedelta) -> dict[str, Fact]:
+    """The value (systolic for blood pressure), its rise over the baseline, and for how
+    long it has been rising."""
+    return {"rule": "cusum", "value": reading.value, "delta": reading.value - base.level,
+            "baseline": base.level, "hours": _hours(rising)}
 
 
-def _span(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours / 24:.0f} days" if hours >= 36 else f"{hours:.0f} h"
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600
 
 
 def weight_gain(readings: Iterable[Reading], *, rule: WeightGainRule, start: datetime
@@ -148,7 +144,8 @@ def weight_gain(readings: Iterable[Reading], *, rule: WeightGainRule, start: dat
         gain = reading.value - lowest.value
         if gain > rule.kg:
             found.append(Finding(
-                FindingKind.trend, Severity.warning, "weight", Direction.high,
-                f"weight +{gain:.1f} kg in {_span(reading.at - lowest.at)} "
-                f"({fmt(lowest.value)} → {fmt(reading.value)} kg)", reading.at))
+                FindingKind.trend, Severity.warning, "weight", Direction.high, "",
+                reading.at, facts={"rule": "weight_gain", "value": reading.value,
+                                   "delta": gain, "from": lowest.value,
+                                   "hours": _hours(reading.at - lowest.at)}))
     return found

@@ -11,7 +11,7 @@ another team is `NotFound`, exactly like one that does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +25,7 @@ from assistant.storage.models import (
     Alert,
     AlertKind,
     AlertSeverity,
+    AlertSnooze,
     AlertStatus,
     CareTeam,
     Patient,
@@ -32,6 +33,7 @@ from assistant.storage.models import (
 )
 
 SUMMARY_CHARS = 2000  # what the table holds
+SNOOZE_MINUTES = (15, 24 * 60)  # the shortest and longest snooze
 _SEVERITY_ORDER = {AlertSeverity.urgent: 0, AlertSeverity.high: 1, AlertSeverity.normal: 2}
 _STATUS_ORDER = {AlertStatus.open: 0, AlertStatus.acknowledged: 1, AlertStatus.confirming: 2,
                  AlertStatus.resolved: 3}
@@ -168,3 +170,34 @@ def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus |
     audit.record(db, actor=actor, action="alert.update", patient_id=alert.patient_id,
                  detail=f"alert {alert.id} {alert.status}")
     return alert
+
+
+def snooze(db: Session, alert: Alert, *, minutes: int, actor: str,
+           now: datetime | None = None) -> AlertSnooze:
+    """Hold back news of the alert's measure and direction for `minutes` (an urgent value
+    still comes through; a high's snooze never silences a low). Audited."""
+    if alert.measure is None:
+        raise InvalidInput("alert: only a monitoring alert can be snoozed")
+    low, high = SNOOZE_MINUTES
+    if not low <= minutes <= high:
+        raise InvalidInput(f"minutes: between {low} and {high}")
+    now = now or utcnow()
+    held = AlertSnooze(patient_id=alert.patient_id, alert_id=alert.id, measure=alert.measure,
+                       direction=alert.direction, until=now + timedelta(minutes=minutes),
+                       created_by=actor[:120], created_at=now)
+    db.add(held)
+    audit.record(db, actor=actor, action="alert.snooze", patient_id=alert.patient_id,
+                 detail=f"alert {alert.id} snoozed {minutes} min")
+    return held
+
+
+def snoozed(db: Session, patient_id: int, *, now: datetime) -> dict[tuple[str, str | None],
+                                                                   datetime]:
+    """Per measure and direction, when the patient's snoozes in force at `now` end."""
+    rows = db.exec(select(AlertSnooze).where(AlertSnooze.patient_id == patient_id,
+                                             col(AlertSnooze.until) > now)).all()
+    found: dict[tuple[str, str | None], datetime] = {}
+    for row in rows:
+        key = (row.measure, row.direction)
+        found[key] = max(found.get(key, row.until), row.until)
+    return found

@@ -115,10 +115,13 @@ def evaluate(db: Session, *, patient: Patient, now: datetime | None = None,
     found = detection.detect(series, plan=plan, now=now, lookback=window)
     live = {_key(a): a for a in _live(db, patient)}
     resolved = _resolved(db, patient)
+    snoozed = {(measure, Direction(direction) if direction else None): until for
+               (measure, direction), until in alerts.snoozed(db, patient.id, now=now).items()}
     decisions, state = alert_state.reconcile(
         open_alerts=[OpenAlert(_finding(a), a.last_finding_at or a.created_at)
                      for a in live.values()],
-        findings=found, readings=series, targets=plan.targets, resolved=resolved)
+        findings=found, readings=series, targets=plan.targets, resolved=resolved,
+        snoozed=snoozed)
     for decision in decisions:
         _apply(db, patient, live, decision, series, plan.targets, now)
     for key, kept in state.items():
@@ -190,17 +193,57 @@ def _summary(finding: Finding, series: list[findings.Reading],
              in_force: Mapping[str, Target]) -> str:
     """The one-line reason, from the catalog."""
     if finding.kind == FindingKind.trend:
-        return texts.t("alert.trend", reason=finding.reason)
+        return texts.t("alert.trend", reason=reason(finding))
     if finding.kind == FindingKind.forecast:
-        return texts.t("alert.forecast", reason=finding.reason)
+        return texts.t("alert.forecast", reason=reason(finding))
     if finding.kind == FindingKind.missing_data:
-        return texts.t("alert.missing_data", reason=finding.reason)
+        return texts.t("alert.missing_data", reason=reason(finding))
     reading = next((r for r in series if r.measure == finding.measure
                     and r.at == finding.evidence_at), None)
     target = in_force.get(finding.measure)
     if reading is None or target is None or finding.direction is None:
         return finding.reason
     return _crossed(reading, target, finding.severity, finding.direction) or finding.reason
+
+
+def reason(finding: Finding) -> str:
+    """A trend's, forecast's or missing data's one line, worded from its facts."""
+    facts = finding.facts
+    rule = facts.get("rule")
+    if rule == "missing":
+        return texts.t("alert.reason.missing", measure=findings.label(finding.measure),
+                       gap=_span(float(facts["hours"]), days_from=48),
+                       every=_span(float(facts["every_hours"]), days_from=48))
+    if rule == "forecast":
+        return texts.t("alert.reason.forecast", value=findings.fmt(float(facts["value"])),
+                       rate=f"{abs(float(facts['rate'])):.1f}",
+                       predicted=findings.fmt(float(facts["predicted"])),
+                       minutes=f"{float(facts['minutes']):.0f}")
+    if rule == "weight_gain":
+        return texts.t("alert.reason.weight_gain", delta=f"{float(facts['delta']):+.1f}",
+                       span=_span(float(facts["hours"]), days_from=36),
+                       start=findings.fmt(float(facts["from"])),
+                       value=findings.fmt(float(facts["value"])))
+    if rule == "cusum":
+        bp = finding.measure == "blood_pressure"
+        return texts.t("alert.reason.trend",
+                       what=texts.t("measure.systolic") if bp else findings.label(
+                           finding.measure),
+                       value=findings.fmt(float(facts["value"])),
+                       unit=findings.UNITS.get(finding.measure, ""),
+                       delta=f"{float(facts['delta']):+.1f}",
+                       baseline=findings.fmt(float(facts["baseline"])),
+                       span=_span(float(facts["hours"]), days_from=36))
+    return finding.reason
+
+
+def _span(hours: float, *, days_from: float) -> str:
+    """ "3 days", "20 h", "40 min": whole days from `days_from` hours on."""
+    if hours >= days_from:
+        return texts.t("span.days", n=f"{hours / 24:.0f}")
+    if hours >= 1:
+        return texts.t("span.hours", n=f"{hours:.0f}")
+    return texts.t("span.minutes", n=f"{hours * 60:.0f}")
 
 
 def _crossed(reading: findings.Reading, target: Target, severity: Severity,

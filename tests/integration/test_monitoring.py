@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from assistant.config import get_settings
+from assistant.domain.alert_state import Action, Decision
 from assistant.domain.targets import Levels
 from assistant.scheduling import missing_data
-from assistant.services import monitoring, observations, targets
+from assistant.services import alerts, monitoring, observations, targets
 from assistant.services.teams import add_team
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
@@ -210,3 +212,88 @@ def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
     missing_data.check_missing_data(any_db, now=now + monitoring.NUDGE_WAIT)
     any_db.commit()
     assert _alerts(any_db) == []                       # the reading came: no alert
+
+
+def test_a_missing_data_alert_clears_when_the_reading_arrives(any_db: Session,
+                                                              patient: Patient) -> None:
+    any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id, measure="weight",
+                             expect_every_hours=24, confirmed_at=_ago(days=10)))
+    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(days=4).isoformat()))
+    monitoring.check_missing(any_db, patient=patient, now=_ago(minutes=10))
+    any_db.commit()
+    [alert] = _alerts(any_db)
+    assert (alert.kind, alert.status) == (AlertKind.missing_data, AlertStatus.open)
+    # the weight is taken five minutes after the team was alerted: the next evaluation
+    # (the readings were stored) clears it, not one 30 minutes later
+    _send(any_db, patient, observation("29463-7", 80.6, "kg", _ago(minutes=5).isoformat()))
+    [alert] = _alerts(any_db)
+    assert alert.status == AlertStatus.resolved
+    assert alert.resolution_note is not None and alert.resolution_note.startswith("All clear")
+
+
+def _snooze(db: Session, minutes: int, now: datetime | None = None) -> None:
+    [alert] = [a for a in _alerts(db) if a.status == AlertStatus.open]
+    alerts.snooze(db, alert, minutes=minutes, actor="nurse", now=now)
+    db.commit()
+
+
+def test_a_snoozed_high_does_not_re_alert_a_low_does_and_an_urgent_comes_through(
+        any_db: Session, patient: Patient) -> None:
+    _send(any_db, patient, _bp(165, 95, _ago(hours=7)), _bp(168, 95, _ago(hours=6)))
+    _snooze(any_db, 240)
+    _send(any_db, patient, _bp(125, 80, _ago(hours=5)))           # all clear
+    _send(any_db, patient, _bp(166, 95, _ago(hours=4)), _bp(167, 96, _ago(hours=3)))
+    assert [(a.direction, a.status) for a in _alerts(any_db)] == [
+        ("high", AlertStatus.resolved)]                           # high again: held back
+    _send(any_db, patient, _bp(85, 55, _ago(hours=2)), _bp(84, 54, _ago(minutes=100)))
+    assert [(a.direction, a.status) for a in _alerts(any_db)] == [
+        ("high", AlertStatus.resolved), ("low", AlertStatus.open)]  # a low is not silenced
+    _send(any_db, patient, _bp(192, 104, _ago(minutes=30)))
+    assert [(a.direction, a.severity, a.status) for a in _alerts(any_db)][-1] == (
+        "high", AlertSeverity.urgent, AlertStatus.open)           # urgent comes through
+
+
+def test_a_snoozed_warning_escalating_to_urgent_is_news_and_a_snooze_ends(
+        any_db: Session, patient: Patient) -> None:
+    _send(any_db, patient, _bp(165, 95, _ago(hours=7)), _bp(168, 95, _ago(hours=6)))
+    _snooze(any_db, 60, now=_ago(hours=3))                      # ended two hours ago
+    _send(any_db, patient, _bp(125, 80, _ago(hours=5)))
+    _send(any_db, patient, _bp(166, 95, _ago(hours=4)), _bp(167, 96, _ago(hours=3)))
+    assert [a.status for a in _alerts(any_db)] == [AlertStatus.resolved, AlertStatus.open]
+    _snooze(any_db, 240)
+
+    def stored(systolic: float, diastolic: float, at: datetime) -> list[Decision]:
+        any_db.add(Reading(patient_id=patient.id, kind="blood_pressure", code="85354-9",
+                           value=systolic, value2=diastolic, unit="mmHg", taken_at=at))
+        any_db.flush()
+        return monitoring.evaluate(any_db, patient=patient)
+
+    got = stored(170, 97, _ago(hours=2))
+    assert [(d.action, d.notify) for d in got] == [
+        (Action.update, False)]                                  # snoozed: no news
+    assert [(d.action, d.notify) for d in stored(186, 99, _ago(hours=1))] == [
+        (Action.update, True)]                                   # urgent: news
+    any_db.commit()
+    opened = _alerts(any_db)[-1]
+    assert (opened.severity, opened.status) == (AlertSeverity.urgent, AlertStatus.open)
+
+
+def test_the_lookback_setting_decides_what_is_history(any_db: Session, patient: Patient,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELOOP_ALERT_LOOKBACK_HOURS", "24")
+    get_settings.cache_clear()
+    _send(any_db, patient, _bp(195, 125, _ago(hours=26)))        # urgent, but history
+    assert _alerts(any_db) == []
+    taken = _ago(hours=20)
+    _send(any_db, patient, _bp(194, 118, taken))
+    [alert] = _alerts(any_db)
+    assert (alert.severity, alert.evidence_at) == (AlertSeverity.urgent, taken)
+
+
+def test_a_late_older_reading_does_not_undo_a_newer_alert(any_db: Session,
+                                                          patient: Patient) -> None:
+    newest = _ago(hours=1)
+    _send(any_db, patient, _bp(190, 100, newest))
+    _send(any_db, patient, _bp(124, 80, _ago(hours=3)), _bp(126, 78, _ago(hours=2)))
+    [alert] = _alerts(any_db)                # in range before it, in effective-time order
+    assert (alert.status, alert.evidence_at) == (AlertStatus.open, newest)

@@ -10,6 +10,7 @@ from assistant.domain.cadence import Cadence
 from assistant.domain.detection import Plan, detect, out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, targets_for
+from assistant.services.monitoring import reason
 from bench.cohort import generate
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ def test_detect_runs_every_detector_and_missing_data() -> None:
     [finding] = detect(weights, plan=plan, now=now)
     assert finding.kind == FindingKind.missing_data and finding.at == now
     assert finding.evidence_at == weights[-1].at
-    assert finding.reason == "no weight for 3 days (expected every 24 h)"
+    assert reason(finding) == "no weight for 3 days (expected every 24 h)"
 
 
 def test_presets_name_their_sources_and_targets_fall_back_to_team_then_defaults() -> None:
@@ -132,7 +133,7 @@ def test_a_heart_failure_plan_finds_the_fluid_gain_only_within_the_lookback() ->
     now = readings[-1].at + timedelta(hours=1)
     found = detect(readings, plan=plan, now=now)
     assert {f.kind for f in found} == {FindingKind.trend}
-    assert "weight +2.2 kg in 3 days (81.2 → 83.4 kg)" in [f.reason for f in found]
+    assert "weight +2.2 kg in 3 days (81.2 → 83.4 kg)" in [reason(f) for f in found]
     assert all(f.direction == Direction.high and f.measure == "weight" for f in found)
     # a week later the same gain is history: baseline, never news
     assert detect(readings, plan=plan, now=now + timedelta(days=8)) == []

@@ -11,6 +11,7 @@ from assistant.domain.cadence import Cadence, missing
 from assistant.domain.detection import out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import Levels, Target
+from assistant.services.monitoring import reason
 
 T0 = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
 GLUCOSE = Target("glucose", Levels(urgent_low=3.0, warning_low=3.9, warning_high=13.9),
@@ -107,7 +108,7 @@ def test_snoozing_a_high_never_silences_a_low() -> None:
     snooze = {HIGH: T0 + timedelta(hours=4)}
     highs = cgm([15.0, 15.2, 15.5])
     decisions, _ = run(highs, open_alerts=[], snoozed=snooze)
-    assert [(d.action, d.notify) for d in decisions] == [(Action.open, False)]
+    assert decisions == []            # held back while the snooze lasts
     lows = cgm([3.8, 3.7, 3.6], start=20)
     decisions, _ = run(lows, open_alerts=[], snoozed=snooze)
     assert [(d.action, d.key, d.notify) for d in decisions] == [(Action.open, LOW, True)]
@@ -132,7 +133,7 @@ def test_missing_data_when_the_expected_cadence_is_not_met() -> None:
     # nothing ever came: counted from the start of the plan
     [never] = missing([], cadences=(DAILY_WEIGHT,), now=T0 + timedelta(days=3),
                       expected_from=T0)
-    assert never.evidence_at == T0 and never.reason.startswith("no weight for 3 days")
+    assert never.evidence_at == T0 and reason(never).startswith("no weight for 3 days")
 
 
 def test_missing_data_is_raised_once_and_cleared_by_the_next_reading() -> None:
@@ -146,3 +147,15 @@ def test_missing_data_is_raised_once_and_cleared_by_the_next_reading() -> None:
                                  readings=[*weights, back], targets={})
     assert [d.action for d in decisions] == [Action.open, Action.clear]
     assert decisions[-1].at == back.at and state == {}
+
+
+def test_a_missing_data_alert_is_cleared_by_a_reading_minutes_after_it() -> None:
+    weights = [Reading("weight", 80.0, T0)]
+    findings = missing(weights, cadences=(DAILY_WEIGHT,), now=T0 + timedelta(hours=50),
+                       expected_from=T0)
+    back = Reading("weight", 80.4, T0 + timedelta(hours=50, minutes=5))
+    decisions, state = reconcile(open_alerts=[], findings=findings,
+                                 readings=[*weights, back], targets={})
+    assert [(d.action, d.at) for d in decisions] == [(Action.open, findings[0].at),
+                                                      (Action.clear, back.at)]
+    assert state == {}

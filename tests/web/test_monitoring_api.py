@@ -4,14 +4,14 @@ monitoring alerts in `GET /api/v1/alerts` with their evidence, resolved as usefu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from assistant.services import views
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import AuditEntry, ChatLink
+from assistant.storage.models import AlertSnooze, AuditEntry, ChatLink
 from tests.observation_docs import blood_pressure, bundle
 from tests.web.conftest import Team, login
 
@@ -135,3 +135,56 @@ def test_a_warning_waiting_for_the_patient_shows_as_confirming_and_needs_no_acti
     with session() as db:   # the patients list does not count it as needing action
         [row] = views.summaries(db, north.id)
         assert row.open_alerts == 0
+
+
+def test_a_monitoring_alert_is_snoozed_for_a_chosen_time_checked_and_audited(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, south = teams
+    h = north.clinician.headers
+    taken = (utcnow() - timedelta(hours=1)).replace(microsecond=0)
+    client.post(f"/api/v1/patients/{north.patient_id}/observations", headers=h,
+                json=bundle("collection", blood_pressure(186, 100, taken.isoformat())))
+    [alert] = client.get("/api/v1/alerts", headers=h).json()
+    url = f"/api/v1/alerts/{alert['id']}/snooze"
+    for minutes in (10, 1441, "soon"):
+        bad = client.post(url, headers=h, json={"minutes": minutes})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["detail"][0]["loc"] == ["body", "minutes"]
+    assert client.post(url, headers=south.clinician.headers,
+                       json={"minutes": 60}).status_code == 404     # another team's
+    before = utcnow()
+    done = client.post(url, headers=h, json={"minutes": 240})
+    assert done.status_code == 200, done.text
+    held = done.json()
+    assert (held["alert_id"], held["measure"], held["direction"]) == (
+        alert["id"], "blood_pressure", "high")
+    until = datetime.fromisoformat(held["until"])
+    assert before + timedelta(minutes=239) < until < utcnow() + timedelta(minutes=241)
+    with session() as db:
+        entries = db.exec(select(AuditEntry).where(AuditEntry.action == "alert.snooze")).all()
+    assert [e.detail for e in entries] == [f"alert {alert['id']} snoozed 240 min"]
+
+
+def test_the_console_snoozes_a_monitoring_alert_from_its_card(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    taken = (utcnow() - timedelta(hours=1)).replace(microsecond=0)
+    client.post(f"/api/v1/patients/{north.patient_id}/observations",
+                headers=north.clinician.headers,
+                json=bundle("collection", blood_pressure(186, 100, taken.isoformat())))
+    [alert] = client.get("/api/v1/alerts", headers=north.clinician.headers).json()
+    csrf = login(client, north.admin.email)
+    page = client.get("/alerts").text
+    assert f'action="/alerts/{alert["id"]}/snooze"' in page and '<option value="240">' in page
+    done = client.post(f"/alerts/{alert['id']}/snooze", data={"minutes": "240", "csrf": csrf},
+                       headers={"Referer": "http://127.0.0.1/alerts"}, follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    with session() as db:
+        [held] = db.exec(select(AlertSnooze)).all()
+    assert (held.alert_id, held.measure, held.direction) == (alert["id"], "blood_pressure",
+                                                             "high")
+    bad = client.post(f"/alerts/{alert['id']}/snooze", data={"minutes": "5", "csrf": csrf},
+                      headers={"Referer": "http://127.0.0.1/alerts"}, follow_redirects=False)
+    assert bad.status_code in (303, 422)
+    with session() as db:
+        assert len(db.exec(select(AlertSnooze)).all()) == 1

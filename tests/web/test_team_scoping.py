@@ -36,6 +36,7 @@ API_BODIES: dict[str, Any] = {
     "POST /api/v1/patients/{patient_id}/readings/batch": {
         "readings": [{"kind": "pulse", "value": 70}]},
     "PATCH /api/v1/alerts/{alert_id}": {"status": "acknowledged"},
+    "POST /api/v1/alerts/{alert_id}/snooze": {"minutes": 60},
     "PUT /api/v1/advice/{advice_id}": {"title": "T", "body": "B"},
 }
 PAGE_FORMS: dict[str, dict[str, Any]] = {
@@ -48,6 +49,7 @@ PAGE_FORMS: dict[str, dict[str, Any]] = {
     "POST /patients/{patient_id}/reply": {"text": "hello"},
     "POST /patients/{patient_id}/erase": {"confirm": "Patient of North Clinic"},
     "POST /alerts/{alert_id}": {"action": "acknowledge"},
+    "POST /alerts/{alert_id}/snooze": {"minutes": "60"},
 }
 IDS = ("patient_id", "medication_id", "alert_id", "advice_id", "member_id", "token_id")
 
@@ -55,8 +57,10 @@ IDS = ("patient_id", "medication_id", "alert_id", "advice_id", "member_id", "tok
 def _owned(north: Team) -> dict[str, int]:
     """One object of each kind belonging to the north team."""
     with session() as db:
-        alert = Alert(patient_id=north.patient_id, team_id=north.id, kind=AlertKind.question,
-                      summary="Can I take ibuprofen?")
+        # a monitoring alert, so that every alert route (snooze too) applies to it
+        alert = Alert(patient_id=north.patient_id, team_id=north.id, kind=AlertKind.reading,
+                      summary="Reading out of range: systolic 170 above 160 mmHg",
+                      measure="blood_pressure", direction="high")
         advice = AdviceItem(team_id=north.id, title="Walk", body="Ten minutes.")
         db.add_all([alert, advice])
         db.flush()

@@ -218,6 +218,18 @@ class AlertPatch(In):
     useful: bool | None = None   # on resolving: was the alert worth it
 
 
+class SnoozeIn(In):
+    minutes: int = Field(ge=15, le=24 * 60)   # 15 minutes to a day
+
+
+class SnoozeOut(BaseModel):
+    alert_id: int | None
+    measure: str
+    direction: str | None
+    until: datetime
+    created_by: str
+
+
 class MessageIn(In):
     text: str = Field(min_length=1, max_length=3500)
 

@@ -20,6 +20,7 @@ from assistant.storage.models.care import (
     AdviceItem,
     Alert,
     AlertEscalation,
+    AlertSnooze,
     MeasureTarget,
     Reading,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "AdviceItem",
     "Alert",
     "AlertEscalation",
+    "AlertSnooze",
     "MeasureTarget",
     "AlertKind",
     "AlertSeverity",

@@ -109,6 +109,22 @@ class AlertEscalation(SQLModel, table=True):
     at: datetime = created_time()
 
 
+class AlertSnooze(SQLModel, table=True):
+    """A team member held back news of a monitoring alert's measure and direction until
+    `until` (a high's snooze never silences a low: the direction is part of the key)."""
+    __tablename__ = "alert_snoozes"
+    __table_args__ = (Index("ix_alert_snoozes_key", "patient_id", "measure", "direction"),
+                      {"sqlite_autoincrement": True})
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    patient_id: int = Field(foreign_key="patients.id", ondelete="CASCADE")
+    alert_id: int | None = Field(default=None, foreign_key="alerts.id", ondelete="SET NULL")
+    measure: str = Field(max_length=32)
+    direction: str | None = Field(default=None, max_length=8)
+    until: datetime = utc_time(nullable=False)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = created_time()
+
+
 class AdviceItem(SQLModel, table=True):
     __tablename__ = "advice_items"
     __table_args__ = {"sqlite_autoincrement": True}

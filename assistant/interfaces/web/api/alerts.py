@@ -1,5 +1,5 @@
-"""API: the team's alerts: list, read, acknowledge, assign, resolve; each with the steps
-of its escalation ladder."""
+"""API: the team's alerts: list, read, acknowledge, assign, resolve, snooze; each with
+the steps of its escalation ladder."""
 
 from __future__ import annotations
 
@@ -46,3 +46,12 @@ def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.AlertPatch) ->
     alert = alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
                                 actor=caller.actor, **body.model_dump(exclude_unset=True))
     return _out(db, [alert])[0]
+
+
+@router.post("/alerts/{alert_id}/snooze", response_model=s.SnoozeOut, tags=["alerts"])
+def snooze_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.SnoozeIn) -> Any:
+    """Hold back news of a monitoring alert's measure and direction for `minutes`
+    (15..1440): no new warning for them opens meanwhile; an urgent value still comes
+    through, and a high's snooze never silences a low."""
+    return alerts.snooze(db, alerts.get_alert(db, caller.team_id, alert_id),
+                         minutes=body.minutes, actor=caller.actor)

@@ -1,5 +1,5 @@
 """Console: the team's alert inbox: acknowledge, assign, resolve (saying whether the alert
-was useful), and each urgent alert's escalation steps."""
+was useful), snooze, and each urgent alert's escalation steps."""
 
 from __future__ import annotations
 
@@ -53,3 +53,12 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
 DONE = {"assign": "Alert assigned.", "resolve_useful": "Alert resolved (useful).",
         "resolve_not_useful": "Alert resolved (not useful).",
         "mark_useful": "Alert marked useful.", "mark_not_useful": "Alert marked not useful."}
+
+
+@router.post("/alerts/{alert_id}/snooze", dependencies=[CSRF])
+def alert_snooze(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
+                 minutes: Annotated[int, Form(ge=15, le=24 * 60)]) -> Response:
+    """A monitoring alert's measure and direction held back for the chosen time."""
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
+    alerts.snooze(db, alert, minutes=minutes, actor=caller.actor)
+    return back(request, "Alert snoozed.")
