@@ -2,29 +2,42 @@
 
 N patients × 30 days of hourly heart rate and step summaries, a daily weight and a
 twice-daily blood pressure (1,530 observations a patient: about 1.5 M for 1,000), posted as
-FHIR Bundles of 500 to `POST /api/v1/patients/{id}/observations` with an API token (the
-whole ASGI stack in process: no network), beside a bare bulk INSERT of the same rows into
-another fresh database in the same run. Prints seconds, observations/s, peak RSS and
-the ratio. Detection (alerts from these readings) is not in the ingest path yet.
+FHIR Bundles of 500 to `POST /api/v1/patients/{id}/observations` with an API token, beside
+a bare bulk INSERT of the same rows into another fresh database in the same run. Prints
+seconds, observations/s, peak RSS, the ratio and the load average (the machine is shared).
+Detection runs after each request's stored batch, as in production.
+
+By default the whole ASGI stack runs in this process (Starlette's TestClient: no network,
+the client's work counted in). `--workers N --clients K` runs the app as a real uvicorn
+server with N worker processes and posts from K client threads over HTTP on 127.0.0.1, as
+a deployment would (the client still shares this machine's cores). `--no-detection`
+bypasses detection in process, for measuring its cost only (never a setting of the app).
 `--database-url` names a PostgreSQL server where the bench makes (and afterwards drops)
 its two databases; SQLite files in a temporary folder otherwise.
 
-    .venv/bin/python -m bench.ingest [--patients 1000] [--bundle 500]
-        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m bench.ingest [--patients 1000] [--bundle 500] [--no-detection]
+        [--workers 2 --clients 2] [--database-url postgresql://postgres@127.0.0.1/postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, make_url, text
 
@@ -97,23 +110,99 @@ def _seed(url: str, patients: int) -> str:
     return token
 
 
-def through_api(url: str, patients: int, size: int) -> tuple[float, int]:
+def _post_patient(client: httpx.Client, headers: dict[str, str], patient: int,
+                  size: int) -> int:
+    """One patient's month, Bundle after Bundle; how many were accepted."""
+    sent = 0
+    for document in _bundles(patient, size):
+        answer = client.post(f"/api/v1/patients/{patient}/observations",
+                             content=json.dumps(document).encode(), headers=headers)
+        body = answer.json()
+        if answer.status_code != 200 or body["refused"]:
+            raise SystemExit(f"refused: {answer.status_code} {str(body)[:300]}")
+        sent += len(body["accepted"])
+    return sent
+
+
+class _Detection:
+    """Stands in for `monitoring.evaluate` during the in-process pass: runs it (unless
+    bypassed) and adds up the CPU time it took in its thread, which load elsewhere on the
+    machine barely changes."""
+
+    def __init__(self, evaluate: Any, *, on: bool) -> None:
+        self.evaluate, self.on, self.cpu, self.calls = evaluate, on, 0.0, 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.on:
+            return []
+        started = time.thread_time()
+        try:
+            return self.evaluate(*args, **kwargs)
+        finally:
+            self.cpu += time.thread_time() - started
+            self.calls += 1
+
+
+def through_api(url: str, patients: int, size: int, *, detection: bool
+                ) -> tuple[float, int, float, _Detection]:
+    """Seconds, observations accepted, CPU seconds of this process (client and server),
+    and what detection took."""
     from assistant.interfaces.web.app import create_app  # noqa: PLC0415 (after the env)
+    from assistant.services import monitoring  # noqa: PLC0415 (after the env)
 
     token = _seed(url, patients)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
-    sent = 0
-    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
-        started = time.perf_counter()
-        for patient in range(1, patients + 1):
-            for document in _bundles(patient, size):
-                answer = client.post(f"/api/v1/patients/{patient}/observations",
-                                     json=document, headers=headers)
-                body = answer.json()
-                if answer.status_code != 200 or body["refused"]:
-                    raise SystemExit(f"refused: {answer.status_code} {str(body)[:300]}")
-                sent += len(body["accepted"])
-        return time.perf_counter() - started, sent
+    measured = _Detection(monitoring.evaluate, on=detection)
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client, \
+            mock.patch.object(monitoring, "evaluate", measured):
+        started, cpu = time.perf_counter(), time.process_time()
+        sent = sum(_post_patient(client, headers, patient, size)
+                   for patient in range(1, patients + 1))
+        return (time.perf_counter() - started, sent, time.process_time() - cpu, measured)
+
+
+def _up(client: httpx.Client) -> bool:
+    try:
+        return client.get("/healthz").status_code == 200
+    except httpx.TransportError:  # not listening yet
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def through_server(url: str, patients: int, size: int, *, workers: int,
+                   clients: int) -> tuple[float, int]:
+    """The app as `careloop run` serves it (uvicorn), with `workers` processes; `clients`
+    threads post the patients, each its share."""
+    token = _seed(url, patients)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory",
+         "assistant.interfaces.web.app:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning"], env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=600,
+                          limits=httpx.Limits(max_connections=clients)) as client:
+            deadline = time.monotonic() + 120
+            while not _up(client):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                sent = sum(pool.map(lambda n: _post_patient(client, headers, n, size),
+                                    range(1, patients + 1)))
+            return time.perf_counter() - started, sent
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def bare_insert(url: str, patients: int) -> tuple[float, int]:
@@ -154,13 +243,22 @@ def _postgres(server: str, names: tuple[str, ...], *, create: bool) -> list[str]
             for name in names]
 
 
+def _load() -> str:  # the machine is shared: what else ran beside each figure
+    return " ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--bundle", type=int, default=500)
     parser.add_argument("--database-url", help="a PostgreSQL server to run on instead of "
                         "SQLite (its user may create databases)")
+    parser.add_argument("--no-detection", action="store_true", help="to measure its cost")
+    parser.add_argument("--workers", type=int, default=0, help="a real uvicorn's processes")
+    parser.add_argument("--clients", type=int, default=2, help="threads posting to it")
     args = parser.parse_args()
+    if args.workers and args.no_detection:
+        parser.error("--no-detection bypasses detection in process only")
     folder = Path(tempfile.mkdtemp(prefix="careloop-bench-ingest-"))
     names = ("careloop_bench_api", "careloop_bench_bare")
     if args.database_url:
@@ -170,16 +268,30 @@ def main() -> None:
     os.environ.update(CARELOOP_DATA_DIR=str(folder), CARELOOP_DATABASE_URL=api_url,
                       CARELOOP_MAX_BODY_BYTES=str(64 * 1024 * 1024))
     get_settings.cache_clear()
+    served = (f"uvicorn, {args.workers} workers, {args.clients} client threads"
+              if args.workers else "in process (TestClient)")
     print(f"{args.patients} patients × {DAYS} days, Bundles of {args.bundle}, on "
-          f"{'PostgreSQL' if args.database_url else 'SQLite'}; detection is not in the "
-          "ingest path yet (its own slice): these figures are without it", flush=True)
-    api_s, api_n = through_api(api_url, args.patients, args.bundle)
+          f"{'PostgreSQL' if args.database_url else 'SQLite'}, {served}; detection "
+          f"{'BYPASSED (measurement only)' if args.no_detection else 'on'}; load average "
+          f"{_load()}", flush=True)
+    if args.workers:
+        api_s, api_n = through_server(api_url, args.patients, args.bundle,
+                                      workers=args.workers, clients=args.clients)
+    else:
+        api_s, api_n, cpu, detection = through_api(api_url, args.patients, args.bundle,
+                                                   detection=not args.no_detection)
     print(f"API     {api_n:>9} observations  {api_s:8.1f} s  {api_n / api_s:9.0f} obs/s  "
-          f"{api_s / api_n * 1e6:7.0f} µs/obs")
+          f"{api_s / api_n * 1e6:7.0f} µs/obs  (load {_load()})", flush=True)
+    if not args.workers:
+        print(f"        CPU {cpu / api_n * 1e6:.0f} µs/obs (client and server), detection "
+              f"{detection.cpu / api_n * 1e6:.0f} µs/obs ({detection.calls} runs)", flush=True)
     bare_s, bare_n = bare_insert(bare_url, args.patients)
-    print(f"INSERT  {bare_n:>9} rows          {bare_s:8.1f} s  {bare_n / bare_s:9.0f} rows/s")
+    print(f"INSERT  {bare_n:>9} rows          {bare_s:8.1f} s  {bare_n / bare_s:9.0f} rows/s"
+          f"  (load {_load()})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"ratio API / bare INSERT: {api_s / bare_s:.1f}×; peak RSS {peak:.0f} MB")
+    server = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"ratio API / bare INSERT: {api_s / bare_s:.1f}×; peak RSS {peak:.0f} MB"
+          + (f" (bench), {server:.0f} MB (largest server process)" if args.workers else ""))
     if args.database_url:
         _postgres(args.database_url, names, create=False)
 

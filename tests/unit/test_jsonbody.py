@@ -75,3 +75,12 @@ def test_bytes_not_utf8_and_syntax_errors_are_placed(body: bytes, loc: tuple[Any
     with pytest.raises(RequestValidationError) as refused:
         loads(body)
     assert refused.value.errors()[0]["loc"] == loc
+
+
+@pytest.mark.parametrize("body", [
+    b'{"face": "\\ud83d\\ude00"}',      # an escaped surrogate pair: one character
+    b'{"path": "C:\\\\ud800"}',         # an escaped backslash, then "ud800": plain text
+    b'{"mixed": ["\\u00e9", 1.5e3, -0.0, 12345678901234567890]}',
+])
+def test_escapes_and_numbers_json_allows_read_as_json_reads_them(body: bytes) -> None:
+    assert loads(body) == json.loads(body)

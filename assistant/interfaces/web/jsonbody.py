@@ -8,12 +8,18 @@ reads the body first and refuses them with a 422 whose `loc` is where the bad va
 
 Bytes that are not UTF-8 are read as lone surrogates too (`surrogateescape`), so they are
 refused at their place in the document rather than as a whole.
+
+Most bodies hold none of these: they are read once by the C parser, the few numbers that
+could overflow checked as they are read (`_Suspect` otherwise), and the walk that places
+each bad value runs only for a body that may hold one (not UTF-8, an escaped surrogate, a
+non-finite or overlong number, a syntax error).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -27,6 +33,13 @@ __all__ = ["StrictJSONRoute", "loads"]
 Loc = tuple[str | int, ...]
 _MOST_ERRORS = 20  # enough to fix a document by; a hostile one gets no longer answer
 _SHOWN = 24  # characters of a bad number quoted back
+# The escape of a UTF-16 surrogate (a pair is fine, a lone one is not: the walk tells them
+# apart). `\\ud800` (an escaped backslash) matches too, which only costs the walk.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _Suspect(Exception):
+    """A value JSON may not allow was read: the body is read again, slowly, to place it."""
 
 
 class _Refused:
@@ -52,9 +65,33 @@ def _int(text: str) -> int | _Refused:
         return _Refused(text)
 
 
+def _suspect(text: str) -> Any:
+    raise _Suspect(text)  # NaN, Infinity, -Infinity
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _Suspect(text)
+    return number
+
+
 def loads(body: bytes) -> Any:
     """The JSON document in `body`, or RequestValidationError naming each bad value."""
-    text = body.decode("utf-8", "surrogateescape")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _SURROGATE_ESCAPE.search(text) is None:
+        try:  # what a body holds when nothing in it is refused: read as `_placed` reads it
+            return json.loads(text, parse_constant=_suspect, parse_float=_finite)
+        except (_Suspect, ValueError, RecursionError):  # ValueError: JSONDecodeError, and
+            pass  # an integer with more digits than int() reads: `_placed` names each
+    return _placed(body.decode("utf-8", "surrogateescape"))
+
+
+def _placed(text: str) -> Any:
+    """The document in `text`, each bad value in it refused at its place."""
     try:
         document = json.loads(text, parse_constant=_constant, parse_float=_float,
                               parse_int=_int)
