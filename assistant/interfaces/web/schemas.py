@@ -11,12 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from assistant.domain import schedules
 from assistant.domain.days import DayCode
 from assistant.domain.schedule_specs import ScheduleSpec
-from assistant.interfaces.web.deps import MAX_ID
 from assistant.services import teams
 from assistant.storage.models import (
-    AlertKind,
-    AlertSeverity,
-    AlertStatus,
     DoseStatus,
     PatientStatus,
 )
@@ -184,50 +180,6 @@ class ReadingOut(BaseModel):
     unit: str
     taken_at: datetime
     source: str
-
-
-class EscalationOut(BaseModel):
-    member_id: int
-    name: str
-    at: datetime
-
-
-class AlertOut(BaseModel):
-    id: int
-    patient_id: int
-    kind: AlertKind
-    severity: AlertSeverity
-    summary: str
-    status: AlertStatus
-    assigned_to: int | None
-    resolution_note: str | None
-    created_at: datetime
-    resolved_at: datetime | None
-    acknowledged_at: datetime | None
-    useful: bool | None
-    measure: str | None          # monitoring alerts: the measure and direction
-    direction: str | None
-    evidence_at: datetime | None  # the effective time of the reading that triggered it
-    escalations: list[EscalationOut] = []  # the on-call members an urgent alert went to
-
-
-class AlertPatch(In):
-    status: AlertStatus | None = None
-    assigned_to: int | None = Field(default=None, ge=1, le=MAX_ID)
-    note: str | None = Field(default=None, max_length=2000)
-    useful: bool | None = None   # on resolving: was the alert worth it
-
-
-class SnoozeIn(In):
-    minutes: int = Field(ge=15, le=24 * 60)   # 15 minutes to a day
-
-
-class SnoozeOut(BaseModel):
-    alert_id: int | None
-    measure: str
-    direction: str | None
-    until: datetime
-    created_by: str
 
 
 class MessageIn(In):

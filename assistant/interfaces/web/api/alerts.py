@@ -4,26 +4,73 @@ the steps of its escalation ladder."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.api.common import router
-from assistant.interfaces.web.deps import DB, ApiCaller, Id, OptionalId
+from assistant.interfaces.web.deps import DB, MAX_ID, ApiCaller, Id, OptionalId
 from assistant.services import alerts, audit, escalation
-from assistant.storage.models import Alert, AlertStatus
+from assistant.storage.models import Alert, AlertKind, AlertSeverity, AlertStatus
+
+
+class EscalationOut(BaseModel):
+    member_id: int
+    name: str
+    at: datetime
+
+
+class AlertOut(BaseModel):
+    id: int
+    patient_id: int
+    kind: AlertKind
+    severity: AlertSeverity
+    summary: str
+    status: AlertStatus
+    assigned_to: int | None
+    resolution_note: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+    useful: bool | None
+    measure: str | None          # monitoring alerts: the measure and direction
+    direction: str | None
+    evidence_at: datetime | None  # the effective time of the reading that triggered it
+    escalations: list[EscalationOut] = []  # the on-call members an urgent alert went to
+
+
+class AlertPatch(s.In):
+    status: AlertStatus | None = None
+    assigned_to: int | None = Field(default=None, ge=1, le=MAX_ID)
+    note: str | None = Field(default=None, max_length=2000)
+    useful: bool | None = None   # on resolving: was the alert worth it
+
+
+class SnoozeIn(s.In):
+    minutes: int = Field(ge=15, le=24 * 60)   # 15 minutes to a day
+
+
+class SnoozeOut(BaseModel):
+    alert_id: int | None
+    measure: str
+    direction: str | None
+    until: datetime
+    created_by: str
+
 
 
 def _out(db: Session, found: list[Alert]) -> list[dict[str, Any]]:
     """The alerts as the API shows them, with who each was escalated to and when."""
     steps = escalation.steps(db, [a.id for a in found])
-    fields = [name for name in s.AlertOut.model_fields if name != "escalations"]
+    fields = [name for name in AlertOut.model_fields if name != "escalations"]
     return [{**{name: getattr(a, name) for name in fields},
              "escalations": [asdict(step) for step in steps.get(a.id, [])]} for a in found]
 
 
-@router.get("/alerts", response_model=list[s.AlertOut], tags=["alerts"])
+@router.get("/alerts", response_model=list[AlertOut], tags=["alerts"])
 def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
                 patient_id: OptionalId = None) -> list[Any]:
     """Open alerts first, urgent first, newest first."""
@@ -32,7 +79,7 @@ def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
     return _out(db, found)
 
 
-@router.get("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
+@router.get("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"])
 def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
     alert = alerts.get_alert(db, caller.team_id, alert_id)
     audit.record_read(db, actor=caller.actor, action="alert.view",
@@ -40,16 +87,16 @@ def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
     return _out(db, [alert])[0]
 
 
-@router.patch("/alerts/{alert_id}", response_model=s.AlertOut, tags=["alerts"])
-def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.AlertPatch) -> Any:
+@router.patch("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"])
+def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: AlertPatch) -> Any:
     """Acknowledge, assign or resolve (a note is required to resolve)."""
     alert = alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
                                 actor=caller.actor, **body.model_dump(exclude_unset=True))
     return _out(db, [alert])[0]
 
 
-@router.post("/alerts/{alert_id}/snooze", response_model=s.SnoozeOut, tags=["alerts"])
-def snooze_alert(db: DB, caller: ApiCaller, alert_id: Id, body: s.SnoozeIn) -> Any:
+@router.post("/alerts/{alert_id}/snooze", response_model=SnoozeOut, tags=["alerts"])
+def snooze_alert(db: DB, caller: ApiCaller, alert_id: Id, body: SnoozeIn) -> Any:
     """Hold back news of a monitoring alert's measure and direction for `minutes`
     (15..1440): no new warning for them opens meanwhile; an urgent value still comes
     through, and a high's snooze never silences a low."""

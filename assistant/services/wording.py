@@ -1,0 +1,95 @@
+"""How a monitoring alert words what detection found, from the catalog: the one-line
+reason a nurse reads ("weight +2.4 kg in 3 days; baseline 81.2 kg", "Reading out of
+range: systolic 184 above 180 mmHg")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from assistant import texts
+from assistant.domain import findings
+from assistant.domain.findings import Direction, Finding, FindingKind, Severity
+from assistant.domain.targets import Target
+
+
+def summary(finding: Finding, series: list[findings.Reading],
+             in_force: Mapping[str, Target]) -> str:
+    """The one-line reason, from the catalog."""
+    if finding.kind == FindingKind.trend:
+        return texts.t("alert.trend", reason=reason(finding))
+    if finding.kind == FindingKind.forecast:
+        return texts.t("alert.forecast", reason=reason(finding))
+    if finding.kind == FindingKind.missing_data:
+        return texts.t("alert.missing_data", reason=reason(finding))
+    reading = next((r for r in series if r.measure == finding.measure
+                    and r.at == finding.evidence_at), None)
+    target = in_force.get(finding.measure)
+    if reading is None or target is None or finding.direction is None:
+        return finding.reason
+    return _crossed(reading, target, finding.severity, finding.direction) or finding.reason
+
+
+def reason(finding: Finding) -> str:
+    """A trend's, forecast's or missing data's one line, worded from its facts."""
+    facts = finding.facts
+    rule = facts.get("rule")
+    if rule == "missing":
+        return texts.t("alert.reason.missing", measure=findings.label(finding.measure),
+                       gap=_span(float(facts["hours"]), days_from=48),
+                       every=_span(float(facts["every_hours"]), days_from=48))
+    if rule == "forecast":
+        return texts.t("alert.reason.forecast", value=findings.fmt(float(facts["value"])),
+                       rate=f"{abs(float(facts['rate'])):.1f}",
+                       predicted=findings.fmt(float(facts["predicted"])),
+                       minutes=f"{float(facts['minutes']):.0f}")
+    if rule == "weight_gain":
+        return texts.t("alert.reason.weight_gain", delta=f"{float(facts['delta']):+.1f}",
+                       span=_span(float(facts["hours"]), days_from=36),
+                       start=findings.fmt(float(facts["from"])),
+                       value=findings.fmt(float(facts["value"])))
+    if rule == "cusum":
+        bp = finding.measure == "blood_pressure"
+        return texts.t("alert.reason.trend",
+                       what=texts.t("measure.systolic") if bp else findings.label(
+                           finding.measure),
+                       value=findings.fmt(float(facts["value"])),
+                       unit=findings.UNITS.get(finding.measure, ""),
+                       delta=f"{float(facts['delta']):+.1f}",
+                       baseline=findings.fmt(float(facts["baseline"])),
+                       span=_span(float(facts["hours"]), days_from=36))
+    return finding.reason
+
+
+def _span(hours: float, *, days_from: float) -> str:
+    """ "3 days", "20 h", "40 min": whole days from `days_from` hours on."""
+    if hours >= days_from:
+        return texts.t("span.days", n=f"{hours / 24:.0f}")
+    if hours >= 1:
+        return texts.t("span.hours", n=f"{hours:.0f}")
+    return texts.t("span.minutes", n=f"{hours * 60:.0f}")
+
+
+def _crossed(reading: findings.Reading, target: Target, severity: Severity,
+             direction: Direction) -> str:
+    """ "Reading out of range: systolic 184 above 180 mmHg", as the team always read it."""
+    urgent = severity == Severity.urgent
+    parts = []
+    pairs = [(target.value, reading.value, "systolic" if target.value2 else reading.measure),
+             (target.value2, reading.value2, "diastolic")]
+    for levels, value, name in pairs:
+        if levels is None or value is None:
+            continue
+        if direction == Direction.high:
+            level = levels.urgent_high if urgent else levels.warning_high
+            if level is not None and value >= level:
+                parts.append(texts.t("reading.above", measure=name, value=f"{value:g}",
+                                     limit=f"{level:g}"))
+        else:
+            level = levels.urgent_low if urgent else levels.warning_low
+            if level is not None and value < level:
+                parts.append(texts.t("reading.below", measure=name, value=f"{value:g}",
+                                     limit=f"{level:g}"))
+    if not parts:
+        return ""
+    return texts.t("alert.reading_out_of_range", problems="; ".join(parts),
+                   unit=findings.UNITS.get(reading.measure, ""))
