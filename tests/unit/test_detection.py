@@ -10,7 +10,7 @@ from assistant.domain.cadence import Cadence
 from assistant.domain.detection import Plan, detect, out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, targets_for
-from assistant.services.monitoring import reason
+from assistant.services.wording import reason
 from bench.cohort import generate
 
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from assistant.domain.cadence import Cadence, missing
 from assistant.domain.detection import out_of_range
 from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.targets import Levels, Target
-from assistant.services.monitoring import reason
+from assistant.services.wording import reason
 
 T0 = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
 GLUCOSE = Target("glucose", Levels(urgent_low=3.0, warning_low=3.9, warning_high=13.9),

@@ -12,7 +12,7 @@ from assistant.domain.findings import Direction, FindingKind, Reading, Severity
 from assistant.domain.forecast import predicted_lows
 from assistant.domain.targets import Levels, Target, WeightGainRule
 from assistant.domain.trends import TREND_SPECS, cusum, weight_gain
-from assistant.services.monitoring import reason
+from assistant.services.wording import reason
 
 T0 = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
 GLUCOSE = Target("glucose", Levels(urgent_low=3.0, warning_low=3.9, warning_high=13.9),
