@@ -47,6 +47,7 @@ class Event:
     window_end: datetime
     active_until: datetime
     crosses_at: datetime | None = None  # glucose: when the true value fell below 3.9
+    half_at: datetime | None = None     # a ramp: when it reached half its size
 
 
 @dataclass
@@ -108,18 +109,18 @@ def _chronic(rng: random.Random, pid: int, condition: str) -> Patient:
         onset, span = day0 + rng.uniform(2, 20) * DAY, rng.uniform(3, 7) * DAY
         fluid = (onset, span, rng.uniform(2, 3))
         p.events.append(Event("hf_fluid", "weight", Direction.high, onset,
-                              onset + span + 2 * DAY, p.end))
+                              onset + span + 2 * DAY, p.end, half_at=onset + span / 2))
     if rng.random() < (0.2 if hf else 0.5):
         onset, span = day0 + rng.uniform(0, 15) * DAY, rng.uniform(7, 21) * DAY
         rise = (onset, span, rng.uniform(15, 30))
         p.events.append(Event("bp_rise", "blood_pressure", Direction.high, onset,
-                              onset + span + 7 * DAY, p.end))
+                              onset + span + 7 * DAY, p.end, half_at=onset + span / 2))
     if rng.random() < 0.3:
         onset, span = day0 + rng.uniform(2, 20) * DAY, rng.uniform(2, 7) * DAY
         back = onset + span + rng.uniform(5, 10) * DAY
         rhr = (onset, span, rng.uniform(10, 20), back)
         p.events.append(Event("rhr_rise", "resting_heart_rate", Direction.high, onset,
-                              onset + span + 3 * DAY, back + DAY))
+                              onset + span + 3 * DAY, back + DAY, half_at=onset + span / 2))
     if stop is not None:
         p.events.append(Event("stopped", None, None, stop, stop + 3 * DAY, p.end))
 
@@ -151,9 +152,11 @@ def _chronic(rng: random.Random, pid: int, condition: str) -> Patient:
             if rng.random() < 1.5 / (2 * DAYS):   # a cuff error: loose cuff, arm hanging
                 sbp, dbp = sbp + rng.uniform(20, 35), dbp + rng.uniform(8, 15)
             p.readings.append(Reading("blood_pressure", round(sbp), at, round(dbp)))
-    if stop is not None:   # what starts after the patient stopped cannot be seen
+    if stop is not None:   # what the patient's readings never showed cannot be seen: a
+        # deterioration counts only once it reached half its size before they stopped
         p.readings = [r for r in p.readings if r.at < stop]
-        p.events = [e for e in p.events if e.kind == "stopped" or e.onset < stop - DAY]
+        p.events = [e for e in p.events if e.kind == "stopped"
+                    or max(e.onset + DAY, e.half_at or e.onset) < stop]
     p.readings.sort(key=lambda r: r.at)
     return p
 
