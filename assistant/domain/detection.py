@@ -31,7 +31,7 @@ from assistant.domain.findings import (
     shown,
     since,
 )
-from assistant.domain.targets import Levels, Target, WeightGainRule
+from assistant.domain.targets import Target, WeightGainRule
 
 
 def out_of_range(readings: Iterable[Reading], *, target: Target, start: datetime
@@ -71,21 +71,8 @@ def out_of_range(readings: Iterable[Reading], *, target: Target, start: datetime
 def _level_words(target: Target, reading: Reading, direction: Direction, *, urgent: bool
                  ) -> str:
     """ "at or above 180 systolic", "below 3.9" — the level the reading crossed."""
-    parts = []
-    pairs: list[tuple[Levels | None, float | None, str]] = [
-        (target.value, reading.value, "systolic" if target.value2 is not None else "")]
-    pairs.append((target.value2, reading.value2, "diastolic"))
-    for levels, value, name in pairs:
-        if levels is None or value is None:
-            continue
-        if direction == Direction.high:
-            level = levels.urgent_high if urgent else levels.warning_high
-            if level is not None and value >= level:
-                parts.append(f"at or above {fmt(level)} {name}".rstrip())
-        else:
-            level = levels.urgent_low if urgent else levels.warning_low
-            if level is not None and value < level:
-                parts.append(f"below {fmt(level)} {name}".rstrip())
+    parts = [f"{'at or above' if c.above else 'below'} {fmt(c.level)} {c.name}".rstrip()
+             for c in target.crossed(reading, direction, urgent=urgent)]
     return " and ".join(parts) or "out of range"
 
 

@@ -61,6 +61,26 @@ class Target:
             return None
         return max(found, key=lambda g: (g[0] == Severity.urgent, g[1] == Direction.high))
 
+    def crossed(self, reading: Reading, direction: Direction, *, urgent: bool
+                ) -> list[Crossing]:
+        """The levels of the given grade the reading crossed in `direction`: its value's
+        (named "systolic" when the target bounds a diastolic too) and its value2's."""
+        found = []
+        pairs = [(self.value, reading.value, "systolic" if self.value2 is not None else ""),
+                 (self.value2, reading.value2, "diastolic")]
+        for levels, value, name in pairs:
+            if levels is None or value is None:
+                continue
+            if direction == Direction.high:
+                level = levels.urgent_high if urgent else levels.warning_high
+                if level is not None and value >= level:
+                    found.append(Crossing(name, value, level, above=True))
+            else:
+                level = levels.urgent_low if urgent else levels.warning_low
+                if level is not None and value < level:
+                    found.append(Crossing(name, value, level, above=False))
+        return found
+
     def in_range(self, reading: Reading, direction: Direction) -> bool:
         """True when the reading is not out of range in `direction` (an all-clear)."""
         for levels, value in ((self.value, reading.value), (self.value2, reading.value2)):
@@ -70,6 +90,15 @@ class Target:
             if grade is not None and grade[1] == direction:
                 return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A level a reading crossed: `name` is "", "systolic" or "diastolic"."""
+    name: str
+    value: float
+    level: float
+    above: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,23 +72,10 @@ def _span(hours: float, *, days_from: float) -> str:
 def _crossed(reading: findings.Reading, target: Target, severity: Severity,
              direction: Direction) -> str:
     """ "Reading out of range: systolic 184 above 180 mmHg", as the team always read it."""
-    urgent = severity == Severity.urgent
-    parts = []
-    pairs = [(target.value, reading.value, "systolic" if target.value2 else reading.measure),
-             (target.value2, reading.value2, "diastolic")]
-    for levels, value, name in pairs:
-        if levels is None or value is None:
-            continue
-        if direction == Direction.high:
-            level = levels.urgent_high if urgent else levels.warning_high
-            if level is not None and value >= level:
-                parts.append(texts.t("reading.above", measure=name, value=f"{value:g}",
-                                     limit=f"{level:g}"))
-        else:
-            level = levels.urgent_low if urgent else levels.warning_low
-            if level is not None and value < level:
-                parts.append(texts.t("reading.below", measure=name, value=f"{value:g}",
-                                     limit=f"{level:g}"))
+    parts = [texts.t("reading.above" if c.above else "reading.below",
+                     measure=c.name or reading.measure, value=f"{c.value:g}",
+                     limit=f"{c.level:g}")
+             for c in target.crossed(reading, direction, urgent=severity == Severity.urgent)]
     if not parts:
         return ""
     return texts.t("alert.reading_out_of_range", problems="; ".join(parts),
