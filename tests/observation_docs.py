@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlmodel import Session
+
+from assistant.services import observations
+from assistant.storage.db import utcnow
+from assistant.storage.models import Patient
 
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 
@@ -49,3 +56,15 @@ def bundle(kind: str, *resources: Any) -> dict[str, Any]:
             entry["request"] = {"method": "POST", "url": "Observation"}
         entries.append(entry)
     return {"resourceType": "Bundle", "type": kind, "entry": entries}
+
+
+def ago(**kwargs: float) -> datetime:
+    """A time that far back, to the second."""
+    return (utcnow() - timedelta(**kwargs)).replace(microsecond=0)
+
+
+def send(db: Session, patient: Patient, *resources: Any) -> None:
+    """A device's observations, stored as the API stores them."""
+    observations.receive(db, patient=patient, document=bundle("collection", *resources),
+                         actor="device")
+    db.commit()

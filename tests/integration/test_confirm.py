@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from assistant.errors import InvalidInput
 from assistant.scheduling import confirmations as confirmation_step
-from assistant.services import alerts, confirmations, monitoring, observations, readings
+from assistant.services import alerts, confirmations, monitoring, readings
 from assistant.services.teams import add_team
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
@@ -29,7 +29,7 @@ from assistant.storage.models import (
 )
 from assistant.texts import t
 from tests.integration.test_telegram_bridge import CHAT, _enrol, _patient, deliver_outbox
-from tests.observation_docs import blood_pressure, bundle
+from tests.observation_docs import ago, blood_pressure, send
 from tests.telegram_emulator import Emulator
 
 
@@ -46,22 +46,11 @@ def patient(any_db: Session) -> Patient:
     return found
 
 
-def _ago(**kwargs: float) -> datetime:
-    return (utcnow() - timedelta(**kwargs)).replace(microsecond=0)
-
-
-def _send(db: Session, patient: Patient, *resources: Any) -> None:
-    """A device's observations, as the API stores them."""
-    observations.receive(db, patient=patient, document=bundle("collection", *resources),
-                         actor="device")
-    db.commit()
-
-
 def _bp(systolic: float, diastolic: float, at: datetime) -> Any:
     return blood_pressure(systolic, diastolic, at.isoformat(), device="cuff")
 
 
-HIGH_TWICE = (_bp(165, 95, _ago(minutes=20)), _bp(168, 96, _ago(minutes=10)))
+HIGH_TWICE = (_bp(165, 95, ago(minutes=20)), _bp(168, 96, ago(minutes=10)))
 
 
 def _alerts(db: Session) -> list[Alert]:
@@ -76,7 +65,7 @@ def _messages(db: Session) -> list[OutboxMessage]:
 
 def _high_twice(db: Session, patient: Patient) -> Alert:
     """Two warning-level readings: persistence is satisfied; the alert waits."""
-    _send(db, patient, *HIGH_TWICE)
+    send(db, patient, *HIGH_TWICE)
     [alert] = _alerts(db)
     return alert
 
@@ -104,7 +93,7 @@ def test_a_warning_waits_for_the_patient_with_one_request_and_its_buttons(
     # Not the team's yet: not among the open alerts.
     assert alerts.alerts(any_db, patient.team_id, status=AlertStatus.open) == []
     # The same readings again, and a re-evaluation: no second request, nothing reopened.
-    _send(any_db, patient, *HIGH_TWICE)
+    send(any_db, patient, *HIGH_TWICE)
     monitoring.evaluate(any_db, patient=patient)
     any_db.commit()
     assert [(a.id, a.status) for a in _alerts(any_db)] == [(alert.id, AlertStatus.confirming)]
@@ -145,7 +134,7 @@ def test_a_re_measure_still_high_goes_to_the_team_confirmed(
 def test_an_urgent_value_while_confirming_goes_to_the_team_at_once(
         any_db: Session, patient: Patient) -> None:
     _high_twice(any_db, patient)
-    _send(any_db, patient, _bp(186, 100, _ago(minutes=1)))
+    send(any_db, patient, _bp(186, 100, ago(minutes=1)))
     [alert] = _alerts(any_db)
     assert (alert.status, alert.severity) == (AlertStatus.open, AlertSeverity.urgent)
     assert "systolic 186 above 180" in alert.summary
@@ -218,7 +207,7 @@ def test_no_answer_within_30_minutes_goes_to_the_team(any_db: Session,
 
 def test_an_urgent_value_goes_to_the_team_at_once_without_a_request(
         any_db: Session, patient: Patient) -> None:
-    _send(any_db, patient, _bp(192, 96, _ago(minutes=5)))
+    send(any_db, patient, _bp(192, 96, ago(minutes=5)))
     [alert] = _alerts(any_db)
     assert (alert.status, alert.severity) == (AlertStatus.open, AlertSeverity.urgent)
     assert _messages(any_db) == []
@@ -236,7 +225,7 @@ def test_without_a_chat_a_warning_goes_to_the_team_at_once(any_db: Session,
 
 
 def test_the_team_cannot_set_confirming_itself(any_db: Session, patient: Patient) -> None:
-    _send(any_db, patient, _bp(192, 96, _ago(minutes=5)))
+    send(any_db, patient, _bp(192, 96, ago(minutes=5)))
     [alert] = _alerts(any_db)
     with pytest.raises(InvalidInput, match="status"):
         alerts.update_alert(any_db, alert, actor="test", status=AlertStatus.confirming)
@@ -248,7 +237,7 @@ def test_the_request_and_its_buttons_on_telegram(bridge: Emulator) -> None:
     ada = _patient("Ada")
     _enrol(bridge, ada)
     with session() as db:
-        _send(db, ada, *HIGH_TWICE)
+        send(db, ada, *HIGH_TWICE)
         [alert] = _alerts(db)
         assert alert.status == AlertStatus.confirming
     deliver_outbox()
@@ -278,7 +267,7 @@ def test_the_request_and_its_buttons_on_telegram(bridge: Emulator) -> None:
         assert bob_row is not None
         db.add(ChatLink(patient_id=bob.id, channel="console", chat_id="bob"))
         db.flush()
-        _send(db, bob_row, *HIGH_TWICE)
+        send(db, bob_row, *HIGH_TWICE)
         [_, bobs] = _alerts(db)
     bridge.wait_answered(bridge.inject_callback(CHAT, ask, f"confirm:{bobs.id}:cannot"))
     bridge.wait_until(lambda: sum(str(e.get("message_id")) == str(ask.message_id)

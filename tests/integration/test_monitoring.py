@@ -5,7 +5,7 @@ own targets, the heart-failure weight rule, and missing data nudging then alerti
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -31,7 +31,7 @@ from assistant.storage.models import (
     PatientStatus,
     Reading,
 )
-from tests.observation_docs import blood_pressure, bundle, observation
+from tests.observation_docs import ago, blood_pressure, bundle, observation, send
 
 
 @pytest.fixture
@@ -41,16 +41,6 @@ def patient(any_db: Session) -> Patient:
     any_db.add(found)
     any_db.commit()
     return found
-
-
-def _ago(**kwargs: float) -> datetime:
-    return (utcnow() - timedelta(**kwargs)).replace(microsecond=0)
-
-
-def _send(db: Session, patient: Patient, *resources: Any) -> None:
-    observations.receive(db, patient=patient, document=bundle("collection", *resources),
-                         actor="device")
-    db.commit()
 
 
 def _bp(systolic: float, diastolic: float, at: datetime, **kwargs: Any) -> Any:
@@ -64,8 +54,8 @@ def _alerts(db: Session) -> list[Alert]:
 
 def test_an_urgent_value_alerts_at_once_with_its_evidence(any_db: Session,
                                                           patient: Patient) -> None:
-    taken = _ago(hours=2)
-    _send(any_db, patient, _bp(192, 96, taken))
+    taken = ago(hours=2)
+    send(any_db, patient, _bp(192, 96, taken))
     [alert] = _alerts(any_db)
     assert (alert.kind, alert.severity, alert.status) == (
         AlertKind.reading, AlertSeverity.urgent, AlertStatus.open)
@@ -76,36 +66,36 @@ def test_an_urgent_value_alerts_at_once_with_its_evidence(any_db: Session,
 
 def test_a_warning_needs_persistence_then_new_evidence_updates_it_then_all_clear(
         any_db: Session, patient: Patient) -> None:
-    _send(any_db, patient, _bp(165, 95, _ago(hours=6)))
+    send(any_db, patient, _bp(165, 95, ago(hours=6)))
     assert _alerts(any_db) == []                       # one reading is not a warning
-    second = _ago(hours=5)
-    _send(any_db, patient, _bp(168, 95, second))
+    second = ago(hours=5)
+    send(any_db, patient, _bp(168, 95, second))
     [alert] = _alerts(any_db)
     assert (alert.severity, alert.evidence_at) == (AlertSeverity.high, second)
-    third = _ago(hours=4)
-    _send(any_db, patient, _bp(171, 97, third))
+    third = ago(hours=4)
+    send(any_db, patient, _bp(171, 97, third))
     [alert] = _alerts(any_db)                          # updated, not a second alert
     assert alert.evidence_at == third and "systolic 171 above 160" in alert.summary
-    _send(any_db, patient, _bp(184, 99, _ago(hours=3)))
+    send(any_db, patient, _bp(184, 99, ago(hours=3)))
     [alert] = _alerts(any_db)
     assert alert.severity == AlertSeverity.urgent      # escalated in place
-    _send(any_db, patient, _bp(128, 82, _ago(hours=1)))
+    send(any_db, patient, _bp(128, 82, ago(hours=1)))
     [alert] = _alerts(any_db)
     assert alert.status == AlertStatus.resolved
     assert alert.resolution_note is not None and alert.resolution_note.startswith("All clear")
-    _send(any_db, patient, _bp(126, 80, _ago(minutes=30)))
+    send(any_db, patient, _bp(126, 80, ago(minutes=30)))
     assert len(_alerts(any_db)) == 1                   # the old evidence is not news again
 
 
 def test_history_is_stored_but_never_alerts(any_db: Session, patient: Patient) -> None:
-    _send(any_db, patient, _bp(200, 125, _ago(hours=170)), _bp(199, 124, _ago(hours=169)))
+    send(any_db, patient, _bp(200, 125, ago(hours=170)), _bp(199, 124, ago(hours=169)))
     assert len(any_db.exec(select(Reading)).all()) == 2
     assert _alerts(any_db) == []
 
 
 def test_the_same_bundle_twice_gives_one_reading_and_one_alert(any_db: Session,
                                                                patient: Patient) -> None:
-    document = bundle("batch", observation("59408-5", 82, "%", _ago(hours=1).isoformat(),
+    document = bundle("batch", observation("59408-5", 82, "%", ago(hours=1).isoformat(),
                                            identifier="ox-1"))
     for _ in range(2):
         observations.receive(any_db, patient=patient, document=document, actor="device")
@@ -119,8 +109,8 @@ def test_the_same_bundle_twice_gives_one_reading_and_one_alert(any_db: Session,
 def test_late_observations_are_evaluated_in_effective_time_order(
         any_db: Session, patient: Patient) -> None:
     # The newest (back in range) arrives first; two older high readings arrive late.
-    _send(any_db, patient, _bp(125, 80, _ago(hours=1)))
-    _send(any_db, patient, _bp(170, 95, _ago(hours=4)), _bp(172, 96, _ago(hours=3)))
+    send(any_db, patient, _bp(125, 80, ago(hours=1)))
+    send(any_db, patient, _bp(170, 95, ago(hours=4)), _bp(172, 96, ago(hours=3)))
     [alert] = _alerts(any_db)
     assert alert.status == AlertStatus.resolved        # opened at 3 h ago, clear at 1 h ago
 
@@ -130,7 +120,7 @@ def test_team_default_applies_where_the_patient_has_none(any_db: Session,
     any_db.add(MeasureTarget(team_id=patient.team_id, measure="spo2",
                              warning_low=95, urgent_low=85, persist_count=1))
     any_db.commit()
-    _send(any_db, patient, observation("59408-5", 93, "%", _ago(hours=2).isoformat()))
+    send(any_db, patient, observation("59408-5", 93, "%", ago(hours=2).isoformat()))
     [alert] = _alerts(any_db)
     assert (alert.severity, alert.summary) == (
         AlertSeverity.high, "Reading out of range: spo2 93 below 95 %")
@@ -139,7 +129,7 @@ def test_team_default_applies_where_the_patient_has_none(any_db: Session,
     any_db.commit()
     assert [(m, source) for m, _, source in targets.in_force(any_db, patient)
             if m == "spo2"] == [("spo2", "patient")]
-    _send(any_db, patient, observation("59408-5", 92, "%", _ago(hours=1).isoformat()))
+    send(any_db, patient, observation("59408-5", 92, "%", ago(hours=1).isoformat()))
     assert len(_alerts(any_db)) == 1                   # 92 is within the patient's own
 
 
@@ -148,10 +138,10 @@ def test_heart_failure_weight_gain_is_a_trend_alert(any_db: Session,
     targets.set_targets(any_db, patient=patient, actor="test", member_id=None, items=[],
                         preset="heart_failure")
     any_db.commit()
-    days = [(_ago(days=d, hours=1), 81.0 + (0.1 if d % 2 else 0)) for d in range(20, 2, -1)]
-    days += [(_ago(days=2, hours=1), 82.0), (_ago(days=1, hours=1), 82.8),
-             (_ago(hours=1), 83.6)]
-    _send(any_db, patient, *[observation("29463-7", kg, "kg", at.isoformat(), device="scale")
+    days = [(ago(days=d, hours=1), 81.0 + (0.1 if d % 2 else 0)) for d in range(20, 2, -1)]
+    days += [(ago(days=2, hours=1), 82.0), (ago(days=1, hours=1), 82.8),
+             (ago(hours=1), 83.6)]
+    send(any_db, patient, *[observation("29463-7", kg, "kg", at.isoformat(), device="scale")
                              for at, kg in days])
     found = [a for a in _alerts(any_db) if a.measure == "weight"]
     assert [(a.kind, a.direction, a.status) for a in found] == [
@@ -162,9 +152,9 @@ def test_heart_failure_weight_gain_is_a_trend_alert(any_db: Session,
 def test_missing_data_nudges_the_patient_once_then_alerts_the_team(
         any_db: Session, patient: Patient) -> None:
     any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id, measure="weight",
-                             expect_every_hours=24, confirmed_at=_ago(days=10)))
+                             expect_every_hours=24, confirmed_at=ago(days=10)))
     any_db.add(ChatLink(patient_id=patient.id, chat_id="5001"))
-    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(days=4).isoformat()))
+    send(any_db, patient, observation("29463-7", 80, "kg", ago(days=4).isoformat()))
     now = utcnow()
     assert monitoring.check_missing(any_db, patient=patient, now=now) == 1
     assert monitoring.check_missing(any_db, patient=patient, now=now) == 0  # once
@@ -185,7 +175,7 @@ def test_missing_data_without_a_chat_alerts_the_team_at_once(any_db: Session,
                                                              patient: Patient) -> None:
     any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id,
                              measure="blood_pressure", expect_every_hours=12,
-                             confirmed_at=_ago(days=5)))
+                             confirmed_at=ago(days=5)))
     any_db.commit()
     assert monitoring.check_missing(any_db, patient=patient) == 0
     any_db.commit()
@@ -199,7 +189,7 @@ def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
     paused = Patient(team_id=patient.team_id, display_name="Bo", status=PatientStatus.paused)
     any_db.add(paused)
     any_db.add(MeasureTarget(team_id=patient.team_id, measure="weight", expect_every_hours=24,
-                             confirmed_at=_ago(days=5)))
+                             confirmed_at=ago(days=5)))
     any_db.add(ChatLink(patient_id=patient.id, chat_id="5002"))
     any_db.commit()
     now = utcnow()
@@ -208,7 +198,7 @@ def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
     any_db.commit()
     [nudge] = any_db.exec(select(OutboxMessage)).all()
     assert nudge.patient_id == patient.id
-    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(minutes=5).isoformat()))
+    send(any_db, patient, observation("29463-7", 80, "kg", ago(minutes=5).isoformat()))
     missing_data.check_missing_data(any_db, now=now + monitoring.NUDGE_WAIT)
     any_db.commit()
     assert _alerts(any_db) == []                       # the reading came: no alert
@@ -217,15 +207,15 @@ def test_the_scheduler_step_nudges_patients_whose_team_plan_expects_readings(
 def test_a_missing_data_alert_clears_when_the_reading_arrives(any_db: Session,
                                                               patient: Patient) -> None:
     any_db.add(MeasureTarget(team_id=patient.team_id, patient_id=patient.id, measure="weight",
-                             expect_every_hours=24, confirmed_at=_ago(days=10)))
-    _send(any_db, patient, observation("29463-7", 80, "kg", _ago(days=4).isoformat()))
-    monitoring.check_missing(any_db, patient=patient, now=_ago(minutes=10))
+                             expect_every_hours=24, confirmed_at=ago(days=10)))
+    send(any_db, patient, observation("29463-7", 80, "kg", ago(days=4).isoformat()))
+    monitoring.check_missing(any_db, patient=patient, now=ago(minutes=10))
     any_db.commit()
     [alert] = _alerts(any_db)
     assert (alert.kind, alert.status) == (AlertKind.missing_data, AlertStatus.open)
     # the weight is taken five minutes after the team was alerted: the next evaluation
     # (the readings were stored) clears it, not one 30 minutes later
-    _send(any_db, patient, observation("29463-7", 80.6, "kg", _ago(minutes=5).isoformat()))
+    send(any_db, patient, observation("29463-7", 80.6, "kg", ago(minutes=5).isoformat()))
     [alert] = _alerts(any_db)
     assert alert.status == AlertStatus.resolved
     assert alert.resolution_note is not None and alert.resolution_note.startswith("All clear")
@@ -239,26 +229,26 @@ def _snooze(db: Session, minutes: int, now: datetime | None = None) -> None:
 
 def test_a_snoozed_high_does_not_re_alert_a_low_does_and_an_urgent_comes_through(
         any_db: Session, patient: Patient) -> None:
-    _send(any_db, patient, _bp(165, 95, _ago(hours=7)), _bp(168, 95, _ago(hours=6)))
+    send(any_db, patient, _bp(165, 95, ago(hours=7)), _bp(168, 95, ago(hours=6)))
     _snooze(any_db, 240)
-    _send(any_db, patient, _bp(125, 80, _ago(hours=5)))           # all clear
-    _send(any_db, patient, _bp(166, 95, _ago(hours=4)), _bp(167, 96, _ago(hours=3)))
+    send(any_db, patient, _bp(125, 80, ago(hours=5)))           # all clear
+    send(any_db, patient, _bp(166, 95, ago(hours=4)), _bp(167, 96, ago(hours=3)))
     assert [(a.direction, a.status) for a in _alerts(any_db)] == [
         ("high", AlertStatus.resolved)]                           # high again: held back
-    _send(any_db, patient, _bp(85, 55, _ago(hours=2)), _bp(84, 54, _ago(minutes=100)))
+    send(any_db, patient, _bp(85, 55, ago(hours=2)), _bp(84, 54, ago(minutes=100)))
     assert [(a.direction, a.status) for a in _alerts(any_db)] == [
         ("high", AlertStatus.resolved), ("low", AlertStatus.open)]  # a low is not silenced
-    _send(any_db, patient, _bp(192, 104, _ago(minutes=30)))
+    send(any_db, patient, _bp(192, 104, ago(minutes=30)))
     assert [(a.direction, a.severity, a.status) for a in _alerts(any_db)][-1] == (
         "high", AlertSeverity.urgent, AlertStatus.open)           # urgent comes through
 
 
 def test_a_snoozed_warning_escalating_to_urgent_is_news_and_a_snooze_ends(
         any_db: Session, patient: Patient) -> None:
-    _send(any_db, patient, _bp(165, 95, _ago(hours=7)), _bp(168, 95, _ago(hours=6)))
-    _snooze(any_db, 60, now=_ago(hours=3))                      # ended two hours ago
-    _send(any_db, patient, _bp(125, 80, _ago(hours=5)))
-    _send(any_db, patient, _bp(166, 95, _ago(hours=4)), _bp(167, 96, _ago(hours=3)))
+    send(any_db, patient, _bp(165, 95, ago(hours=7)), _bp(168, 95, ago(hours=6)))
+    _snooze(any_db, 60, now=ago(hours=3))                      # ended two hours ago
+    send(any_db, patient, _bp(125, 80, ago(hours=5)))
+    send(any_db, patient, _bp(166, 95, ago(hours=4)), _bp(167, 96, ago(hours=3)))
     assert [a.status for a in _alerts(any_db)] == [AlertStatus.resolved, AlertStatus.open]
     _snooze(any_db, 240)
 
@@ -268,10 +258,10 @@ def test_a_snoozed_warning_escalating_to_urgent_is_news_and_a_snooze_ends(
         any_db.flush()
         return monitoring.evaluate(any_db, patient=patient)
 
-    got = stored(170, 97, _ago(hours=2))
+    got = stored(170, 97, ago(hours=2))
     assert [(d.action, d.notify) for d in got] == [
         (Action.update, False)]                                  # snoozed: no news
-    assert [(d.action, d.notify) for d in stored(186, 99, _ago(hours=1))] == [
+    assert [(d.action, d.notify) for d in stored(186, 99, ago(hours=1))] == [
         (Action.update, True)]                                   # urgent: news
     any_db.commit()
     opened = _alerts(any_db)[-1]
@@ -282,18 +272,18 @@ def test_the_lookback_setting_decides_what_is_history(any_db: Session, patient: 
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARELOOP_ALERT_LOOKBACK_HOURS", "24")
     get_settings.cache_clear()
-    _send(any_db, patient, _bp(195, 125, _ago(hours=26)))        # urgent, but history
+    send(any_db, patient, _bp(195, 125, ago(hours=26)))        # urgent, but history
     assert _alerts(any_db) == []
-    taken = _ago(hours=20)
-    _send(any_db, patient, _bp(194, 118, taken))
+    taken = ago(hours=20)
+    send(any_db, patient, _bp(194, 118, taken))
     [alert] = _alerts(any_db)
     assert (alert.severity, alert.evidence_at) == (AlertSeverity.urgent, taken)
 
 
 def test_a_late_older_reading_does_not_undo_a_newer_alert(any_db: Session,
                                                           patient: Patient) -> None:
-    newest = _ago(hours=1)
-    _send(any_db, patient, _bp(190, 100, newest))
-    _send(any_db, patient, _bp(124, 80, _ago(hours=3)), _bp(126, 78, _ago(hours=2)))
+    newest = ago(hours=1)
+    send(any_db, patient, _bp(190, 100, newest))
+    send(any_db, patient, _bp(124, 80, ago(hours=3)), _bp(126, 78, ago(hours=2)))
     [alert] = _alerts(any_db)                # in range before it, in effective-time order
     assert (alert.status, alert.evidence_at) == (AlertStatus.open, newest)
