@@ -72,11 +72,14 @@ def open_monitoring(db: Session, *, patient: Patient, kind: AlertKind,
 
 
 def update_monitoring(db: Session, alert: Alert, *, severity: AlertSeverity, summary: str,
-                      evidence_at: datetime, at: datetime) -> None:
+                      evidence_at: datetime, at: datetime, news: bool = False) -> None:
     """New evidence for an open monitoring alert: it says the latest (and never becomes
-    less severe while open)."""
+    less severe while open). `news` (it turned urgent): an acknowledged alert is the
+    team's to look at again, and its escalation ladder starts."""
     if severity == AlertSeverity.urgent:
         alert.severity = severity
+    if news and alert.status == AlertStatus.acknowledged:
+        alert.status, alert.acknowledged_at = AlertStatus.open, None
     alert.summary = summary[:SUMMARY_CHARS]
     alert.evidence_at = evidence_at
     alert.last_finding_at = at

@@ -183,7 +183,8 @@ def _apply(db: Session, patient: Patient, live: dict[Key, Alert], decision: Deci
     row = live[decision.key]
     before = row.summary
     alerts.update_monitoring(db, row, severity=SEVERITIES[finding.severity],
-                             summary=summary, evidence_at=finding.evidence_at, at=decision.at)
+                             summary=summary, evidence_at=finding.evidence_at, at=decision.at,
+                             news=decision.notify)
     if row.status == AlertStatus.confirming:   # the next reading is out of range too
         second = _at(series, finding.measure, finding.evidence_at) \
             if confirmations.wanted(finding) else None

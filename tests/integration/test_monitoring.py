@@ -287,3 +287,18 @@ def test_a_late_older_reading_does_not_undo_a_newer_alert(any_db: Session,
     send(any_db, patient, _bp(124, 80, ago(hours=3)), _bp(126, 78, ago(hours=2)))
     [alert] = _alerts(any_db)                # in range before it, in effective-time order
     assert (alert.status, alert.evidence_at) == (AlertStatus.open, newest)
+
+
+def test_an_acknowledged_warning_that_turns_urgent_comes_back_to_the_team(
+        any_db: Session, patient: Patient) -> None:
+    send(any_db, patient, _bp(165, 95, ago(hours=6)), _bp(166, 96, ago(hours=5)))
+    [alert] = _alerts(any_db)
+    alerts.update_alert(any_db, alert, actor="member:1", status=AlertStatus.acknowledged)
+    any_db.commit()
+    send(any_db, patient, _bp(167, 94, ago(hours=4)))   # more of the same: no news
+    [alert] = _alerts(any_db)
+    assert alert.status == AlertStatus.acknowledged
+    send(any_db, patient, _bp(191, 99, ago(hours=3)))   # now urgent: the team must look again
+    [alert] = _alerts(any_db)
+    assert (alert.status, alert.severity, alert.acknowledged_at) == (
+        AlertStatus.open, AlertSeverity.urgent, None)
