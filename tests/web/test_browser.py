@@ -41,7 +41,13 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh page; the test fails if the Content-Security-Policy blocked anything on it."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield from csp_checked(browser, width=1280, height=900)
+
+
+def csp_checked(browser: Browser, *, width: int, height: int) -> Iterator[Page]:
+    """A fresh page of that size, then a failure if the Content-Security-Policy blocked
+    anything on it."""
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import Team
-from tests.web.test_browser import SHOTS, browser, log_in  # noqa: F401 (a fixture)
+from tests.web.test_browser import SHOTS, browser, csp_checked, log_in  # noqa: F401 (a fixture)
 from tests.web.test_patient_monitoring import seed
 
 pytestmark = pytest.mark.browser
@@ -20,14 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def wide(browser: Browser) -> Iterator[Page]:  # noqa: F811 (the fixture imported above)
     """A page at a common laptop size; fails if the Content-Security-Policy blocked anything."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    yield page
-    context.close()
-    assert refused == [], refused
+    yield from csp_checked(browser, width=1366, height=768)
 
 
 def test_a_nurse_reads_the_charts_and_confirms_a_preset(
