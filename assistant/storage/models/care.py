@@ -25,6 +25,7 @@ class Reading(SQLModel, table=True):
         Index("uq_readings_identifier", "patient_id", "identifier", unique=True),
         Index("uq_readings_device_time", "patient_id", "device", "code", "taken_at",
               unique=True),
+        Index("ix_readings_patient_taken", "patient_id", "taken_at"),
         {"sqlite_autoincrement": True})
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
@@ -77,7 +78,8 @@ class Alert(SQLModel, table=True):
     triggered them) and `last_finding_at` (when detection last found it still so); the
     summary is the one-line reason."""
     __tablename__ = "alerts"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (Index("ix_alerts_team_status", "team_id", "status"),  # the worklist
+                      {"sqlite_autoincrement": True})
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     patient_id: int = Field(foreign_key="patients.id", index=True, ondelete="CASCADE")
     team_id: int = Field(foreign_key="care_teams.id", index=True, ondelete="CASCADE")
@@ -106,6 +108,20 @@ class AlertEscalation(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     alert_id: int = Field(foreign_key="alerts.id", index=True, ondelete="CASCADE")
     member_id: int = Field(foreign_key="team_members.id", ondelete="CASCADE")
+    at: datetime = created_time()
+
+
+class AlertEvent(SQLModel, table=True):
+    """One step in an alert's history: created, acknowledged, assigned, replied, resolved,
+    reopened, snoozed; who and when."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int = Field(default=None, primary_key=True)  # set by the database on insert
+    alert_id: int = Field(foreign_key="alerts.id", index=True, ondelete="CASCADE")
+    action: str = Field(max_length=24)
+    actor: str = Field(max_length=120)      # "member:3", "system", "patient"
+    note: str | None = Field(default=None, max_length=2000)   # a reply's text, a reason
     at: datetime = created_time()
 
 

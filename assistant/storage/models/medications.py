@@ -33,6 +33,9 @@ class Medication(SQLModel, table=True):
     active: bool = True
     created_at: datetime = created_time()
     stopped_at: datetime | None = utc_time()
+    # Why and by whom it was stopped (like FHIR MedicationRequest.statusReason).
+    stop_reason: str | None = Field(default=None, max_length=500)
+    stopped_by: str | None = Field(default=None, max_length=120)
 
     @property
     def label(self) -> str:
@@ -64,6 +67,7 @@ class DoseOccurrence(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("schedule_id", "due_at", name="uq_dose_occurrences_schedule_due"),
         Index("ix_dose_occurrences_status_due", "status", "due_at"),
+        Index("ix_dose_occurrences_patient_due", "patient_id", "due_at"),  # a week's doses
         {"sqlite_autoincrement": True},
     )
     id: int = Field(default=None, primary_key=True)  # set by the database on insert

@@ -4,7 +4,7 @@ attempts) that link them."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
@@ -22,12 +22,21 @@ def new_chat_ref() -> str:
 
 class Patient(SQLModel, table=True):
     __tablename__ = "patients"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # A record number names one patient in a team; many patients have none.
+        Index("uq_patients_team_record", "team_id", "record_number", unique=True,
+              sqlite_where=text("record_number IS NOT NULL"),
+              postgresql_where=text("record_number IS NOT NULL")),
+        {"sqlite_autoincrement": True},
+    )
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
     team_id: int = Field(foreign_key="care_teams.id", index=True, ondelete="CASCADE")
     # The conversation id Rasa sees: opaque, never the Telegram id nor the row id.
     chat_ref: str = Field(default_factory=new_chat_ref, max_length=32, unique=True)
     display_name: str = Field(max_length=120)
+    # A second identifier shown beside the name everywhere: two "Ada Okafor" differ.
+    birth_date: date | None = None
+    record_number: str | None = Field(default=None, max_length=32)   # the clinic's own
     timezone: str = Field(default="UTC", max_length=64)
     language: str = Field(default="en", max_length=8)
     status: PatientStatus = enum_field(PatientStatus.active)

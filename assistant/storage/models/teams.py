@@ -33,6 +33,7 @@ class CareTeam(SQLModel, table=True):
     # member of `on_call` (member ids, in order; inactive members are skipped).
     escalate_after_minutes: int = Field(default=15, ge=1)
     on_call: list[int] = json_field(list)
+    timezone: str = Field(default="UTC", max_length=64)   # new patients' default zone
     created_at: datetime = created_time()
 
 
