@@ -7,9 +7,10 @@ validates everything before it writes anything, and records an audit entry.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from assistant.domain import schedules, zones
 from assistant.domain.fields import clean_text
@@ -17,14 +18,39 @@ from assistant.errors import InvalidInput, InvalidSchedule, NotFound
 from assistant.services import audit, occurrences
 from assistant.storage.models import CareTeam, Medication, Patient, PatientStatus
 
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def birth_date(value: date | None) -> date | None:
+    """A date of birth, checked: not in the future, not before 1900."""
+    if value is not None and not EARLIEST_BIRTH <= value <= date.today():
+        raise InvalidInput("birth_date: a date between 1900-01-01 and today")
+    return value
+
+
+def record_number(db: Session, team_id: int, value: str | None,
+                  patient_id: int | None = None) -> str | None:
+    """The clinic's record number, checked: at most 32 characters, one patient's in a team."""
+    if value is None or not value.strip():
+        return None
+    number = clean_text(value, "record_number", 32)
+    other = db.exec(select(Patient.id).where(Patient.team_id == team_id,
+                                             Patient.record_number == number)).first()
+    if other is not None and other != patient_id:
+        raise InvalidInput("record_number: another patient of this team has it")
+    return number
+
 
 def add_patient(db: Session, *, team: CareTeam, name: str, timezone: str, actor: str,
                 language: str = "en", conditions: list[str] | None = None,
-                goals: list[str] | None = None) -> Patient:
+                goals: list[str] | None = None, born: date | None = None,
+                record: str | None = None) -> Patient:
     zones.place_zone(timezone)
     patient = Patient(team_id=team.id, display_name=clean_text(name, "patient name", 120),
                       timezone=timezone, language=clean_text(language, "language", 8),
-                      conditions=conditions or [], goals=goals or [])
+                      conditions=conditions or [], goals=goals or [],
+                      birth_date=birth_date(born),
+                      record_number=record_number(db, team.id, record))
     db.add(patient)
     db.flush()
     audit.record(db, actor=actor, action="patient.add", patient_id=patient.id)
@@ -66,7 +92,9 @@ def _labels(values: list[str], what: str) -> list[str]:
 
 
 PROFILE_FIELDS = ("display_name", "timezone", "language", "conditions", "goals", "quiet_start",
-                  "quiet_end", "advice_time", "advice_per_day", "status")
+                  "quiet_end", "advice_time", "advice_per_day", "status", "birth_date",
+                  "record_number")
+REMOVABLE = {"quiet_start", "quiet_end", "advice_time", "birth_date", "record_number"}
 
 
 def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
@@ -77,13 +105,18 @@ def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
     if unknown:
         raise InvalidInput(f"{sorted(unknown)[0]}: not a profile field")
     new = dict(changes)
-    for key in set(PROFILE_FIELDS) - {"quiet_start", "quiet_end", "advice_time"}:
+    for key in set(PROFILE_FIELDS) - REMOVABLE:
         if key in new and new[key] is None:
             raise InvalidInput(f"{key}: cannot be removed, only changed")
     if "display_name" in new:
         new["display_name"] = clean_text(new["display_name"], "display_name", 120)
     if "timezone" in new and new["timezone"] != patient.timezone:
         zones.place_zone(new["timezone"])  # an old alias already stored may stay as it is
+    if "birth_date" in new:
+        new["birth_date"] = birth_date(new["birth_date"])
+    if "record_number" in new:
+        new["record_number"] = record_number(db, patient.team_id, new["record_number"],
+                                             patient.id)
     if "language" in new:
         new["language"] = clean_text(new["language"], "language", 8)
     for key in ("conditions", "goals"):

@@ -27,6 +27,8 @@ class In(BaseModel):
 
 class PatientIn(In):
     display_name: str = Field(min_length=1, max_length=120)
+    birth_date: date | None = Field(default=None, examples=["1948-03-21"])
+    record_number: str | None = Field(default=None, max_length=32)
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
     language: str = Field(default="en", min_length=1, max_length=8)
     conditions: list[Label] = Field(default=[], max_length=20)
@@ -35,6 +37,8 @@ class PatientIn(In):
 
 class PatientPatch(In):
     display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    birth_date: date | None = None
+    record_number: str | None = Field(default=None, max_length=32)
     timezone: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, min_length=1, max_length=8)
     status: PatientStatus | None = None
@@ -49,6 +53,8 @@ class PatientPatch(In):
 class PatientOut(BaseModel):
     id: int
     display_name: str
+    birth_date: date | None
+    record_number: str | None
     timezone: str
     language: str
     status: PatientStatus

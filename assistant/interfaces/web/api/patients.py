@@ -35,7 +35,8 @@ def create_patient(db: DB, caller: ApiCaller, body: s.PatientIn) -> s.PatientOut
     patient = patients.add_patient(db, team=team, name=body.display_name,
                                    timezone=body.timezone or get_settings().timezone,
                                    language=body.language, conditions=body.conditions,
-                                   goals=body.goals, actor=caller.actor)
+                                   goals=body.goals, born=body.birth_date,
+                                   record=body.record_number, actor=caller.actor)
     return patient_out(db, patient)
 
 
