@@ -87,11 +87,14 @@ RASA_FIXTURES = {"rasa_stack", "trained_model", "rasa_cli"}
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses the Rasa engine is marked `rasa`, however it gets it: `-m rasa`
-    is all of them (`./careloop test` runs them beside the rest)."""
+    """Every test that uses the Rasa engine is marked `rasa`, and every test that drives
+    Chromium `browser`, however it gets them: `./careloop test` runs them beside the rest."""
     for item in items:
-        if RASA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if RASA_FIXTURES & fixtures:
             item.add_marker(pytest.mark.rasa)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
