@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, Table, inspect
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import make_url
@@ -18,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from assistant.storage import db as dbmod
-from assistant.storage.migrate import upgrade
+from assistant.storage.migrate import alembic_config, upgrade
 from assistant.storage.models import (
     CareTeam,
     ChatLink,
@@ -352,3 +355,27 @@ def test_upgrading_a_0003_database_keeps_every_row(empty_db_url: str) -> None:
                 db.flush()
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_copies_starting_together_migrate_a_new_database_once(postgres_server: str,
+                                                              tmp_path: Path) -> None:
+    """Four copies of the services start at once on an empty PostgreSQL database: the
+    advisory lock lets one migrate while the others wait, and all of them start."""
+    name = f"careloop_new_{uuid.uuid4().hex[:10]}"
+    _pg_admin(postgres_server, f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    env = {**os.environ, "CARELOOP_DATABASE_URL": url}
+    logs = [tmp_path / f"upgrade-{n}.log" for n in range(4)]
+    copies = [subprocess.Popen([sys.executable, "-m", "assistant", "db", "upgrade"], env=env,
+                               stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+    codes = [copy.wait(timeout=120) for copy in copies]
+    assert codes == [0, 0, 0, 0], [log.read_text()[-500:] for log in logs]
+    engine = dbmod.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    finally:
+        engine.dispose()
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert [v for (v,) in versions] == heads

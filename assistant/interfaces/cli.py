@@ -237,8 +237,11 @@ def train(force: Annotated[bool, typer.Option(help="train even if unchanged")] =
 @friendly
 def run(only: Annotated[str | None, typer.Option(
         help="one of rasa, actions, scheduler, bridge, web")] = None) -> None:
-    """Start the services (all of them, or one) until Ctrl-C."""
-    sys.exit(supervisor.run(get_settings(), only))
+    """Start the services (all of them, or one) until Ctrl-C; the database schema is
+    brought up to date first (once, however many copies start together)."""
+    settings = get_settings()
+    upgrade(settings.db_url)
+    sys.exit(supervisor.run(settings, only))
 
 
 @app.command()

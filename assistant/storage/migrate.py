@@ -1,4 +1,7 @@
-"""Schema migrations with Alembic, driven from code (`careloop db upgrade`, tests)."""
+"""Schema migrations with Alembic, driven from code (`careloop db upgrade`, `careloop run`,
+tests). On PostgreSQL the upgrade holds an advisory lock, so that when several copies of
+the services start at once against one database, one migrates and the others wait and find
+the schema up to date."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from assistant.config import get_settings
 from assistant.storage.db import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x436172654C6F6F70  # "CareLoop": the advisory lock's key
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -38,6 +42,8 @@ def upgrade(url: str | None = None, engine: Engine | None = None, revision: str 
                 conn.commit()
             try:
                 with conn.begin():
+                    if conn.dialect.name == "postgresql":  # held until this commits
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                     config.attributes["connection"] = conn
                     command.upgrade(config, revision)
                     if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
