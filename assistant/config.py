@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     # MB) has its own cap; it is spooled to a temporary file, never held in memory.
     max_upload_bytes: Annotated[int, Field(ge=1024, le=16 * 1024**3)] = 1024**3
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"   # json: one object per line, with a trace id
 
     @field_validator("timezone")
     @classmethod

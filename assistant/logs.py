@@ -1,8 +1,15 @@
-"""The one logging setup. Log lines name events and ids, never message text or health data."""
+"""The one logging setup. Log lines name events and ids, never message text or health data.
+
+With `CARELOOP_LOG_FORMAT=json` each line is one JSON object (`at`, `level`, `logger`,
+`message`, and `trace`: the web request's or Telegram update's id, to follow one message
+through a service's lines)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -25,14 +32,32 @@ class OneLineNetworkErrors(logging.Filter):
         return True
 
 
-def setup_logging(level: str, log_file: Path | None = None) -> None:
+# What this task is handling: "req-…" (a console or API request), "update-…" (Telegram).
+trace: ContextVar[str | None] = ContextVar("trace", default=None)
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line, for a log collector."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                "level": record.levelname, "logger": record.name,
+                "message": record.getMessage(), "trace": trace.get()}
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(level: str, log_file: Path | None = None, *, json_lines: bool = False) -> None:
     """Log lines at `level` (the settings' log_level) to stderr, or to `log_file` (the
-    demo's terminal is a chat)."""
+    demo's terminal is a chat); JSON lines when `json_lines` (the settings' log_format)."""
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=level, format=FORMAT, force=True,
                         filename=log_file)
     for handler in logging.getLogger().handlers:
         handler.addFilter(OneLineNetworkErrors())
+        if json_lines:
+            handler.setFormatter(JsonLines())
     for noisy in QUIET:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -120,7 +120,8 @@ async def _run(settings: Settings, patient: Patient, password: str) -> int:
 
 def main(settings: Settings) -> int:
     private_dir(settings.data_dir)
-    setup_logging(settings.log_level, log_file=settings.logs_dir / "demo.log")
+    setup_logging(settings.log_level, log_file=settings.logs_dir / "demo.log",
+                  json_lines=settings.log_format == "json")
     upgrade(settings.db_url)
     patient = seed(settings)
     password = seed_nurse()

@@ -258,7 +258,7 @@ async def _in_process(settings: Settings, name: str) -> None:
 
 def run(settings: Settings, only: str | None) -> int:
     """Run one service (`only`) or all of them; returns the exit status."""
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, json_lines=settings.log_format == "json")
     if only is not None and only not in SERVICES:
         log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))
         return 2

@@ -15,6 +15,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, SimpleUpdateProcessor
 
+from assistant.logs import trace
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_SECONDS = 30.0  # the longest pause between tries to reach an unreachable Bot API
@@ -41,6 +43,8 @@ class Handling(SimpleUpdateProcessor):
         return None if self.taken is None else self.taken + 1
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update):
+            trace.set(f"update-{update.update_id}")  # this update's task and its log lines
         try:
             await coroutine
         finally:

@@ -36,6 +36,7 @@ from assistant.config import Settings, get_settings
 from assistant.interfaces.web import api, observations_api, pages
 from assistant.interfaces.web.errors import HANDLERS
 from assistant.interfaces.web.pages.common import templates
+from assistant.interfaces.web.tracing import Traced
 from assistant.storage.db import is_unavailable
 from assistant.storage.keys import secret_key
 
@@ -220,4 +221,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        larger={pages.UPLOAD_PATH: settings.max_upload_bytes})
     app.add_middleware(Failures)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Traced)  # outermost: every line the request logs has its trace
     return app
