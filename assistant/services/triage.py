@@ -37,7 +37,7 @@ SHORT = {"blood_pressure": "BP", "heart_rate": "pulse", "resting_heart_rate": "r
          "spo2": "SpO₂", "respiratory_rate": "breathing rate"}
 LOW_ADHERENCE = 80      # a reason below this (the score counts every point)
 SILENT_FROM_DAYS = 3
-URGENT_CHARS = 48
+URGENT_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,10 @@ def _times(n: int) -> str:
 
 def _urgent_reason(summary: str) -> str:
     short = summary.split("; ")[0].rstrip(".")
+    for measure, name in SHORT.items():
+        long = measure.replace("_", " ")
+        if short.lower().startswith(long + " "):
+            short = name + short[len(long):]
     if len(short) > URGENT_CHARS:
         short = short[:URGENT_CHARS - 1].rstrip() + "…"
     return f"urgent: {short}"
