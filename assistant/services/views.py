@@ -8,20 +8,23 @@ nothing outside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from assistant.domain import dues, zones
-from assistant.errors import InvalidInput
-from assistant.services import doses, enrolment, medications, risk
+from assistant.services import enrolment, medications
+
+# The patient list: services/ward.py gathers it for the whole team in a few grouped
+# queries, services/triage.py gives the order and the reasons (re-exported here).
+from assistant.services.ward import FILTERS as FILTERS
+from assistant.services.ward import SORTS as SORTS
+from assistant.services.ward import PatientSummary as PatientSummary
+from assistant.services.ward import summaries as summaries
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     Alert,
-    AlertSeverity,
-    AlertStatus,
     AuditEntry,
     DoseOccurrence,
     DoseStatus,
@@ -30,69 +33,12 @@ from assistant.storage.models import (
     Reading,
 )
 
-# "monitoring": by what the patient's readings say (services/risk.py gives the order).
-SORTS = ("risk", "monitoring", "name", "adherence", "last_contact")
-
-
-@dataclass(frozen=True)
-class PatientSummary:
-    patient: Patient
-    adherence_7: int | None
-    adherence_30: int | None
-    open_alerts: int
-    urgent_alerts: int
-    chat: str  # "linked", "unreachable" or "not linked"
-    monitoring: risk.Risk | None = None   # when sorted by monitoring risk
-
-    def risk(self) -> tuple[int, int, int, str]:
-        """Sort key: urgent alerts, then open alerts, then the lowest adherence first."""
-        adherence = self.adherence_7 if self.adherence_7 is not None else 101
-        return (-self.urgent_alerts, -self.open_alerts, adherence,
-                self.patient.display_name.lower())
-
 
 def chat_status(db: Session, patient_id: int) -> str:
     link = enrolment.link_of(db, patient_id)
     if link is None:
         return "not linked"
     return "unreachable" if link.unreachable_at else "linked"
-
-
-def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk",
-              now: datetime | None = None) -> list[PatientSummary]:
-    if sort not in SORTS:
-        raise InvalidInput(f"sort: one of {', '.join(SORTS)}")
-    query = select(Patient).where(Patient.team_id == team_id)
-    if search.strip():
-        query = query.where(col(Patient.display_name).icontains(search.strip()[:120]))
-    alerts = {(pid, sev): n for pid, sev, n in db.exec(
-        select(Alert.patient_id, Alert.severity, func.count()).where(
-            Alert.team_id == team_id,
-            col(Alert.status).in_((AlertStatus.open, AlertStatus.acknowledged)))
-        .group_by(col(Alert.patient_id), col(Alert.severity))).all()}
-    found = []
-    for patient in db.exec(query).all():
-        open_alerts = sum(n for (pid, _), n in alerts.items() if pid == patient.id)
-        found.append(PatientSummary(
-            patient=patient,
-            adherence_7=doses.adherence(db, patient.id, 7, now).percent,
-            adherence_30=doses.adherence(db, patient.id, 30, now).percent,
-            open_alerts=open_alerts,
-            urgent_alerts=alerts.get((patient.id, AlertSeverity.urgent), 0),
-            chat=chat_status(db, patient.id)))
-    if sort == "monitoring":
-        risks = risk.risks(db, [s.patient for s in found], now)
-        found = [replace(s, monitoring=risks[s.patient.id]) for s in found]
-    keys = {
-        "risk": lambda s: s.risk(),
-        "monitoring": lambda s: (*(s.monitoring or risk.Risk()).key(),
-                                 s.patient.display_name.lower()),
-        "name": lambda s: (s.patient.display_name.lower(),),
-        "adherence": lambda s: (s.adherence_7 if s.adherence_7 is not None else 101,),
-        "last_contact": lambda s: (-(s.patient.last_contact_at or datetime.min.replace(
-            tzinfo=utcnow().tzinfo)).timestamp(),),
-    }
-    return sorted(found, key=keys[sort])
 
 
 @dataclass(frozen=True)

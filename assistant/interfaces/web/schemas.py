@@ -70,6 +70,19 @@ class PatientOut(BaseModel):
     adherence_7: int | None
     adherence_30: int | None
     open_alerts: int
+    # Filled in the list (GET /patients): why the patient is where they are, and today.
+    urgent_alerts: int | None = None
+    reasons: list[str] | None = None
+    missed_in_a_row: int | None = None
+    today: TodayOut | None = None
+
+
+class TodayOut(BaseModel):
+    """Today's doses in the patient's own local day."""
+    due: int
+    answered: int
+    missed: int
+    pending: int
 
 
 class ScheduleIn(In):

@@ -45,6 +45,18 @@ def patient_out(db: Session, patient: Patient) -> s.PatientOut:
                                     status=AlertStatus.open)))
 
 
+def summary_out(row: views.PatientSummary) -> s.PatientOut:
+    """A patient of the list, from what the list gathered (no query of its own)."""
+    today = row.today
+    return s.PatientOut(
+        **fields(row.patient, s.PatientOut), chat=row.chat, adherence_7=row.adherence_7,
+        adherence_30=row.adherence_30, open_alerts=row.open_alerts,
+        urgent_alerts=row.urgent_alerts, reasons=list(row.reasons),
+        missed_in_a_row=row.missed_in_a_row,
+        today=s.TodayOut(due=today.due, answered=today.answered, missed=today.missed,
+                         pending=today.pending))
+
+
 def _schedule_out(row: DoseSchedule | None) -> s.ScheduleOut | None:
     if row is None:
         return None

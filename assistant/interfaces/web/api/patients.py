@@ -10,23 +10,37 @@ from fastapi import Query, Response
 from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.interfaces.web import schemas as s
-from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, patient_out, router
+from assistant.interfaces.web.api.common import (
+    NO_CONTENT,
+    audited_patient,
+    patient_out,
+    router,
+    summary_out,
+)
 from assistant.interfaces.web.deps import DB, ApiCaller, Id, require_admin
-from assistant.services import audit, enrolment, patients, privacy, replies, teams, views
+from assistant.services import audit, enrolment, patients, privacy, replies, teams, ward
 
 
 @router.get("/patients", response_model=list[s.PatientOut], tags=["patients"])
-def list_patients(db: DB, caller: ApiCaller, search: str = Query("", max_length=120),
+def list_patients(db: DB, caller: ApiCaller, response: Response,
+                  search: str = Query("", max_length=120, description="a name or record number"),
                   sort: str = Query(
-                      "risk", pattern="^(risk|monitoring|name|adherence|last_contact)$")
+                      "risk", pattern="^(risk|monitoring|name|adherence|last_contact)$"),
+                  only: str = Query("", pattern="^(|not_linked|unreachable|paused|urgent|"
+                                    "missed_today)$", description="one filter"),
+                  offset: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=500)
                   ) -> list[s.PatientOut]:
-    """The team's patients, the most at risk first (urgent alerts, open alerts, adherence);
-    `sort=monitoring`: by what their readings say (urgent, then high monitoring alerts,
-    then trends and forecasts, then readings out of range in the last 3 days)."""
-    found = views.summaries(db, caller.team_id, search=search, sort=sort)
+    """The team's patients, the most at risk first, each with the `reasons` (urgent alerts
+    first, then a clinical score: adherence this week, doses missed in a row and today,
+    readings out of range, open alerts, chat; the README's "Most at risk first");
+    `sort=monitoring`: by what their readings say. A page of `limit` from `offset`; the
+    header `X-Total-Count` says how many match."""
+    found = ward.ward(db, caller.team_id, search=search, sort=sort, only=only,
+                      offset=offset, limit=limit)
     audit.record_read(db, actor=caller.actor, action="patients.list",
-                      detail=f"{len(found)} rows")
-    return [patient_out(db, row.patient) for row in found]
+                      detail=f"{len(found.rows)} rows")
+    response.headers["X-Total-Count"] = str(found.total)
+    return [summary_out(row) for row in found.rows]
 
 
 @router.post("/patients", response_model=s.PatientOut, status_code=201, tags=["patients"])

@@ -4,7 +4,9 @@ patient, export and erasure."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import segno
 from fastapi import Form, Request
@@ -18,7 +20,15 @@ from assistant.domain.targets import PRESETS
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
 from assistant.interfaces.web.pages import targets_form
-from assistant.interfaces.web.pages.common import OptText, Text, back, comma_list, render, router
+from assistant.interfaces.web.pages.common import (
+    OptText,
+    Text,
+    back,
+    comma_list,
+    render,
+    router,
+    templates,
+)
 from assistant.services import (
     alerts,
     audit,
@@ -33,31 +43,72 @@ from assistant.services import (
     targets,
     teams,
     views,
+    ward,
 )
+from assistant.storage.db import utcnow
 from assistant.storage.models import Patient
+
+
+def age(born: date | None, today: date | None = None) -> int | None:
+    """Full years since `born`."""
+    if born is None:
+        return None
+    today = today or utcnow().date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+templates.env.globals["age"] = age
+VIEWS = ("all", "today")
+
+
+def _ago(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return "never"
+    hours = int((now - at).total_seconds() // 3600)
+    return "just now" if hours < 1 else f"{hours} h ago" if hours < 48 else f"{hours // 24} d ago"
 
 
 @router.get("/patients")
 def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
-                 sort: str = "risk") -> Response:
-    rows = views.summaries(db, caller.team_id, search=q[:120],
-                          sort=sort if sort in views.SORTS else "risk")
+                 sort: str = "risk", only: str = "", view: str = "all",
+                 page: int = 1) -> Response:
+    """The ward, most at risk first with the reasons; a filter, a search by name or record
+    number, a page of `ward.PAGE_SIZE`; `view=today`: today's doses of each patient."""
+    sort = sort if sort in views.SORTS else "risk"
+    only = only if only in views.FILTERS else ""
+    view = view if view in VIEWS else "all"
+    page = max(1, min(page, 10_000))
+    found = ward.ward(db, caller.team_id, search=q[:120], sort=sort, only=only,
+                      offset=(page - 1) * ward.PAGE_SIZE)
     audit.record_read(db, actor=caller.actor, action="patients.list",
-                      detail=f"{len(rows)} rows")
+                      detail=f"{len(found.rows)} rows")
     default_tz = get_settings().timezone
-    return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
-                  sorts=views.SORTS, default_tz=default_tz,
-                  zones=zones.zone_choices(first=default_tz))
+    pages = max(1, -(-found.total // ward.PAGE_SIZE))
+    here = {"q": q, "sort": sort, "only": only, "view": view}
+    now = utcnow()
+    return render(request, "patients.html", caller, rows=found.rows, total=found.total, q=q,
+                  sort=sort, sorts=views.SORTS, only=only, filters=views.FILTERS, view=view,
+                  page=page, pages=pages, first=found.offset + 1,
+                  link=lambda **change: "/patients?" + urlencode(
+                      {k: v for k, v in {**here, **change}.items() if v not in ("", "all")}),
+                  ago={r.patient.id: _ago(r.patient.last_contact_at, now) for r in found.rows},
+                  default_tz=default_tz, zones=zones.zone_choices(first=default_tz))
 
 
 @router.post("/patients", dependencies=[CSRF])
 def patient_add(request: Request, db: DB, caller: ConsoleCaller, display_name: Text,
                 timezone: Text, language: OptText = "en", conditions: OptText = "",
-                goals: OptText = "") -> Response:
+                goals: OptText = "", birth_date: OptText = "",
+                record_number: OptText = "") -> Response:
     team = teams.get_team(db, caller.team_id)
+    try:
+        born = date.fromisoformat(birth_date.strip()) if birth_date.strip() else None
+    except ValueError:
+        raise InvalidInput("birth_date: a date such as 1948-03-02") from None
     patient = patients.add_patient(db, team=team, name=display_name, timezone=timezone.strip(),
                                    language=language or "en", conditions=comma_list(conditions),
-                                   goals=comma_list(goals), actor=caller.actor)
+                                   goals=comma_list(goals), born=born,
+                                   record=record_number.strip() or None, actor=caller.actor)
     return back(request, f"{patient.display_name} added.", to=f"/patients/{patient.id}")
 
 
