@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
-SLOT = 20.0                      # per day, of which the bar is BAR wide
-BAR = 14.0
-LEFT, RIGHT, TOP, PLOT = 40.0, 8.0, 10.0, 120.0
+SLOT = 17.0                      # per day, of which the bar is BAR wide
+BAR = 12.0
+LEFT, RIGHT, TOP, PLOT = 34.0, 6.0, 8.0, 120.0
 LABEL_Y, DATE_Y, HEIGHT = TOP + PLOT + 14, TOP + PLOT + 30, TOP + PLOT + 36
 
 

@@ -92,7 +92,7 @@ def _local(at: datetime, fmt: str = "%a %-d %b %H:%M") -> str:
     return at.astimezone(NEW_YORK).strftime(fmt)
 
 
-def _day(ward: Ward, ago: int) -> date:
+def day_of(ward: Ward, ago: int) -> date:
     return ward.now.astimezone(NEW_YORK).date() - timedelta(days=ago)
 
 
@@ -106,28 +106,29 @@ def test_a_day_with_no_dose_taken_is_a_full_red_bar_with_a_scale_and_a_table(
     assert svg, "no adherence chart"
     chart = svg.group(0)
     # A missed day: the whole bar is red (the plot is 120 high), labelled 0/1 under it.
-    missed = re.search(rf'<g class="day zero" data-day="{_day(ward, 2)}">(.*?)</g>',
+    missed = re.search(rf'<g class="day zero" data-day="{day_of(ward, 2)}">(.*?)</g>',
                        chart, re.S)
     assert missed, "the missed day is not drawn as a day with none taken"
     assert re.search(r'<rect class="missed" [^>]*height="120.0"', missed.group(1))
     assert ">0/1</text>" in missed.group(1) and "0 of 1 taken (0 %), 1 missed" in missed.group(1)
-    taken = re.search(rf'<g class="day all" data-day="{_day(ward, 1)}">(.*?)</g>', chart, re.S)
+    taken = re.search(rf'<g class="day all" data-day="{day_of(ward, 1)}">(.*?)</g>', chart, re.S)
     assert taken and '<rect class="taken"' in taken.group(1) and ">1/1<" in taken.group(1)
-    nothing = re.search(rf'<g class="day none" data-day="{_day(ward, NOTHING_DUE_DAY)}">(.*?)'
+    nothing = re.search(rf'<g class="day none" data-day="{day_of(ward, NOTHING_DUE_DAY)}">(.*?)'
                         "</g>", chart, re.S)
     assert nothing and "nothing due" in nothing.group(1) and ">–</text>" in nothing.group(1)
-    skipped = re.search(rf'data-day="{_day(ward, SKIPPED_DAY)}">(.*?)</g>', chart, re.S)
+    skipped = re.search(rf'data-day="{day_of(ward, SKIPPED_DAY)}">(.*?)</g>', chart, re.S)
     assert skipped and '<rect class="skipped"' in skipped.group(1)
     for label in ("0 %", "50 %", "100 %"):                   # the scale
         assert f">{label}</text>" in chart
     assert chart.count('<line class="grid"') == 3
+    worst = day_of(ward, 2)
     assert re.search(r'role="img" aria-label="Daily adherence, last 30 days: 11 of 28 doses '
                      r"taken \(39 %\); 17 days with a dose not taken, the worst "
-                     rf"{_day(ward, 2):%a} {_day(ward, 2).day} {_day(ward, 2):%b} \(0 of 1\); "
+                     rf"{worst:%a} {worst.day} {worst:%b} \(0 of 1\); "
                      r'2 days with nothing due"', chart)
     table = page[page.index("Table of doses per day"):]
     table = table[:table.index("</table>")]
-    row = re.search(rf'<tr class="zero"><th scope="row"><time datetime="{_day(ward, 2)}">'
+    row = re.search(rf'<tr class="zero"><th scope="row"><time datetime="{day_of(ward, 2)}">'
                     r"[^<]+</time></th>\s*<td>0 of 1</td><td>0 %</td><td>0</td><td>1</td>",
                     table)
     assert row, "no table row 0 of 1 for the missed day"
@@ -145,7 +146,7 @@ def test_every_missed_dose_of_the_month_is_listed_by_day(
     listed = listed[:listed.index("</ul>")]
     assert listed.count("Lisinopril 10 mg at") == 16
     days = re.findall(r'<li><strong><time datetime="([\d-]+)">', listed)
-    assert days == [str(_day(ward, ago)) for ago in MISSED_DAYS]        # newest first
+    assert days == [str(day_of(ward, ago)) for ago in MISSED_DAYS]        # newest first
     assert ">09:00</time>" in listed                                    # local due time
 
 
