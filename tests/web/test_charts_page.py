@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -88,6 +89,14 @@ def seed_patient(team_id: int, *, now: datetime | None = None) -> Ward:
         return Ward(patient.id, now, reading_at)
 
 
+@pytest.fixture
+def nora(client: TestClient, teams: tuple[Team, Team]) -> tuple[Ward, str]:
+    """The seeded patient and her page, as a clinician of her team sees it."""
+    ward = seed_patient(teams[0].id)
+    login(client, teams[0].clinician.email)
+    return ward, client.get(f"/patients/{ward.patient_id}").text
+
+
 def _local(at: datetime, fmt: str = "%a %-d %b %H:%M") -> str:
     return at.astimezone(NEW_YORK).strftime(fmt)
 
@@ -97,11 +106,8 @@ def day_of(ward: Ward, ago: int) -> date:
 
 
 def test_a_day_with_no_dose_taken_is_a_full_red_bar_with_a_scale_and_a_table(
-        client: TestClient, teams: tuple[Team, Team]) -> None:
-    north, _ = teams
-    ward = seed_patient(north.id)
-    login(client, north.clinician.email)
-    page = client.get(f"/patients/{ward.patient_id}").text
+        nora: tuple[Ward, str]) -> None:
+    ward, page = nora
     svg = re.search(r'<svg class="achart".*?</svg>', page, re.S)
     assert svg, "no adherence chart"
     chart = svg.group(0)
@@ -136,11 +142,8 @@ def test_a_day_with_no_dose_taken_is_a_full_red_bar_with_a_scale_and_a_table(
 
 
 def test_every_missed_dose_of_the_month_is_listed_by_day(
-        client: TestClient, teams: tuple[Team, Team]) -> None:
-    north, _ = teams
-    ward = seed_patient(north.id)
-    login(client, north.clinician.email)
-    page = client.get(f"/patients/{ward.patient_id}").text
+        nora: tuple[Ward, str]) -> None:
+    ward, page = nora
     assert '<a href="#missed">16 missed</a>' in page
     listed = page[page.index('<ul class="missed">'):]
     listed = listed[:listed.index("</ul>")]
@@ -150,12 +153,8 @@ def test_every_missed_dose_of_the_month_is_listed_by_day(
     assert ">09:00</time>" in listed                                    # local due time
 
 
-def test_readings_are_charted_and_tabled_per_measure(
-        client: TestClient, teams: tuple[Team, Team]) -> None:
-    north, _ = teams
-    ward = seed_patient(north.id)
-    login(client, north.clinician.email)
-    page = client.get(f"/patients/{ward.patient_id}").text
+def test_readings_are_charted_and_tabled_per_measure(nora: tuple[Ward, str]) -> None:
+    _, page = nora
     assert "When (UTC)" not in page                                     # no mixed list
     for measure, newest_first in (("glucose", ["6.5", "7.5", "8.5"]),
                                   ("blood_pressure", ["160/85", "161/85", "162/85"]),
@@ -178,11 +177,8 @@ def test_readings_are_charted_and_tabled_per_measure(
 
 
 def test_every_time_on_the_page_is_in_the_patients_zone_stated_once(
-        client: TestClient, teams: tuple[Team, Team]) -> None:
-    north, _ = teams
-    ward = seed_patient(north.id)
-    login(client, north.clinician.email)
-    page = client.get(f"/patients/{ward.patient_id}").text
+        nora: tuple[Ward, str]) -> None:
+    ward, page = nora
     assert page.count("Times in ") == 1
     assert "Times in <strong>America/New_York</strong>" in page
     assert "(America/New_York)" not in page and "(UTC)" not in page
