@@ -11,7 +11,9 @@ as Jinja filters registered on the console's templates (`register`):
 
 `zone` is an IANA name or a tzinfo; a naive datetime is taken as UTC; None shows "–".
 Say the zone once near the top of the page ("Times in Europe/London") and use these for
-every time under it.
+every time under it: the patient's zone on a patient's page, the team's
+(`care_teams.timezone`) on a page of many patients. `ago` is relative to the request's
+time unless a `now` is given (tests pass one).
 """
 
 from __future__ import annotations
