@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from assistant.domain import adherence_chart, charts, trends, zones
@@ -34,9 +35,15 @@ def patient_charts(db: Session, patient: Patient, *, days: int = 30,
     now = now or utcnow()
     start = now - timedelta(days=days)
     since = min(start, now - trends.BASELINE_FROM)
-    rows = db.exec(select(Reading).where(
-        Reading.patient_id == patient.id, col(Reading.taken_at) >= since,
-        col(Reading.taken_at) <= now).order_by(col(Reading.taken_at), col(Reading.id))).all()
+    # Columns, not objects: a CGM gives thousands of readings in 90 days.
+    by_measure: dict[str, list[charts.Sample]] = {}
+    columns = (col(Reading.kind), col(Reading.taken_at), col(Reading.value),
+               col(Reading.value2), col(Reading.source))
+    for kind, at, value, value2, source in db.execute(sa_select(*columns)
+            .where(col(Reading.patient_id) == patient.id, col(Reading.taken_at) >= since,
+                   col(Reading.taken_at) <= now)
+            .order_by(col(Reading.taken_at), col(Reading.id))):
+        by_measure.setdefault(kind, []).append(charts.Sample(at, value, value2, source))
     marks = db.exec(select(Alert).where(
         Alert.patient_id == patient.id, col(Alert.measure).is_not(None),
         col(Alert.evidence_at) >= start, col(Alert.evidence_at) <= now)
@@ -45,9 +52,8 @@ def patient_charts(db: Session, patient: Patient, *, days: int = 30,
     zone = zones.zone(patient.timezone)
     found = []
     for measure in MEASURES:
-        mine = [r for r in rows if r.kind == measure]
-        shown = [charts.Sample(r.taken_at, r.value, r.value2, r.source) for r in mine
-                 if r.taken_at >= start]
+        mine = by_measure.get(measure, [])
+        shown = [s for s in mine if s.at >= start]
         if not shown:
             continue
         target = in_force.get(measure)
@@ -85,13 +91,13 @@ def adherence(db: Session, patient: Patient, *, days: int = 30,
                      len(missed))
 
 
-def _baseline(measure: str, rows: list[Reading], now: datetime) -> float | None:
+def _baseline(measure: str, samples: list[charts.Sample], now: datetime) -> float | None:
     """The patient's own baseline now (as the trend detector learns it: the median of the
     readings 7 to 28 days ago), for the measures with a trend; None before it is learned."""
     spec = trends.TREND_SPECS.get(measure)
     if spec is None:
         return None
-    values = [r.value for r in rows
-              if now - trends.BASELINE_FROM <= r.taken_at <= now - trends.BASELINE_TO]
+    values = [s.value for s in samples
+              if now - trends.BASELINE_FROM <= s.at <= now - trends.BASELINE_TO]
     found = trends.baseline(values, min_sd=spec.min_sd)
     return found.level if found else None
