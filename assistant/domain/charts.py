@@ -22,14 +22,27 @@ from assistant.domain.targets import Levels
 
 WIDTH, HEIGHT = 640.0, 220.0
 LEFT, RIGHT, TOP, BOTTOM = 52.0, 12.0, 12.0, 28.0   # the plot's margins, for the axes
+WHEN = "%a %-d %b %H:%M"       # as the console writes a time: "Tue 3 Mar 14:05"
 
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One reading: when it was taken (UTC), its value and (blood pressure) diastolic."""
+    """One reading: when it was taken (UTC), its value and (blood pressure) diastolic,
+    and where it came from."""
     at: datetime
     value: float
     value2: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A reading in the table under its chart: its time (UTC), value and how far out of
+    range it is ("urgent high", "warning low (diastolic)", "in range", "no target")."""
+    at: datetime
+    value: str
+    grade: str
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,9 @@ class Chart:
     x_ticks: list[Tick] = field(default_factory=list)
     y_ticks: list[Tick] = field(default_factory=list)
     last: str = ""
+    last_at: datetime | None = None
+    rows: list[Row] = field(default_factory=list)      # newest first, at most `most` of them
+    count: int = 0                                     # readings in the window
     lowest: str = ""
     highest: str = ""
     width: float = WIDTH
@@ -185,11 +201,11 @@ def build(*, measure: str, unit: str, samples: Sequence[Sample], start: datetime
     if baseline is not None:
         chart.baseline = Line(y(baseline), f"baseline {fmt(baseline)} {unit}")
     for s in samples:
-        when = s.at.astimezone(zone).strftime("%d %b %H:%M")
+        when = s.at.astimezone(zone).strftime(WHEN)
         chart.dots.append(Dot(x(s.at), y(s.value), f"{when}: {_shown(s)} {unit}"))
         if s.value2 is not None:
             chart.dots2.append(Dot(x(s.at), y(s.value2), f"{when}: diastolic {fmt(s.value2)}"))
-    chart.markers.extend(Marker(x(m.at), m.severity, f"{m.at.astimezone(zone):%d %b %H:%M} "
+    chart.markers.extend(Marker(x(m.at), m.severity, f"{m.at.astimezone(zone).strftime(WHEN)} "
                                 f"{m.severity}: {m.summary}")
                          for m in marks if start <= m.at <= end)
     value = lo
@@ -205,11 +221,12 @@ def build(*, measure: str, unit: str, samples: Sequence[Sample], start: datetime
     latest = samples[-1]
     low = min(samples, key=lambda s: s.value)
     high = max(samples, key=lambda s: s.value)
-    chart.last = f"{_shown(latest)} {unit} on {latest.at.astimezone(zone):%d %b %H:%M}"
+    chart.last = f"{_shown(latest)} {unit} on {latest.at.astimezone(zone).strftime(WHEN)}"
+    chart.last_at, chart.count = latest.at, count or len(samples)
     chart.lowest, chart.highest = f"{_shown(low)} {unit}", f"{_shown(high)} {unit}"
     base = f"; baseline {fmt(baseline)} {unit}" if baseline is not None else ""
     alerts = f"; {len(chart.markers)} alerts" if chart.markers else ""
-    chart.summary = (f"{name}, last {days} days: {count or len(samples)} readings; "
+    chart.summary = (f"{name}, last {days} days: {chart.count} readings; "
                      f"last {chart.last}; lowest {chart.lowest}, highest {chart.highest}"
                      f"{base}{alerts}")
     return chart
@@ -230,3 +247,22 @@ def thin(samples: Sequence[Sample], *, most: int) -> list[Sample]:
                 id(max(run, key=lambda s: s.value)): max(run, key=lambda s: s.value)}
         kept.extend(sorted(ends.values(), key=lambda s: s.at))
     return kept
+
+
+def table(samples: Sequence[Sample], *, levels: Levels | None = None,
+          levels2: Levels | None = None, most: int = 100) -> list[Row]:
+    """The newest `most` of `samples` (oldest first), newest first, each graded against the
+    levels in force (the worse of the two values of blood pressure)."""
+    rows = []
+    for s in list(samples)[::-1][:most]:
+        grades = []
+        if levels is not None and (g := levels.grade(s.value)):
+            grades.append((g, ""))
+        if levels2 is not None and s.value2 is not None and (g2 := levels2.grade(s.value2)):
+            grades.append((g2, " (diastolic)"))
+        worst = max(grades, key=lambda g: (g[0][0] == "urgent", g[0][1] == "high"),
+                    default=None)
+        grade = (f"{worst[0][0]} {worst[0][1]}{worst[1]}" if worst else
+                 "no target" if levels is None and levels2 is None else "in range")
+        rows.append(Row(s.at, _shown(s), grade, s.source))
+    return rows

@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from assistant import texts
 from assistant.domain.measures import MEASURES as KINDS
 from assistant.domain.parsing import PLAUSIBLE
 from assistant.errors import InvalidInput
 from assistant.services import audit, monitoring
 from assistant.storage.db import utcnow
-from assistant.storage.models import CareTeam, Patient, Reading
+from assistant.storage.models import Patient, Reading
 
 UNITS = {"blood_pressure": "mmHg", "glucose": "mmol/L", "weight": "kg", "pulse": "bpm",
          "temperature": "°C"}
@@ -56,20 +55,6 @@ def check_thresholds(thresholds: dict[str, dict[str, float]]) -> dict[str, dict[
         if "low" in bounds and "high" in bounds and bounds["low"] >= bounds["high"]:
             raise InvalidInput(f"reading_thresholds.{measure}: low must be below high")
     return thresholds
-
-
-def outside(team: CareTeam, kind: str, value: float, value2: float | None) -> list[str]:
-    """What is out of the team's range, in words; empty when all is within it."""
-    found = []
-    for measure, number in _values(kind, value, value2).items():
-        bounds = team.reading_thresholds.get(measure, {})
-        if "low" in bounds and number < bounds["low"]:
-            found.append(texts.t("reading.below", measure=measure, value=f"{number:g}",
-                                 limit=f"{bounds['low']:g}"))
-        if "high" in bounds and number > bounds["high"]:
-            found.append(texts.t("reading.above", measure=measure, value=f"{number:g}",
-                                 limit=f"{bounds['high']:g}"))
-    return found
 
 
 def _moment(taken_at: datetime | None, now: datetime) -> datetime:

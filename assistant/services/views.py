@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from assistant.domain import dues, zones
+from assistant.domain import adherence_chart, dues, zones
 from assistant.services import enrolment, medications
 
 # The patient list: services/ward.py gathers it for the whole team in a few grouped
@@ -70,36 +70,29 @@ def week(db: Session, patient: Patient, first_day: date | None = None) -> tuple[
     return days, rows
 
 
-@dataclass(frozen=True)
-class DayAdherence:
-    day: date
-    taken: int
-    answered: int
-
-    @property
-    def percent(self) -> int | None:
-        return round(100 * self.taken / self.answered) if self.answered else None
+DayAdherence = adherence_chart.Day   # taken, skipped, missed; answered and percent
 
 
 def daily_adherence(db: Session, patient: Patient, days: int = 30,
                     now: datetime | None = None) -> list[DayAdherence]:
-    """Taken / (taken + skipped + missed) per local day, oldest first."""
+    """Taken, skipped and missed doses per local day (the last `days`, today included),
+    oldest first; a day with nothing due has all three at 0."""
     now = now or utcnow()
     tz = zones.zone(patient.timezone)
-    occs = db.exec(select(DoseOccurrence).where(
+    today = now.astimezone(tz).date()
+    first = dues.to_utc(today - timedelta(days=days - 1), datetime.min.time(), tz)
+    occs = db.exec(select(DoseOccurrence.due_at, DoseOccurrence.status).where(
         DoseOccurrence.patient_id == patient.id,
-        DoseOccurrence.due_at >= now - timedelta(days=days), DoseOccurrence.due_at <= now,
+        col(DoseOccurrence.due_at) >= first, col(DoseOccurrence.due_at) <= now,
         col(DoseOccurrence.status).in_([DoseStatus.taken, DoseStatus.skipped,
                                         DoseStatus.missed]))).all()
-    today = now.astimezone(tz).date()
-    series = {today - timedelta(days=n): [0, 0] for n in range(days)}
-    for occ in occs:
-        counts = series.get(occ.due_at.astimezone(tz).date())
+    order = (DoseStatus.taken, DoseStatus.skipped, DoseStatus.missed)
+    series = {today - timedelta(days=n): [0, 0, 0] for n in range(days)}
+    for due_at, status in occs:
+        counts = series.get(due_at.astimezone(tz).date())
         if counts is not None:
-            counts[0] += occ.status == DoseStatus.taken
-            counts[1] += 1
-    return [DayAdherence(day, taken, answered)
-            for day, (taken, answered) in sorted(series.items())]
+            counts[order.index(status)] += 1
+    return [DayAdherence(day, *counts) for day, counts in sorted(series.items())]
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,27 @@
 """The console's monitoring reads on SQLite and PostgreSQL: a patient's charts (readings
-of the window, alert markers, the baseline) and the patients sorted by monitoring risk."""
+of the window, alert markers, the baseline), the patients sorted by monitoring risk, and
+the adherence chart's days and missed doses in the patient's zone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from assistant.services import charts, patients, views
+from sqlmodel import select
+
+from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.services import charts, medications, patients, views
 from assistant.services.teams import add_team
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import Alert, AlertKind, AlertSeverity, Reading
+from assistant.storage.models import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    DoseOccurrence,
+    DoseSchedule,
+    DoseStatus,
+    Reading,
+)
 
 
 def test_charts_and_monitoring_risk_on_each_database(any_db_url: str) -> None:
@@ -38,3 +51,37 @@ def test_charts_and_monitoring_risk_on_each_database(any_db_url: str) -> None:
         rows = views.summaries(db, team_id, sort="monitoring", now=now)
         assert [(r.patient.display_name, r.monitoring.reason if r.monitoring else None)
                 for r in rows] == [("Ill", "trend: weight"), ("Calm", "no monitoring concern")]
+
+
+def test_adherence_days_and_missed_doses_on_each_database(any_db_url: str) -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    now = datetime(2027, 3, 31, 3, tzinfo=tokyo)             # 18:00 UTC on 30 March
+    with session() as db:
+        team = add_team(db, name="Ward 4", actor="test")
+        patient = patients.add_patient(db, team=team, name="Kenji", timezone="Asia/Tokyo",
+                                       actor="test")
+        med = medications.add_medication(db, patient=patient, name="Metformin",
+                                         strength="500 mg",
+                                         schedule=ScheduleSpec(times=("00:30", "20:00")),
+                                         actor="test")
+        schedule = db.exec(select(DoseSchedule).where(
+            DoseSchedule.medication_id == med.id)).one()
+        # 30 March 20:00 missed, 31 March 00:30 (15:30 UTC on the 30th) missed, 29 March
+        # 20:00 taken; the first local day starts at its midnight, not 30 days of hours ago.
+        for at, status in ((datetime(2027, 3, 30, 20, tzinfo=tokyo), DoseStatus.missed),
+                           (datetime(2027, 3, 31, 0, 30, tzinfo=tokyo), DoseStatus.missed),
+                           (datetime(2027, 3, 29, 20, tzinfo=tokyo), DoseStatus.taken),
+                           (datetime(2027, 3, 2, 0, 30, tzinfo=tokyo), DoseStatus.skipped)):
+            db.add(DoseOccurrence(schedule_id=schedule.id, medication_id=med.id,
+                                  patient_id=patient.id, status=status, due_at=at))
+        patient_id = patient.id
+    with session() as db:
+        found = charts.adherence(db, patients.get_patient(db, patient_id), now=now)
+    days = {d.day.isoformat(): (d.taken, d.skipped, d.missed) for d in found.chart.days}
+    assert len(days) == 30 and found.chart.days[-1].day.isoformat() == "2027-03-31"
+    assert days["2027-03-31"] == (0, 0, 1) and days["2027-03-30"] == (0, 0, 1)
+    assert days["2027-03-29"] == (1, 0, 0) and days["2027-03-02"] == (0, 1, 0)
+    assert [(day.isoformat(), [name for _, name in doses]) for day, doses in found.missed] == [
+        ("2027-03-31", ["Metformin 500 mg"]), ("2027-03-30", ["Metformin 500 mg"])]
+    assert found.missed_count == 2
+    assert [b.kind for b in found.chart.bars[-3:]] == ["all", "zero", "zero"]

@@ -84,7 +84,7 @@ def test_the_summary_says_last_lowest_and_highest() -> None:
     chart = _glucose()
     assert "30 readings" in chart.summary
     assert chart.lowest == "5 mmol/L" and chart.highest == "7 mmol/L"
-    assert chart.last.startswith("7 mmol/L on 30 Mar")
+    assert chart.last == "7 mmol/L on Tue 30 Mar 14:00"     # Berlin, as the console writes
 
 
 def test_an_empty_series_says_no_readings() -> None:
@@ -114,3 +114,18 @@ def test_blood_pressure_lows_are_lines_not_bands_over_the_diastolic() -> None:
     assert all(_value_at(chart, b.y + b.height) >= 140 for b in chart.bands)
     assert [line.title for line in chart.lines if line.kind == "level"] == [
         "systolic warning low 90 mmHg"]
+
+
+def test_the_table_lists_the_newest_readings_first_graded_against_the_targets() -> None:
+    samples = [charts.Sample(START + timedelta(days=d), 150 + 20 * d, 85 + 20 * d, "cuff")
+               for d in range(3)]
+    rows = charts.table(samples, levels=Levels(warning_high=160, urgent_high=180),
+                        levels2=Levels(warning_high=100, urgent_high=120), most=2)
+    assert [(r.value, r.grade, r.source) for r in rows] == [
+        ("190/125", "urgent high", "cuff"), ("170/105", "warning high", "cuff")]
+    assert rows[0].at == samples[-1].at
+    diastolic = charts.table([charts.Sample(START, 130, 105)], levels=Levels(warning_high=160),
+                             levels2=Levels(warning_high=100))
+    assert diastolic[0].grade == "warning high (diastolic)"
+    assert charts.table(samples[:1], levels=Levels(warning_high=160))[0].grade == "in range"
+    assert charts.table(samples[:1])[0].grade == "no target"

@@ -13,12 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from assistant.domain import schedules
+from assistant.interfaces.web import timefmt
 from assistant.interfaces.web.deps import csrf_token
 from assistant.services import accounts
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
+timefmt.register(templates.env)   # |local |ago |when |iso: see timefmt.py
 Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
 

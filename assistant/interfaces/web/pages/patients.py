@@ -4,8 +4,8 @@ patient, export and erasure."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated
 from urllib.parse import urlencode
 
 import segno
@@ -38,7 +38,6 @@ from assistant.services import (
     medications,
     patients,
     privacy,
-    readings,
     replies,
     targets,
     teams,
@@ -61,13 +60,6 @@ templates.env.globals["age"] = age
 VIEWS = ("all", "today")
 
 
-def _ago(at: datetime | None, now: datetime) -> str:
-    if at is None:
-        return "never"
-    hours = int((now - at).total_seconds() // 3600)
-    return "just now" if hours < 1 else f"{hours} h ago" if hours < 48 else f"{hours // 24} d ago"
-
-
 @router.get("/patients")
 def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                  sort: str = "risk", only: str = "", view: str = "all",
@@ -85,13 +77,11 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
     default_tz = get_settings().timezone
     pages = max(1, -(-found.total // ward.PAGE_SIZE))
     here = {"q": q, "sort": sort, "only": only, "view": view}
-    now = utcnow()
     return render(request, "patients.html", caller, rows=found.rows, total=found.total, q=q,
                   sort=sort, sorts=views.SORTS, only=only, filters=views.FILTERS, view=view,
                   page=page, pages=pages, first=found.offset + 1,
                   link=lambda **change: "/patients?" + urlencode(
                       {k: v for k, v in {**here, **change}.items() if v not in ("", "all")}),
-                  ago={r.patient.id: _ago(r.patient.last_contact_at, now) for r in found.rows},
                   default_tz=default_tz, zones=zones.zone_choices(first=default_tz))
 
 
@@ -112,15 +102,6 @@ def patient_add(request: Request, db: DB, caller: ConsoleCaller, display_name: T
     return back(request, f"{patient.display_name} added.", to=f"/patients/{patient.id}")
 
 
-def _chart(days: list[views.DayAdherence]) -> list[dict[str, Any]]:
-    """Bars for the adherence chart: height in pixels (of 100) and a tooltip."""
-    return [{"day": d.day, "height": d.percent if d.percent is not None else 0,
-             "empty": d.percent is None,
-             "title": f"{d.day:%a %d %b}: " + (f"{d.taken}/{d.answered} taken"
-                                                if d.answered else "no doses due")}
-            for d in days]
-
-
 @router.get("/patients/{patient_id}")
 def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
                  days: int = 30, preset: str = "") -> Response:
@@ -136,16 +117,13 @@ def _page(request: Request, db: DB, caller: ConsoleCaller, patient: Patient, *,
           code: int = 200, targets_error: str = "") -> HTMLResponse:
     team = teams.get_team(db, caller.team_id)
     week_days, week = views.week(db, patient)
-    found = views.readings(db, patient, 50)
     return render(
         request, "patient.html", caller, code=code, patient=patient, team=team,
         days=week_days, week=week,
         medications=[(med, row, [DAY_CODES[d] for d in (row.days_of_week or [])] if row else [])
                      for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
-            db, patient.id, 30), chart=_chart(views.daily_adherence(db, patient)),
-        readings=[(r, readings.outside(team, r.kind, r.value, r.value2)) for r in found],
-        thresholds=team.reading_thresholds,
+            db, patient.id, 30), adherence=charts.adherence(db, patient),
         symptoms=[a for a in alerts.alerts(db, caller.team_id, patient_id=patient.id)
                   if a.kind == "symptom"],
         alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
