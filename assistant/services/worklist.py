@@ -8,9 +8,10 @@ or "#id").
 
 Collapsing: the repeats of one patient's alert of the same kind, measure and direction
 (readings out of range, trends, forecasts, missing data, missed doses, refills, an
-unreachable chat) show as one card, the newest, with their count ("×7"); its actions
-apply to the whole group. What carries the patient's own words (questions, symptoms,
-emergencies, schedule requests, a changed chat) is never collapsed.
+unreachable chat) in the same status show as one card, the newest, with their count
+("×7"); its actions apply to every alert the card stands for (under the same filters).
+What carries the patient's own words (questions, symptoms, emergencies, schedule
+requests, a changed chat) is never collapsed.
 
 Priority, each alert: unresolved before resolved; then urgent, then a warning (high) or
 the patient asking (a question or a symptom relayed to the team), then normal; then open
@@ -184,7 +185,7 @@ def _rows(db: Session, team_id: int, where: list[Any], ids: list[int], *,
                         .join(Patient, col(Patient.id) == Alert.patient_id)
                         .where(*where, col(Alert.patient_id).in_(ids))
                         .group_by(col(Alert.patient_id), col(Alert.kind), col(Alert.measure),
-                                  col(Alert.direction), _SOLO)).all()
+                                  col(Alert.direction), col(Alert.status), _SOLO)).all()
     newest = {row[2] for row in groups}
     shown = {a.id: a for a in db.exec(select(Alert).where(col(Alert.id).in_(newest)))}
     history = events(db, team_id, list(newest))
@@ -217,18 +218,20 @@ def events(db: Session, team_id: int, alert_ids: list[int]) -> dict[int, list[Ev
     return found
 
 
-def group_of(db: Session, alert: Alert) -> list[Alert]:
-    """The alert and the unresolved repeats collapsed with it (just the alert when its
-    kind is never collapsed, or it is resolved)."""
-    if alert.kind not in COLLAPSED or alert.status == AlertStatus.resolved:
+def group_of(db: Session, alert: Alert, f: Filters, *, me: int) -> list[Alert]:
+    """The alerts the alert's card stands for under the filters `f`: it and its repeats
+    of the same status (just the alert when its kind is never collapsed)."""
+    if alert.kind not in COLLAPSED:
         return [alert]
     same = [col(Alert.measure).is_(None) if alert.measure is None
             else col(Alert.measure) == alert.measure,
             col(Alert.direction).is_(None) if alert.direction is None
             else col(Alert.direction) == alert.direction]
-    return list(db.exec(select(Alert).where(
-        Alert.patient_id == alert.patient_id, Alert.kind == alert.kind, *same,
-        col(Alert.status) != AlertStatus.resolved).order_by(col(Alert.id))))
+    found = list(db.exec(select(Alert).join(Patient, col(Patient.id) == Alert.patient_id)
+                         .where(*conditions(alert.team_id, f, me=me, tab=False), *same,
+                                Alert.patient_id == alert.patient_id, Alert.kind == alert.kind,
+                                Alert.status == alert.status).order_by(col(Alert.id))))
+    return found if alert in found else [*found, alert]
 
 
 def flat(db: Session, team_id: int, f: Filters, *, me: int, offset: int,

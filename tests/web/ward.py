@@ -33,6 +33,7 @@ FIRST = ["Ada", "Bola", "Chen", "Dara", "Elif", "Femi", "Grace", "Hugo", "Ines",
 LAST = ["Okafor", "Smith", "Novak", "Garcia", "Kowalski", "Mensah", "Ito", "Silva",
         "Brown", "Haddad", "Jensen", "Rossi"]
 TWIN_NAME = "Ada Okafor"
+TWIN_BORN = (date(1948, 3, 2), date(1961, 7, 19), date(1975, 11, 30))
 OTHER_KINDS = [AlertKind.question, AlertKind.symptom, AlertKind.missed_doses,
                AlertKind.refill, AlertKind.unreachable, AlertKind.schedule_change,
                AlertKind.emergency]
@@ -71,7 +72,7 @@ def seed_ward(team_id: int, members: list[int], *, patients: int = 150, count: i
             ward.repeated.append(_monitoring(db, people[3], "systolic", "high",
                                              AlertSeverity.high, now - timedelta(hours=60 - n)))
         for n in range(count - 7):
-            patient = people[rng.randrange(len(people))]
+            patient = people[n] if n < 3 else people[rng.randrange(len(people))]
             at = now - timedelta(minutes=rng.randrange(10, 72 * 60))
             if n % 3 == 0:
                 measure, direction = MEASURES[n % len(MEASURES)]
@@ -93,7 +94,9 @@ def _patients(db: Session, team: CareTeam, n: int, rng: random.Random) -> list[P
     people = []
     for i in range(n):
         name = TWIN_NAME if i < 3 else f"{FIRST[i % len(FIRST)]} {LAST[(i * 7) % len(LAST)]}"
-        born = date(1930 + rng.randrange(60), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        name = "Ada Okoro" if i >= 3 and name == TWIN_NAME else name   # only three
+        born = (TWIN_BORN[i] if i < 3 else
+                date(1930 + rng.randrange(60), 1 + rng.randrange(12), 1 + rng.randrange(28)))
         people.append(Patient(team_id=team.id, display_name=name, timezone="Europe/London",
                               birth_date=born,
                               record_number=f"RN{10000 + i}" if i % 5 else None))

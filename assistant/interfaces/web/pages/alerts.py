@@ -7,6 +7,7 @@ card (`#alert-ID`), on an error too."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlparse
 
 from fastapi import Form, Request
 from fastapi.responses import Response
@@ -65,8 +66,9 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
         changes["assigned_to"] = assigned_to
     if changes.get("status") == AlertStatus.resolved:
         changes["note"] = note
-    group = worklist.group_of(db, alert) if action in ("acknowledge", "assign") or (
-        changes.get("status") == AlertStatus.resolved) else [alert]
+    group = worklist.group_of(db, alert, _filters_of(request), me=caller.member.id) if (
+        action in ("acknowledge", "assign") or changes.get("status") == AlertStatus.resolved
+    ) else [alert]
     for one in group:
         if action == "acknowledge" and one.status != AlertStatus.open:
             continue
@@ -75,6 +77,18 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
     if len(group) > 1:
         done = f"{done[:-1]} (all {len(group)})."
     return back(request, done, anchor=f"alert-{alert.id}")
+
+
+def _filters_of(request: Request) -> worklist.Filters:
+    """The filters of the worklist the form was sent from (its address's query)."""
+    query = parse_qs(urlparse(request.headers.get("referer", "")).query)
+    try:
+        return worklist.Filters(**{k: v[0] for k, v in query.items() if k in FIELDS})
+    except InvalidInput:
+        return worklist.Filters(status="all")
+
+
+FIELDS = ("status", "kind", "severity", "assignee", "patient")
 
 
 @router.post("/alerts/{alert_id}/snooze", dependencies=[CSRF])
