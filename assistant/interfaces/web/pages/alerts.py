@@ -81,14 +81,15 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
 
 def _filters_of(request: Request) -> worklist.Filters:
     """The filters of the worklist the form was sent from (its address's query)."""
-    query = parse_qs(urlparse(request.headers.get("referer", "")).query)
+    query = {k: v[0] for k, v in parse_qs(urlparse(request.headers.get("referer", "")).query)
+             .items()}
     try:
-        return worklist.Filters(**{k: v[0] for k, v in query.items() if k in FIELDS})
+        return worklist.Filters(status=query.get("status", "open"), kind=query.get("kind", ""),
+                                severity=query.get("severity", ""),
+                                assignee=query.get("assignee", ""),
+                                patient=query.get("patient", ""))
     except InvalidInput:
         return worklist.Filters(status="all")
-
-
-FIELDS = ("status", "kind", "severity", "assignee", "patient")
 
 
 @router.post("/alerts/{alert_id}/snooze", dependencies=[CSRF])
