@@ -13,15 +13,7 @@ from fastapi.testclient import TestClient
 
 from assistant.services import alerts
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import (
-    Alert,
-    AlertKind,
-    AlertSeverity,
-    AlertStatus,
-    CareTeam,
-    ChatLink,
-    Patient,
-)
+from assistant.storage.models import Alert, AlertKind, AlertSeverity, AlertStatus, ChatLink, Patient
 from tests.web.conftest import Team, login
 from tests.web.ward import TWIN_NAME, Ward, seed_ward
 
@@ -45,8 +37,6 @@ def _alert(team: Team, *, kind: AlertKind = AlertKind.question, linked: bool = T
            severity: AlertSeverity = AlertSeverity.normal, name: str = "Kofi Mensah",
            age_minutes: int = 0) -> int:
     with session() as db:
-        team_row = db.get(CareTeam, team.id)
-        assert team_row is not None
         patient = Patient(team_id=team.id, display_name=name, timezone="UTC")
         db.add(patient)
         db.flush()
