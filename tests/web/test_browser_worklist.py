@@ -69,7 +69,10 @@ def test_a_nurse_works_the_urgent_alerts_by_keyboard(laptop: Page, console_url: 
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text("Alert assigned.")
     expect(page).to_have_url(f"{filtered}#alert-{alert_id}")
-    expect(page.locator(f"#alert-{alert_id}")).to_have_count(0)
+    moved = page.locator(f"#alert-{alert_id}")   # a line in its place says where it went
+    expect(moved).to_contain_text("now open, assigned to North Clinic clinician, so it no "
+                                  "longer matches these filters")
+    expect(moved).to_be_in_viewport()
 
     # My urgent alerts, all statuses: acknowledge it, then resolve it.
     choose(page, filters.get_by_label("Assigned to"), "me")

@@ -169,6 +169,9 @@ def test_actions_come_back_to_the_same_filters_page_and_card(
             303, f"{here}#alert-{alert_id}")
         if form["action"] == "resolve_useful":
             assert "Not saved: note: say how the alert was resolved" in client.get(here).text
+    page = client.get(here).text   # acknowledged: no longer on the open tab
+    assert f'data-moved="{alert_id}"' in page and "now acknowledged, assigned to North" in page
+    assert 'data-moved' not in client.get(here).text   # said once
     snooze = client.post(f"/alerts/{ward.repeated[-1]}/snooze",
                          data={"csrf": csrf, "minutes": "60"},
                          headers={"Referer": "http://127.0.0.1/alerts?kind=reading&page=2"},

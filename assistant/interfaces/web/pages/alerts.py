@@ -16,7 +16,7 @@ from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, MAX_ID, ConsoleCaller, Id
 from assistant.interfaces.web.pages.common import OptText, Text, back, render, router
 from assistant.services import alerts, audit, escalation, replies, teams, worklist
-from assistant.storage.models import AlertKind, AlertSeverity, AlertStatus
+from assistant.storage.models import Alert, AlertKind, AlertSeverity, AlertStatus
 
 
 @router.get("/alerts")
@@ -34,7 +34,24 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller, status: str = "
     return render(request, "alerts.html", caller, page=found, f=f, tabs=worklist.TABS,
                   kinds=list(AlertKind), severities=list(AlertSeverity), members=members,
                   member_names={m.id: m.name for m in members},
-                  escalations=escalation.steps(db, shown))
+                  escalations=escalation.steps(db, shown),
+                  moved=_moved(request, db, caller.team_id, shown))
+
+
+def _moved(request: Request, db: DB, team_id: int, shown: list[int]) -> Alert | None:
+    """The alert just worked on, when it no longer matches the filters (acknowledged on
+    the open tab, assigned on the unassigned list): a line in its place says where it
+    went, so that the page keeps its place."""
+    worked = request.session.pop("worked", None)
+    if not isinstance(worked, int) or worked in shown:
+        return None
+    alert = db.get(Alert, worked)
+    return alert if alert is not None and alert.team_id == team_id else None
+
+
+def _done(request: Request, alert: Alert, message: str) -> Response:
+    request.session["worked"] = alert.id
+    return back(request, message, anchor=f"alert-{alert.id}")
 
 
 ACTIONS: dict[str, dict[str, Any]] = {
@@ -76,7 +93,7 @@ def alert_update(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
     done = DONE.get(action, f"Alert {action}d.")
     if len(group) > 1:
         done = f"{done[:-1]} (all {len(group)})."
-    return back(request, done, anchor=f"alert-{alert.id}")
+    return _done(request, alert, done)
 
 
 def _filters_of(request: Request) -> worklist.Filters:
@@ -98,7 +115,7 @@ def alert_snooze(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
     """A monitoring alert's measure and direction held back for the chosen time."""
     alert = alerts.get_alert(db, caller.team_id, alert_id)
     alerts.snooze(db, alert, minutes=minutes, actor=caller.actor)
-    return back(request, "Alert snoozed.", anchor=f"alert-{alert.id}")
+    return _done(request, alert, "Alert snoozed.")
 
 
 @router.post("/alerts/{alert_id}/reply", dependencies=[CSRF])
@@ -107,4 +124,4 @@ def alert_reply(request: Request, db: DB, caller: ConsoleCaller, alert_id: Id,
     """A message to the patient's chat, kept in the alert's history."""
     alert = alerts.get_alert(db, caller.team_id, alert_id)
     replies.answer_alert(db, alert, text, actor=caller.actor)
-    return back(request, "Message queued for the patient's chat.", anchor=f"alert-{alert.id}")
+    return _done(request, alert, "Message queued for the patient's chat.")
