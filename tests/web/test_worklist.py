@@ -147,6 +147,8 @@ def test_every_step_is_in_the_alert_history_with_names(client: TestClient,
     assert re.search(r"Resolved by North Clinic clinician at \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
                      r"answered in chat", card)
     assert "replied by North Clinic clinician: <q>Yes, with food.</q>" in card
+    assert re.search(r"Reply sent by North Clinic clinician at [^:]+:\d\d UTC: <q>Yes, with "
+                     r"food.</q>", card)
     assert "member:" not in card
     [listed] = [a for a in client.get("/api/v1/alerts?status=resolved",
                                       headers=north.admin.headers).json() if a["id"] == alert_id]
