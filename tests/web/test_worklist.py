@@ -227,3 +227,21 @@ def test_the_api_filters_and_pages_alerts(client: TestClient, ward: Ward,
     assert client.get("/api/v1/alerts?assignee=someone", headers=h).status_code == 422
     assert client.get("/api/v1/alerts?limit=501", headers=h).status_code == 422
     assert client.get("/api/v1/alerts", headers=south.admin.headers).json() == []
+
+
+def test_snoozing_and_reopening_are_in_the_history(client: TestClient, ward: Ward,
+                                                   teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    h, alert_id = north.admin.headers, ward.repeated[-1]
+    client.post(f"/api/v1/alerts/{alert_id}/snooze", headers=h, json={"minutes": 240})
+    client.patch(f"/api/v1/alerts/{alert_id}", headers=h,
+                 json={"status": "resolved", "note": "re-measured fine"})
+    client.patch(f"/api/v1/alerts/{alert_id}", headers=h, json={"status": "open"})
+    events = client.get(f"/api/v1/alerts/{alert_id}/events", headers=h).json()
+    assert [(e["action"], e["who"], e["note"]) for e in events] == [
+        ("created", "CareLoop", None),
+        ("snoozed", "North Clinic admin", "240 min"),
+        ("resolved", "North Clinic admin", "re-measured fine"),
+        ("reopened", "North Clinic admin", None)]
+    assert client.get(f"/api/v1/alerts/{alert_id}/events",
+                      headers=teams[1].admin.headers).status_code == 404
