@@ -7,6 +7,11 @@ chat that blocked the bot or changed hands, a request to move a dose time.
 
 Reading functions take the caller's team and find nothing outside it: an alert of
 another team is `NotFound`, exactly like one that does not exist.
+
+Every step of an alert is kept in its history (`AlertEvent`, written by `record_event`):
+created, acknowledged, assigned (note: the member's name), replied (note: the text),
+resolved (note: how, and whether it was useful), reopened, snoozed, marked, to_team; the
+actor is "member:ID", "system" (CareLoop) or "patient".
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from assistant.services import audit
 from assistant.storage.db import utcnow
 from assistant.storage.models import (
     Alert,
+    AlertEvent,
     AlertKind,
     AlertSeverity,
     AlertSnooze,
@@ -37,6 +43,16 @@ SNOOZE_MINUTES = (15, 24 * 60)  # the shortest and longest snooze
 _SEVERITY_ORDER = {AlertSeverity.urgent: 0, AlertSeverity.high: 1, AlertSeverity.normal: 2}
 _STATUS_ORDER = {AlertStatus.open: 0, AlertStatus.acknowledged: 1, AlertStatus.confirming: 2,
                  AlertStatus.resolved: 3}
+# The kinds that carry the patient's own words: the patient raised them.
+_BY_PATIENT = {AlertKind.question, AlertKind.symptom, AlertKind.emergency,
+               AlertKind.schedule_change}
+
+
+def record_event(db: Session, alert: Alert, action: str, *, actor: str,
+                 note: str | None = None, at: datetime | None = None) -> None:
+    """One step of the alert's history: who did what, when (and the reply or reason)."""
+    db.add(AlertEvent(alert_id=alert.id, action=action, actor=actor[:120],
+                      note=note[:2000] if note else None, at=at or utcnow()))
 
 
 def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
@@ -51,6 +67,9 @@ def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,
     alert = Alert(patient_id=patient.id, team_id=patient.team_id, kind=kind, severity=severity,
                   summary=summary[:SUMMARY_CHARS])
     db.add(alert)
+    db.flush()
+    record_event(db, alert, "created", actor="patient" if kind in _BY_PATIENT else "system",
+                 at=alert.created_at)
     return alert
 
 
@@ -68,6 +87,8 @@ def open_monitoring(db: Session, *, patient: Patient, kind: AlertKind,
         alert.status, alert.created_at = AlertStatus.confirming, confirming_since
     db.add(alert)
     db.flush()
+    record_event(db, alert, "created", actor="system", at=alert.created_at,
+                 note="waiting for the patient to re-measure" if confirming_since else None)
     return alert
 
 
@@ -80,6 +101,7 @@ def update_monitoring(db: Session, alert: Alert, *, severity: AlertSeverity, sum
         alert.severity = severity
     if news and alert.status == AlertStatus.acknowledged:
         alert.status, alert.acknowledged_at = AlertStatus.open, None
+        record_event(db, alert, "reopened", actor="system", note="now urgent")
     alert.summary = summary[:SUMMARY_CHARS]
     alert.evidence_at = evidence_at
     alert.last_finding_at = at
@@ -93,6 +115,7 @@ def clear_monitoring(db: Session, alert: Alert, *, note: str) -> None:
     alert.resolved_at = utcnow()
     alert.resolution_note = note[:2000]
     db.add(alert)
+    record_event(db, alert, "resolved", actor="system", note=alert.resolution_note)
 
 
 def to_team(db: Session, alert: Alert, *, summary: str) -> None:
@@ -100,6 +123,7 @@ def to_team(db: Session, alert: Alert, *, summary: str) -> None:
     `summary` says why (a second reading, the patient's answer, or no answer)."""
     if alert.status == AlertStatus.confirming:
         alert.status = AlertStatus.open
+        record_event(db, alert, "to_team", actor="system", note=summary)
     alert.summary = summary[:SUMMARY_CHARS]
     db.add(alert)
 
@@ -148,15 +172,18 @@ def get_alert(db: Session, team_id: int, alert_id: int) -> Alert:
 def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus | None = None,
                  assigned_to: int | None = None, note: str | None = None,
                  useful: bool | None = None) -> Alert:
-    """Acknowledge, assign (to a member of the same team) or resolve (with a note, and
-    whether the alert was useful)."""
+    """Acknowledge, assign (to a member of the same team), resolve (with a note, and
+    whether the alert was useful) or reopen; each change is a step of its history."""
     if status == AlertStatus.confirming:
         raise InvalidInput("status: confirming is set by CareLoop when it asks the patient "
                            "to re-measure; use acknowledged or resolved")
+    was = alert.status
     if assigned_to is not None:
         member = db.get(TeamMember, assigned_to)
         if member is None or member.team_id != alert.team_id or not member.active:
             raise InvalidInput(f"assigned_to: no active member {assigned_to} in this team")
+        if alert.assigned_to != assigned_to:
+            record_event(db, alert, "assigned", actor=actor, note=member.name)
         alert.assigned_to = assigned_to
     if note is not None:
         alert.resolution_note = clean_text(note, "note", 2000, required=False) or None
@@ -169,10 +196,27 @@ def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus |
         alert.resolved_at = utcnow() if status == AlertStatus.resolved else None
         if status == AlertStatus.acknowledged and alert.acknowledged_at is None:
             alert.acknowledged_at = utcnow()
+    _record_change(db, alert, was, actor=actor, useful=useful)
     db.add(alert)
     audit.record(db, actor=actor, action="alert.update", patient_id=alert.patient_id,
                  detail=f"alert {alert.id} {alert.status}")
     return alert
+
+
+def _record_change(db: Session, alert: Alert, was: AlertStatus, *, actor: str,
+                   useful: bool | None) -> None:
+    said = {True: "useful", False: "not useful", None: None}[useful]
+    if alert.status == was:
+        if said is not None:
+            record_event(db, alert, "marked", actor=actor, note=said)
+    elif alert.status == AlertStatus.resolved:
+        record_event(db, alert, "resolved", actor=actor,
+                     note=" — ".join(p for p in (alert.resolution_note, said) if p))
+    elif alert.status == AlertStatus.acknowledged and was == AlertStatus.open:
+        record_event(db, alert, "acknowledged", actor=actor)
+    else:
+        record_event(db, alert, "reopened" if was == AlertStatus.resolved
+                     or alert.status == AlertStatus.open else str(alert.status), actor=actor)
 
 
 def snooze(db: Session, alert: Alert, *, minutes: int, actor: str,
@@ -189,6 +233,7 @@ def snooze(db: Session, alert: Alert, *, minutes: int, actor: str,
                        direction=alert.direction, until=now + timedelta(minutes=minutes),
                        created_by=actor[:120], created_at=now)
     db.add(held)
+    record_event(db, alert, "snoozed", actor=actor, note=f"{minutes} min", at=now)
     audit.record(db, actor=actor, action="alert.snooze", patient_id=alert.patient_id,
                  detail=f"alert {alert.id} snoozed {minutes} min")
     return held

@@ -1,5 +1,5 @@
 """A message from the care team to a patient, sent to the patient's chat through the
-outbox (the team answering an alert, say)."""
+outbox (the team answering an alert, say: then a step of the alert's history)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from sqlmodel import Session
 
 from assistant import texts
 from assistant.errors import InvalidInput
-from assistant.services import audit, enrolment
-from assistant.storage.models import PRIORITY, MessageKind, OutboxMessage, Patient
+from assistant.services import alerts, audit, enrolment
+from assistant.storage.models import PRIORITY, Alert, MessageKind, OutboxMessage, Patient
 
 
 def reply(db: Session, patient: Patient, text: str, *, actor: str) -> OutboxMessage:
@@ -27,4 +27,14 @@ def reply(db: Session, patient: Patient, text: str, *, actor: str) -> OutboxMess
     db.flush()
     audit.record(db, actor=actor, action="patient.reply", patient_id=patient.id,
                  detail=f"outbox {message.id}")
+    return message
+
+
+def answer_alert(db: Session, alert: Alert, text: str, *, actor: str) -> OutboxMessage:
+    """The team's reply to the patient an alert is about, kept in the alert's history."""
+    patient = db.get(Patient, alert.patient_id)
+    if patient is None:
+        raise InvalidInput("the alert's patient is gone")
+    message = reply(db, patient, text, actor=actor)
+    alerts.record_event(db, alert, "replied", actor=actor, note=text.strip())
     return message

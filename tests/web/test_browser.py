@@ -179,15 +179,15 @@ def test_a_nurse_acknowledges_an_alert(page: Page, console_url: str,
                   severity=AlertSeverity.urgent, summary="Red-flag message: chest pain")])
     log_in(page, console_url, north.clinician.email)
     page.get_by_role("link", name="Alerts").click()
-    alerts = page.locator("section[data-alert]")
+    alerts = page.locator("article[data-alert]")
     expect(alerts.first).to_contain_text("chest pain")  # urgent first
     shot(page, "alerts")
     missed = alerts.filter(has_text="missed doses")
     missed.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_role("status")).to_have_text("Alert acknowledged.")
-    expect(page.locator("section[data-alert]")).to_have_count(1)  # the open ones left
+    expect(page.locator("article[data-alert]")).to_have_count(1)  # the open ones left
     page.get_by_role("link", name="acknowledged").click()
-    expect(page.locator("section[data-alert]").filter(has_text="missed doses")).to_contain_text(
+    expect(page.locator("article[data-alert]").filter(has_text="missed doses")).to_contain_text(
         "acknowledged")
 
 

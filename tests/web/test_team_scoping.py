@@ -50,6 +50,7 @@ PAGE_FORMS: dict[str, dict[str, Any]] = {
     "POST /patients/{patient_id}/erase": {"confirm": "Patient of North Clinic"},
     "POST /alerts/{alert_id}": {"action": "acknowledge"},
     "POST /alerts/{alert_id}/snooze": {"minutes": "60"},
+    "POST /alerts/{alert_id}/reply": {"text": "hello"},
 }
 IDS = ("patient_id", "medication_id", "alert_id", "advice_id", "member_id", "token_id")
 

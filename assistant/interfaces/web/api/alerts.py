@@ -1,25 +1,33 @@
-"""API: the team's alerts: list, read, acknowledge, assign, resolve, snooze; each with
-the steps of its escalation ladder."""
+"""API: the team's alerts: list (the worklist's filters, paged), read, acknowledge,
+assign, resolve, snooze; each with the steps of its escalation ladder and its history."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.api.common import router
 from assistant.interfaces.web.deps import DB, MAX_ID, ApiCaller, Id, OptionalId
-from assistant.services import alerts, audit, escalation
+from assistant.services import alerts, audit, escalation, worklist
 from assistant.storage.models import Alert, AlertKind, AlertSeverity, AlertStatus
 
 
 class EscalationOut(BaseModel):
     member_id: int
     name: str
+    at: datetime
+
+
+class EventOut(BaseModel):
+    action: str        # created, acknowledged, assigned, replied, resolved, reopened, ...
+    who: str           # a member's name, "CareLoop" or "the patient"
+    note: str | None   # the member assigned, the reply sent, how it was resolved
     at: datetime
 
 
@@ -40,6 +48,7 @@ class AlertOut(BaseModel):
     direction: str | None
     evidence_at: datetime | None  # the effective time of the reading that triggered it
     escalations: list[EscalationOut] = []  # the on-call members an urgent alert went to
+    events: list[EventOut] = []   # its history, oldest first
 
 
 class AlertPatch(s.In):
@@ -62,21 +71,46 @@ class SnoozeOut(BaseModel):
 
 
 
-def _out(db: Session, found: list[Alert]) -> list[dict[str, Any]]:
-    """The alerts as the API shows them, with who each was escalated to and when."""
-    steps = escalation.steps(db, [a.id for a in found])
-    fields = [name for name in AlertOut.model_fields if name != "escalations"]
+def _out(db: Session, team_id: int, found: list[Alert]) -> list[dict[str, Any]]:
+    """The alerts as the API shows them, with who each was escalated to and when, and
+    their history."""
+    ids = [a.id for a in found]
+    steps, history = escalation.steps(db, ids), worklist.events(db, team_id, ids)
+    fields = [name for name in AlertOut.model_fields if name not in ("escalations", "events")]
     return [{**{name: getattr(a, name) for name in fields},
-             "escalations": [asdict(step) for step in steps.get(a.id, [])]} for a in found]
+             "escalations": [asdict(step) for step in steps.get(a.id, [])],
+             "events": [asdict(e) for e in history.get(a.id, [])]} for a in found]
 
 
 @router.get("/alerts", response_model=list[AlertOut], tags=["alerts"])
-def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
-                patient_id: OptionalId = None) -> list[Any]:
-    """Open alerts first, urgent first, newest first."""
-    found = alerts.alerts(db, caller.team_id, status=status, patient_id=patient_id)
+def list_alerts(db: DB, caller: ApiCaller, response: Response,
+                status: AlertStatus | None = None, patient_id: OptionalId = None,
+                kind: AlertKind | None = None, severity: AlertSeverity | None = None,
+                assignee: Annotated[str, Query(max_length=12, pattern=r"^(me|unassigned|\d+)?$",
+                                               description="a member id, me or unassigned")]
+                = "",
+                patient: Annotated[str, Query(max_length=120, description=(
+                    "part of a name, a record number, or #id"))] = "",
+                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Any]:
+    """Open alerts first, urgent first, newest first; the worklist's filters; `offset` and
+    `limit` page it (the header `X-Total-Count` says how many match)."""
+    f = worklist.Filters(status=status or "all", kind=kind or "", severity=severity or "",
+                         assignee=assignee, patient=f"#{patient_id}" if patient_id else patient)
+    found, total = worklist.flat(db, caller.team_id, f, me=caller.member.id, offset=offset,
+                                 limit=limit)
+    response.headers["X-Total-Count"] = str(total)
     audit.record_read(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
-    return _out(db, found)
+    return _out(db, caller.team_id, found)
+
+
+@router.get("/alerts/{alert_id}/events", response_model=list[EventOut], tags=["alerts"])
+def alert_events(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
+    """The alert's history, oldest first: who did what, when."""
+    alert = alerts.get_alert(db, caller.team_id, alert_id)
+    audit.record_read(db, actor=caller.actor, action="alert.view",
+                      patient_id=alert.patient_id)
+    return [asdict(e) for e in worklist.events(db, caller.team_id, [alert.id]).get(alert.id, [])]
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"])
@@ -84,7 +118,7 @@ def get_alert(db: DB, caller: ApiCaller, alert_id: Id) -> Any:
     alert = alerts.get_alert(db, caller.team_id, alert_id)
     audit.record_read(db, actor=caller.actor, action="alert.view",
                       patient_id=alert.patient_id)
-    return _out(db, [alert])[0]
+    return _out(db, caller.team_id, [alert])[0]
 
 
 @router.patch("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"])
@@ -92,7 +126,7 @@ def update_alert(db: DB, caller: ApiCaller, alert_id: Id, body: AlertPatch) -> A
     """Acknowledge, assign or resolve (a note is required to resolve)."""
     alert = alerts.update_alert(db, alerts.get_alert(db, caller.team_id, alert_id),
                                 actor=caller.actor, **body.model_dump(exclude_unset=True))
-    return _out(db, [alert])[0]
+    return _out(db, caller.team_id, [alert])[0]
 
 
 @router.post("/alerts/{alert_id}/snooze", response_model=SnoozeOut, tags=["alerts"])

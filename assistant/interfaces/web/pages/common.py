@@ -33,12 +33,21 @@ def render(request: Request, name: str, caller: accounts.Caller | None = None,
         "flash": flash, **context}, status_code=code)
 
 
-def back(request: Request, message: str | None = None, to: str | None = None) -> Response:
-    """After a form: back to the page it came from (same site only), with a message."""
+def back(request: Request, message: str | None = None, to: str | None = None,
+         anchor: str | None = None) -> Response:
+    """After a form: back to the page it came from (same site only: its path and query,
+    so a list's filters and page stay), with a message, at `anchor` (an element's id; an
+    alert's card by default when the form was about an alert, on an error too)."""
     if message:
         request.session["flash"] = message
-    target = to or urlparse(request.headers.get("referer", "")).path or "/patients"
-    return RedirectResponse(target if target.startswith("/") else "/patients", status_code=303)
+    came = urlparse(request.headers.get("referer", ""))
+    target = to or (came.path + (f"?{came.query}" if came.query else "")) or "/patients"
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/patients"
+    alert_id = request.path_params.get("alert_id")
+    anchor = anchor or (f"alert-{alert_id}" if alert_id and target.startswith("/alerts")
+                        else None)
+    return RedirectResponse(target + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
 def show_error(request: Request, message: str, status: int = 422) -> Response:
