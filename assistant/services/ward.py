@@ -70,7 +70,7 @@ def with_month(db: Session, team_id: int, rows: list[PatientSummary],
                now: datetime | None = None) -> list[PatientSummary]:
     """The rows with their adherence over 30 days (one query for them all)."""
     month = facts.adherence(db, team_id, now or utcnow(), 30, [r.patient.id for r in rows])
-    return [replace(r, adherence_30=_percent(*month.get(r.patient.id, (0, 0, None))[:2]))
+    return [replace(r, adherence_30=_percent(*month.get(r.patient.id, (0, 0, 0))[:2]))
             for r in rows]
 
 
@@ -102,7 +102,6 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
         query = query.where(col(Patient.status) == PatientStatus.paused)
     chosen = db.execute(query).all()
     adherence = facts.adherence(db, team_id, now, 7)
-    streaks = facts.missed_in_a_row(db, team_id, now, {pid: a[2] for pid, a in adherence.items()})
     today = facts.today(db, team_id, (p.timezone for p in chosen), now)
     by_severity, urgent, readings = facts.alerts(db, team_id, now)
     links = facts.links(db, team_id)
@@ -111,7 +110,7 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
         link = links.get(patient.id)
         chat = "not linked" if link is None else (
             "unreachable" if link[1] else "linked")
-        taken_7, answered_7, _ = adherence.get(patient.id, (0, 0, None))
+        taken_7, answered_7, streak = adherence.get(patient.id, (0, 0, 0))
         severities = by_severity.get(patient.id, {})
         signals = triage.Signals(
             active=patient.status == PatientStatus.active,
@@ -120,7 +119,7 @@ def summaries(db: Session, team_id: int, *, search: str = "", sort: str = "risk"
             high_alerts=severities.get(AlertSeverity.high, 0),
             normal_alerts=severities.get(AlertSeverity.normal, 0),
             out_of_range=readings.get(patient.id, {}),
-            missed_in_a_row=streaks.get(patient.id, 0), chat=chat,
+            missed_in_a_row=streak, chat=chat,
             silent_days=_silent_days(patient, link, now),
             today=today.get(patient.id, triage.Today()))
         found.append(PatientSummary(

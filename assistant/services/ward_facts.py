@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from assistant.domain import dues, zones
@@ -50,39 +51,34 @@ def counted(status: tuple[DoseStatus, ...], then: object = 1) -> ColumnElement[i
 
 
 def adherence(db: Session, team_id: int, now: datetime, days: int,
-               ids: list[int] | None = None) -> dict[int, tuple[int, int, datetime | None]]:
+              ids: list[int] | None = None) -> dict[int, tuple[int, int, int]]:
     """Per patient (of the team, or only `ids`) over `days` days: doses taken, doses
-    answered, and when the last dose taken or skipped was due."""
+    answered, and the doses missed since the last one taken or skipped (in a row)."""
     if ids == []:
         return {}
+    since = now - timedelta(days=days)
     on, mine = team_join(team_id)
-    query = (select(DoseOccurrence.patient_id, func.count(counted((DoseStatus.taken,))),
-                    func.count(counted(ANSWERED)),
-                    func.max(counted(OK, DoseOccurrence.due_at))).join(Patient, on)
-             .where(mine, col(DoseOccurrence.due_at) >= now - timedelta(days=days),
-                    col(DoseOccurrence.due_at) <= now)
+    query: Any = (select(col(DoseOccurrence.patient_id).label("pid"),
+                    func.count(counted((DoseStatus.taken,))).label("taken"),
+                    func.count(counted(ANSWERED)).label("answered"),
+                    func.max(counted(OK, DoseOccurrence.due_at)).label("last_ok"))
+             .join(Patient, on)
+             .where(mine, col(DoseOccurrence.due_at) >= since, col(DoseOccurrence.due_at) <= now)
              .group_by(col(DoseOccurrence.patient_id)))
     if ids is not None:
         query = query.where(col(DoseOccurrence.patient_id).in_(ids))
-    return {pid: (taken, n, cast(datetime | None, last_ok))
-            for pid, taken, n, last_ok in db.exec(query).all() if n}
-
-
-def missed_in_a_row(db: Session, team_id: int, now: datetime,
-                     last_ok: dict[int, datetime | None]) -> dict[int, int]:
-    """Per patient: doses missed this week since the last one taken or skipped (`last_ok`:
-    when it was due). Only missed doses are read: few, on a ward that takes its doses."""
-    on, mine = team_join(team_id)
-    found: dict[int, int] = defaultdict(int)
-    for pid, due in db.exec(select(DoseOccurrence.patient_id, DoseOccurrence.due_at)
-                            .join(Patient, on)
-                            .where(mine, col(DoseOccurrence.status) == DoseStatus.missed,
-                                   col(DoseOccurrence.due_at) >= now - timedelta(days=7),
-                                   col(DoseOccurrence.due_at) <= now)).all():
-        last = last_ok.get(pid)
-        if last is None or due > last:
-            found[pid] += 1
-    return found
+    week = query.subquery()
+    # Then each patient's doses after the last one taken or skipped: a short index range.
+    later = aliased(DoseOccurrence)
+    rows = db.exec(select(week.c.pid, week.c.taken, week.c.answered, func.count(case(
+                       (col(later.status) == DoseStatus.missed, 1), else_=None)))
+                   .outerjoin(later, and_(col(later.patient_id) == week.c.pid,
+                                          col(later.due_at) > func.coalesce(week.c.last_ok,
+                                                                            since),
+                                          col(later.due_at) >= since,
+                                          col(later.due_at) <= now))
+                   .group_by(week.c.pid, week.c.taken, week.c.answered)).all()
+    return {pid: (taken, n, streak) for pid, taken, n, streak in rows if n}
 
 
 def today(db: Session, team_id: int, tz_names: Iterable[str],
