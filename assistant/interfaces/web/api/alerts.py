@@ -75,7 +75,8 @@ def list_alerts(db: DB, caller: ApiCaller, status: AlertStatus | None = None,
                 patient_id: OptionalId = None) -> list[Any]:
     """Open alerts first, urgent first, newest first."""
     found = alerts.alerts(db, caller.team_id, status=status, patient_id=patient_id)
-    audit.record_read(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
+    audit.record_list_view(db, actor=caller.actor, action="alerts.list",
+                           patient_ids=[a.patient_id for a in found])
     return _out(db, found)
 
 

@@ -24,8 +24,8 @@ def list_patients(db: DB, caller: ApiCaller, search: str = Query("", max_length=
     `sort=monitoring`: by what their readings say (urgent, then high monitoring alerts,
     then trends and forecasts, then readings out of range in the last 3 days)."""
     found = views.summaries(db, caller.team_id, search=search, sort=sort)
-    audit.record_read(db, actor=caller.actor, action="patients.list",
-                      detail=f"{len(found)} rows")
+    audit.record_list_view(db, actor=caller.actor, action="patients.list",
+                           patient_ids=[row.patient.id for row in found])
     return [patient_out(db, row.patient) for row in found]
 
 

@@ -20,8 +20,8 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller,
                 status: str = "open") -> Response:
     chosen = AlertStatus(status) if status in AlertStatus.__members__ else None
     found = alerts.alerts(db, caller.team_id, status=chosen)
-    audit.record_read(db, actor=caller.actor, action="alerts.list",
-                      detail=f"{len(found)} rows")
+    audit.record_list_view(db, actor=caller.actor, action="alerts.list",
+                           patient_ids=[a.patient_id for a in found])
     names = {p.patient.id: p.patient.display_name for p in views.summaries(db, caller.team_id)}
     members = teams.members(db, caller.team_id)
     return render(request, "alerts.html", caller, alerts=found, names=names, status=status,

@@ -42,8 +42,8 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                  sort: str = "risk") -> Response:
     rows = views.summaries(db, caller.team_id, search=q[:120],
                           sort=sort if sort in views.SORTS else "risk")
-    audit.record_read(db, actor=caller.actor, action="patients.list",
-                      detail=f"{len(rows)} rows")
+    audit.record_list_view(db, actor=caller.actor, action="patients.list",
+                           patient_ids=[r.patient.id for r in rows])
     default_tz = get_settings().timezone
     return render(request, "patients.html", caller, rows=rows, q=q, sort=sort,
                   sorts=views.SORTS, default_tz=default_tz,
