@@ -247,13 +247,12 @@ def main() -> None:
         empty = measure(Path(tmp), "empty", 1, 3, args.requests, password_hash)
         ward = measure(Path(tmp), "ward", args.patients, args.alerts, args.requests,
                        password_hash)
-    print(f"\n{'page':<14}{'empty p50':>11}{'p95':>9}{'ward p50':>11}{'p95':>9}"
-          f"{'ratio p50':>11}  ≤ {TARGET_MS:.0f} ms")
+    print(f"\n{'page':<14}{'empty p50':>12}{'p95':>12}{'ward p50':>12}{'p95':>12}"
+          f"{'ratio p50':>11}  p95 ≤ {TARGET_MS:.0f} ms")
     for page in PAGES:
         e, w = empty[page], ward[page]
-        verdict = "yes" if w.p95 <= TARGET_MS else "NO"
-        print(f"{page:<14}{e.p50:>9.1f}ms{e.p95:>7.1f}ms{w.p50:>9.1f}ms{w.p95:>7.1f}ms"
-              f"{w.p50 / e.p50:>10.1f}×  {verdict}")
+        cells = "".join(f"{ms:>9.1f} ms" for ms in (e.p50, e.p95, w.p50, w.p95))
+        print(f"{page:<14}{cells}{w.p50 / e.p50:>10.1f}×  {'yes' if w.p95 <= TARGET_MS else 'NO'}")
 
 
 if __name__ == "__main__":
