@@ -131,3 +131,16 @@ def test_a_long_list_is_cut_to_the_column_saying_how_many() -> None:
     assert len(detail) <= audit.DETAIL_CHARS
     assert detail.startswith("2000 patients: 1000,1001,") and detail.endswith(",…")
     assert audit.list_detail([]) == "0 patients"
+
+
+def test_the_alert_burden_is_one_entry_naming_its_patients(
+        client: TestClient, teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    with session() as db:
+        db.add(Alert(patient_id=north.patient_id, team_id=north.id, kind=AlertKind.symptom,
+                     severity=AlertSeverity.high, summary="seeded"))
+    login(client, north.admin.email)
+    client.get("/settings")
+    client.get("/api/v1/team/alert-burden", headers=north.admin.headers)
+    assert [e.detail for e in _entries("alerts.burden")] == [
+        f"1 patient: {north.patient_id}"] * 2
