@@ -73,7 +73,7 @@ def test_a_bad_date_is_shown_at_its_field_and_kept(client: TestClient,
     page = client.get("/audit", params={"date_from": "13/03/2027"})
     assert page.status_code == 200
     assert 'value="13/03/2027" aria-invalid="true"' in page.text
-    assert "a date such as 2027-03-13" in page.text
+    assert '<a href="#f-from">date from: a date such as 2027-03-13</a>' in page.text
 
 
 def test_the_csv_is_the_filtered_set_and_formulas_are_inert(
