@@ -16,6 +16,7 @@ import atexit
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # How long a read's entry may wait for the lock before it is left to the background writer.
 READ_WAIT_SECONDS = 0.25
+DETAIL_CHARS = 500  # the column's width
 _RETRY_SECONDS = 0.5
 
 
@@ -48,7 +50,7 @@ def _values(db: Session, *, actor: str, action: str, patient_id: int | None, det
     if team_id is None:
         team_id = _team_of(db, actor, patient_id)
     return {"at": utcnow(), "actor": actor, "action": action, "patient_id": patient_id,
-            "team_id": team_id, "detail": detail[:500]}
+            "team_id": team_id, "detail": detail[:DETAIL_CHARS]}
 
 
 def record(db: Session, *, actor: str, action: str, patient_id: int | None = None,
@@ -64,6 +66,25 @@ def record_read(db: Session, *, actor: str, action: str, patient_id: int | None 
     """Write a read's entry without making the read wait for the write lock."""
     _writer.write(engine_of(db), _values(db, actor=actor, action=action, patient_id=patient_id,
                                          detail=detail, team_id=team_id))
+
+
+def list_detail(patient_ids: Sequence[int], *, limit: int = DETAIL_CHARS) -> str:
+    """"12 patients: 3,5,9" -- cut with "…" (and still saying how many) to fit the column."""
+    head = f"{len(patient_ids)} patient{'' if len(patient_ids) == 1 else 's'}"
+    if not patient_ids:
+        return head
+    text = f"{head}: " + ",".join(str(pid) for pid in patient_ids)
+    if len(text) <= limit:
+        return text
+    return text[:limit - 2].rsplit(",", 1)[0] + ",…"
+
+
+def record_list_view(db: Session, *, actor: str, action: str, patient_ids: Sequence[int],
+                     team_id: int | None = None) -> None:
+    """One entry for a list shown (a page of patients or alerts), naming the patients on
+    it: one row per view, never one per patient."""
+    shown = list(dict.fromkeys(patient_ids))  # a patient with 3 alerts on the page: once
+    record_read(db, actor=actor, action=action, detail=list_detail(shown), team_id=team_id)
 
 
 def audit_entries(db: Session, team_id: int, *, patient_id: int | None = None,

@@ -100,7 +100,8 @@ def list_alerts(db: DB, caller: ApiCaller, response: Response,
     found, total = worklist.flat(db, caller.team_id, f, me=caller.member.id, offset=offset,
                                  limit=limit)
     response.headers["X-Total-Count"] = str(total)
-    audit.record_read(db, actor=caller.actor, action="alerts.list", patient_id=patient_id)
+    audit.record_list_view(db, actor=caller.actor, action="alerts.list",
+                           patient_ids=[a.patient_id for a in found])
     return _out(db, caller.team_id, found)
 
 

@@ -37,8 +37,8 @@ def list_patients(db: DB, caller: ApiCaller, response: Response,
     header `X-Total-Count` says how many match."""
     found = ward.ward(db, caller.team_id, search=search, sort=sort, only=only,
                       offset=offset, limit=limit)
-    audit.record_read(db, actor=caller.actor, action="patients.list",
-                      detail=f"{len(found.rows)} rows")
+    audit.record_list_view(db, actor=caller.actor, action="patients.list",
+                           patient_ids=[r.patient.id for r in found.rows])
     response.headers["X-Total-Count"] = str(found.total)
     return [summary_out(row) for row in found.rows]
 

@@ -94,7 +94,8 @@ def alert_burden(db: DB, caller: ApiCaller) -> Any:
     """Alerts per patient-week over the last four weeks and the share marked useful, for
     the team and per patient (most alerts first)."""
     found = burden.alert_burden(db, caller.team_id)
-    audit.record_read(db, actor=caller.actor, action="alerts.burden")
+    audit.record_list_view(db, actor=caller.actor, action="alerts.burden",
+                           patient_ids=[b.patient_id for b in found.patients if b.patient_id])
 
     def row(b: burden.Burden) -> BurdenOut:
         return BurdenOut(patient_id=b.patient_id, name=b.name,

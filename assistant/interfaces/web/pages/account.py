@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import Response
@@ -12,9 +14,9 @@ from fastapi.responses import Response
 from assistant.channels import registry
 from assistant.config import get_settings
 from assistant.errors import InvalidInput, NotFound
-from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, OptionalId, require_admin
+from assistant.interfaces.web.deps import CSRF, DB, MAX_ID, ConsoleCaller, Id, require_admin
 from assistant.interfaces.web.pages.common import Text, back, client_address, render, router
-from assistant.services import accounts, audit, member_chats, sessions
+from assistant.services import accounts, audit, audit_log, member_chats, sessions, teams
 from assistant.storage.db import utcnow
 from assistant.storage.models import ApiToken
 
@@ -75,19 +77,60 @@ def token_revoke(request: Request, db: DB, caller: ConsoleCaller, token_id: Id) 
     return back(request, "Token revoked.")
 
 
+def _filter(member: str, patient: str, action: str, date_from: str, date_to: str
+            ) -> tuple[audit_log.AuditFilter, dict[str, str]]:
+    """The filter form's fields as typed (all optional), and a message per field refused."""
+    errors: dict[str, str] = {}
+
+    def number(text: str, field: str) -> int | None:
+        if not text.strip():
+            return None
+        if text.strip().isdigit() and 0 < int(text) <= MAX_ID:
+            return int(text)
+        errors[field] = "a number such as 12"
+        return None
+
+    def day(text: str, field: str) -> date | None:
+        try:
+            return date.fromisoformat(text.strip()) if text.strip() else None
+        except ValueError:
+            errors[field] = "a date such as 2027-03-13"
+            return None
+
+    wanted = audit_log.AuditFilter(
+        member_id=number(member, "member"), patient_id=number(patient, "patient"),
+        action=action.strip()[:60] or None, date_from=day(date_from, "date_from"),
+        date_to=day(date_to, "date_to"))
+    if wanted.date_from and wanted.date_to and wanted.date_from > wanted.date_to:
+        errors["date_to"] = "on or after the first day"
+    return wanted, errors
+
+
 @router.get("/audit")
-def audit_page(request: Request, db: DB, caller: ConsoleCaller,
-               patient_id: OptionalId = None,
-               format: str = Query("html", pattern="^(html|csv)$")) -> Response:
+@router.get("/audit.csv")
+def audit_page(request: Request, db: DB, caller: ConsoleCaller, member: str = "",
+               patient_id: str = "", action: str = "", date_from: str = "", date_to: str = "",
+               page: int = Query(1, ge=1, le=MAX_ID), format: str = Query(
+                   "html", pattern="^(html|csv)$")) -> Response:
+    """The team's audit log, filtered and paged; `/audit.csv` (with the same query): the
+    whole filtered set as a spreadsheet. Reading the log is itself in the log."""
     require_admin(caller)
-    entries = audit.audit_entries(db, caller.team_id, patient_id=patient_id,
-                                 limit=10000 if format == "csv" else 500)
-    if format == "csv":
+    wanted, errors = _filter(member, patient_id, action, date_from, date_to)
+    zone = teams.get_team(db, caller.team_id).timezone
+    as_csv = format == "csv" or request.url.path.endswith(".csv")
+    audit.record_read(db, actor=caller.actor, action="audit.export" if as_csv else "audit.view",
+                      patient_id=wanted.patient_id, detail=request.url.query[:200])
+    if as_csv:
         out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["at (UTC)", "actor", "action", "patient id", "detail"])
-        writer.writerows([e.at.isoformat(), e.actor, e.action, e.patient_id or "", e.detail]
-                         for e in entries)
-        return Response(out.getvalue(), media_type="text/csv", headers={
+        csv.writer(out).writerows(audit_log.csv_rows(db, caller.team_id, wanted, zone=zone))
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="careloop-audit.csv"'})
-    return render(request, "audit.html", caller, entries=entries, patient_id=patient_id)
+    found = audit_log.page_of(db, caller.team_id, wanted, page=page, zone=zone)
+    query = {k: v for k, v in request.query_params.items() if k not in ("page", "format")}
+    return render(request, "audit.html", caller, log=found, zone=zone, errors=errors,
+                  typed={"member": member, "patient_id": patient_id, "action": action,
+                         "date_from": date_from, "date_to": date_to},
+                  members=audit_log.members(db, caller.team_id),
+                  actions=audit_log.actions(db, caller.team_id),
+                  query=urlencode(query), csv_url="/audit.csv" + (
+                      f"?{urlencode(query)}" if query else ""))

@@ -26,9 +26,8 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller, status: str = "
     f = worklist.Filters(status=status, kind=kind, severity=severity, assignee=assignee,
                          patient=patient, page=page)
     found = worklist.worklist(db, caller.team_id, f, me=caller.member.id)
-    audit.record_read(db, actor=caller.actor, action="alerts.list",
-                      detail=f"{found.alerts} alerts, page {f.page}; patients "
-                             + ",".join(str(r.patient.id) for r in found.rows))
+    audit.record_list_view(db, actor=caller.actor, action="alerts.list",
+                           patient_ids=[r.patient.id for r in found.rows])
     members = teams.members(db, caller.team_id)
     shown = [card.alert.id for row in found.rows for card in row.cards]
     return render(request, "alerts.html", caller, page=found, f=f, tabs=worklist.TABS,

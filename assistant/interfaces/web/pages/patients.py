@@ -72,8 +72,8 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
     page = max(1, min(page, 10_000))
     found = ward.ward(db, caller.team_id, search=q[:120], sort=sort, only=only,
                       offset=(page - 1) * ward.PAGE_SIZE)
-    audit.record_read(db, actor=caller.actor, action="patients.list",
-                      detail=f"{len(found.rows)} rows")
+    audit.record_list_view(db, actor=caller.actor, action="patients.list",
+                           patient_ids=[r.patient.id for r in found.rows])
     default_tz = get_settings().timezone
     pages = max(1, -(-found.total // ward.PAGE_SIZE))
     here = {"q": q, "sort": sort, "only": only, "view": view}

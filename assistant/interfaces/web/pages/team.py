@@ -19,12 +19,14 @@ def settings_page(request: Request, db: DB, caller: ConsoleCaller) -> Response:
     require_admin(caller)
     members = teams.members(db, caller.team_id)
     team = teams.get_team(db, caller.team_id)
-    audit.record_read(db, actor=caller.actor, action="alerts.burden")
+    found = burden.alert_burden(db, caller.team_id)
+    audit.record_list_view(db, actor=caller.actor, action="alerts.burden", patient_ids=[
+        b.patient_id for b in found.patients[:BURDEN_ROWS] if b.patient_id])
     return render(request, "settings.html", caller, team=team, members=members,
                   measures=readings.MEASURES, roles=list(Role),
                   on_call={member_id: n + 1 for n, member_id in enumerate(team.on_call)},
                   linked={m.id for m in members if member_chats.chat_of(db, m.id)},
-                  burden=burden.alert_burden(db, caller.team_id), burden_rows=BURDEN_ROWS)
+                  burden=found, burden_rows=BURDEN_ROWS)
 
 
 BURDEN_ROWS = 10  # the patients with most alerts; the API gives them all
