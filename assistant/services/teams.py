@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from assistant.domain import zones
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
 from assistant.services import audit, readings
@@ -47,7 +48,7 @@ WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "escalate_after_minutes": (1, 24 * 60)}
 TEXTS: dict[str, int] = {"emergency_number": 32, "crisis_line": 120}
 KEPT = ("missed_alert_after", "self_shift_minutes",
-        "escalate_after_minutes")  # changed, never removed
+        "escalate_after_minutes", "timezone")  # changed, never removed
 MAX_ON_CALL = 50
 
 
@@ -68,6 +69,9 @@ def change_settings(db: Session, team: CareTeam, changes: Mapping[str, Any], *,
         elif key in TEXTS:
             value = None if value is None else clean_text(
                 value, key.replace("_", " "), TEXTS[key], required=False) or None
+        elif key == "timezone":  # new patients' zone: a place's, as a patient's must be
+            value = clean_text(value, "timezone", 64)
+            zones.place_zone(value)
         elif key == "reading_thresholds":
             kept = {measure: {bound: v for bound, v in bounds.items() if v is not None}
                     for measure, bounds in (value or {}).items()}
