@@ -90,9 +90,9 @@ def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role
                password_hash: str | None, actor: str) -> TeamMember:
     email = clean_text(email, "email", 254).lower()
     if "@" not in email:
-        raise InvalidInput(f"{email!r} is not an email address")
+        raise InvalidInput(f"email: {email!r} is not an email address")
     if db.exec(select(TeamMember).where(TeamMember.email == email)).first():
-        raise InvalidInput(f"a member with email {email} already exists")
+        raise InvalidInput(f"email: a member with email {email} already exists")
     member = TeamMember(team_id=team.id, name=clean_text(name, "name", 120), email=email, role=role,
                         password_hash=password_hash)
     db.add(member)

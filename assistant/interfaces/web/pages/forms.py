@@ -20,6 +20,7 @@ from assistant.interfaces.web.pages.common import templates
 
 Values = dict[str, str | list[str]]
 MULTIPLE = ("days",)  # fields a form sends more than once (checkboxes)
+SECRET = ("csrf", "password", "current", "repeat")  # never typed back into a page
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,12 @@ templates.env.globals["fs"] = NO_ERRORS
 
 
 async def typed(request: Request) -> Values:
-    """The form as sent: text fields as strings, checkbox groups as lists."""
+    """The form as sent: text fields as strings, checkbox groups as lists; passwords are
+    not kept (`password` reads them from the request's form itself)."""
     form = await request.form()
     values: Values = {}
     for name in form:
-        if name == "csrf":
+        if name in SECRET:
             continue
         if name in MULTIPLE:
             values[name] = [v for v in form.getlist(name) if isinstance(v, str)]
@@ -66,6 +68,11 @@ async def typed(request: Request) -> Values:
             value = form.get(name)
             values[name] = value if isinstance(value, str) else ""
     return values
+
+
+async def password(request: Request, name: str = "password") -> str:
+    value = (await request.form()).get(name, "")
+    return value if isinstance(value, str) else ""
 
 
 def text(values: Mapping[str, str | list[str]], name: str, default: str = "") -> str:
