@@ -149,9 +149,11 @@ def test_the_time_zone_is_chosen_from_the_places_list(page: Page, console_url: s
     new.get_by_label("Name").fill("Harold")
     field.fill("GMT")
     new.get_by_role("button", name="Add patient").click()
-    expect(page.get_by_role("status")).to_contain_text(
+    # The same form again, as typed, the message in the summary and at the field.
+    expect(page.get_by_role("alert")).to_contain_text(
         "did you mean 'Europe/London' (UK time) or 'UTC'?")
-    new.get_by_label("Name").fill("Harold")
+    expect(new.get_by_label("Name")).to_have_value("Harold")
+    expect(field).to_have_attribute("aria-invalid", "true")
     field.fill("Europe/London")
     new.get_by_role("button", name="Add patient").click()
     expect(page.get_by_role("heading", name="Harold")).to_be_visible()
