@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from assistant.config import get_settings
 from assistant.domain import zones
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
@@ -22,11 +23,20 @@ def add_team(db: Session, *, name: str, actor: str) -> CareTeam:
     name = clean_text(name, "team name", 120)
     if db.exec(select(CareTeam).where(CareTeam.name == name)).first():
         raise InvalidInput(f"a team named {name!r} already exists")
-    team = CareTeam(name=name)
+    team = CareTeam(name=name, timezone=_place_or_utc(get_settings().timezone))
     db.add(team)
     db.flush()
     audit.record(db, actor=actor, action="team.add", detail=f"team {team.id}")
     return team
+
+
+def _place_or_utc(tz_name: str) -> str:
+    """The installation's zone as a team's first (new patients' default), if a place's."""
+    try:
+        zones.place_zone(tz_name)
+    except InvalidInput:
+        return "UTC"
+    return tz_name
 
 
 def get_team(db: Session, team: str | int) -> CareTeam:
@@ -98,6 +108,20 @@ def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role
     db.add(member)
     db.flush()
     audit.record(db, actor=actor, action="member.add", detail=f"member {member.id}")
+    return member
+
+
+def update_member(db: Session, member: TeamMember, *, name: str, role: Role,
+                  actor: str) -> TeamMember:
+    """A member's name and role; a team keeps at least one active admin."""
+    name = clean_text(name, "name", 120)
+    if member.role == Role.admin and role != Role.admin and member.active and not any(
+            m.role == Role.admin and m.active and m.id != member.id
+            for m in members(db, member.team_id)):
+        raise InvalidInput("role: the team needs another active admin first")
+    member.name, member.role = name, role
+    db.add(member)
+    audit.record(db, actor=actor, action="member.update", detail=f"member {member.id}")
     return member
 
 

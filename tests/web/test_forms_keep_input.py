@@ -183,3 +183,21 @@ def test_team_forms_keep_what_was_typed(client: TestClient, teams: tuple[Team, T
         "csrf": csrf, "name": "Sam Ng", "email": "not-an-address",
         "password": "correct horse battery staple"}), "member", "email", "Sam Ng")
     assert _changes() == before
+
+
+def test_editing_a_member_keeps_what_was_typed(client: TestClient,
+                                               teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    csrf = login(client, north.admin.email)
+    url = f"/settings/members/{north.clinician.id}"
+    assert f'href="{url}"' in client.get("/settings").text
+    before = _changes()
+    answer = client.post(url, data={"csrf": csrf, "name": " ", "role": "admin"})
+    refused(answer, "edit", "name")
+    assert "<option selected>admin</option>" in answer.text
+    alone = client.post(f"/settings/members/{north.admin.id}",
+                        data={"csrf": csrf, "name": "Boss", "role": "clinician"})
+    assert "another active admin" in refused(alone, "edit", "role", "Boss")
+    assert _changes() == before
+    client.post(url, data={"csrf": csrf, "name": "Nurse Ng", "role": "clinician"})
+    assert ">Nurse Ng</a>" in client.get("/settings").text

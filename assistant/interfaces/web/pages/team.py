@@ -137,14 +137,46 @@ async def member_add(request: Request, db: DB, caller: ConsoleCaller) -> Respons
     return back(request, f"{name} can now log in.")
 
 
-def _member(db: DB, caller: ConsoleCaller, member_id: int) -> TeamMember:
+def _member(db: DB, caller: ConsoleCaller, member_id: int, *, other: bool = True
+            ) -> TeamMember:
     require_admin(caller)
     member = db.get(TeamMember, member_id)
     if member is None or member.team_id != caller.team_id:
         raise NotFound("no such member")
-    if member.id == caller.member.id:
+    if other and member.id == caller.member.id:
         raise InvalidInput("you cannot deactivate yourself")
     return member
+
+
+@router.get("/settings/members/{member_id}")
+def member_page(request: Request, db: DB, caller: ConsoleCaller, member_id: Id) -> Response:
+    """A member's name and role, to change."""
+    return _member_form(request, caller, _member(db, caller, member_id, other=False))
+
+
+def _member_form(request: Request, caller: ConsoleCaller, member: TeamMember,
+                 fs: forms.FormState = forms.NO_ERRORS) -> HTMLResponse:
+    return render(request, "member.html", caller, code=422 if fs.errors else 200, fs=fs,
+                  member=member, roles=list(Role))
+
+
+@router.post("/settings/members/{member_id}", dependencies=[CSRF])
+async def member_save(request: Request, db: DB, caller: ConsoleCaller,
+                      member_id: Id) -> Response:
+    member = _member(db, caller, member_id, other=False)
+    values = await forms.typed(request)
+    role = forms.text(values, "role", str(member.role))
+    try:
+        if role not in Role.__members__:
+            raise InvalidInput("role: admin or clinician")
+        teams.update_member(db, member, name=forms.text(values, "name"), role=Role(role),
+                            actor=caller.actor)
+    except InvalidInput as exc:
+        db.rollback()
+        return _member_form(request, caller, _member(db, caller, member_id, other=False),
+                            forms.refused("edit", values, exc, {"name": "Name",
+                                                                "role": "Role"}))
+    return back(request, f"{member.name} saved.", to="/settings")
 
 
 @router.get("/settings/members/{member_id}/deactivate")
