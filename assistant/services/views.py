@@ -193,6 +193,7 @@ def timeline(db: Session, patient: Patient, limit: int = 50) -> list[Event]:
 _DONE = {"medication.add": "added", "medication.stop": "stopped",
          "medication.restart": "restarted", "medication.update": "label changed",
          "schedule.replace": "new schedule"}
+_ACTORS = {"patient": "the patient (chat)", "cli": "the command line", "demo": "the demo"}
 _ABOUT = re.compile(r"medication (\d+)(?:: (.*))?", re.DOTALL)
 
 
@@ -210,7 +211,9 @@ def _changes(db: Session, entries: Sequence[AuditEntry]) -> list[str]:
 
     def who(actor: str) -> str:
         number = actor[7:] if actor.startswith("member:") else ""
-        return names.get(int(number), actor) if number.isdecimal() else actor
+        if number.isdecimal():
+            return names.get(int(number), "a former member")
+        return _ACTORS.get(actor.split(":")[0], actor)
 
     shown = []
     for entry, match in zip(entries, about, strict=True):
