@@ -23,6 +23,13 @@ def tab_to(page: Page, selector: str, most: int = 80, back: bool = False) -> Non
     raise AssertionError(f"Tab never reached {selector}")
 
 
+def follow(page: Page, link: str, heading: str) -> None:
+    """Tab to a link, press Enter, and wait for the page it opens."""
+    tab_to(page, link)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+
+
 def focused(page: Page, selector: str) -> None:
     expect(page.locator(f"{selector}:focus")).to_have_count(1)
 
@@ -35,10 +42,8 @@ def test_a_medicine_is_stopped_with_a_reason_by_keyboard(page: Page, console_url
     med = north.medication_id
     tab_to(page, f"#med-{med} > summary")
     page.keyboard.press("Enter")                       # open the medicine's details
-    tab_to(page, f"a[href$='/medications/{med}/stop']")
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Stop Metformin 500 mg for Patient of North Clinic?")
+    follow(page, f"a[href$='/medications/{med}/stop']",
+           "Stop Metformin 500 mg for Patient of North Clinic?")
     # No reason: refused, the summary takes the focus and links to the field.
     tab_to(page, "button.danger")
     page.keyboard.press("Enter")
@@ -65,10 +70,8 @@ def test_a_medicine_is_stopped_with_a_reason_by_keyboard(page: Page, console_url
     )).to_be_visible()
     shot(page, "stop-medicine-history")
     # Undo, by keyboard too.
-    tab_to(page, f"a[href$='/medications/{med}/restart']")
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Restart Metformin 500 mg for Patient of North Clinic?")
+    follow(page, f"a[href$='/medications/{med}/restart']",
+           "Restart Metformin 500 mg for Patient of North Clinic?")
     tab_to(page, "form[action$='/restart'] button")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Metformin 500 mg restarted")
