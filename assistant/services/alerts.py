@@ -88,7 +88,7 @@ def open_monitoring(db: Session, *, patient: Patient, kind: AlertKind,
     db.add(alert)
     db.flush()
     record_event(db, alert, "created", actor="system", at=alert.created_at,
-                 note="waiting for the patient to re-measure" if confirming_since else None)
+                 note=texts.t("alert_event.confirming") if confirming_since else None)
     return alert
 
 
@@ -101,7 +101,7 @@ def update_monitoring(db: Session, alert: Alert, *, severity: AlertSeverity, sum
         alert.severity = severity
     if news and alert.status == AlertStatus.acknowledged:
         alert.status, alert.acknowledged_at = AlertStatus.open, None
-        record_event(db, alert, "reopened", actor="system", note="now urgent")
+        record_event(db, alert, "reopened", actor="system", note=texts.t("alert_event.now_urgent"))
     alert.summary = summary[:SUMMARY_CHARS]
     alert.evidence_at = evidence_at
     alert.last_finding_at = at
@@ -205,7 +205,8 @@ def update_alert(db: Session, alert: Alert, *, actor: str, status: AlertStatus |
 
 def _record_change(db: Session, alert: Alert, was: AlertStatus, *, actor: str,
                    useful: bool | None) -> None:
-    said = {True: "useful", False: "not useful", None: None}[useful]
+    said = None if useful is None else texts.t(
+        "alert_event.useful" if useful else "alert_event.not_useful")
     if alert.status == was:
         if said is not None:
             record_event(db, alert, "marked", actor=actor, note=said)

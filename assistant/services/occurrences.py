@@ -77,14 +77,18 @@ def replace_schedule(db: Session, *, medication: Medication, schedule: ScheduleS
     return row
 
 
-def stop_medication(db: Session, *, medication: Medication, actor: str) -> None:
+def stop_medication(db: Session, *, medication: Medication, actor: str, reason: str = "",
+                    stopped_by: str | None = None, now: datetime | None = None) -> None:
+    """Stop a medication (`medication_stops.stop` checks the reason first)."""
     medication.active = False
-    medication.stopped_at = utcnow()
+    medication.stopped_at = now or utcnow()
+    medication.stop_reason = reason or None
+    medication.stopped_by = stopped_by
     for row in db.exec(select(DoseSchedule).where(DoseSchedule.medication_id == medication.id)):
         row.active = False
         cancel_future(db, schedule_id=row.id)
     audit.record(db, actor=actor, action="medication.stop", patient_id=medication.patient_id,
-                 detail=f"medication {medication.id}")
+                 detail=f"medication {medication.id}" + (f": {reason}" if reason else ""))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from assistant.config import get_settings
+from assistant.domain import zones
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
 from assistant.services import audit, readings
@@ -21,11 +23,20 @@ def add_team(db: Session, *, name: str, actor: str) -> CareTeam:
     name = clean_text(name, "team name", 120)
     if db.exec(select(CareTeam).where(CareTeam.name == name)).first():
         raise InvalidInput(f"a team named {name!r} already exists")
-    team = CareTeam(name=name)
+    team = CareTeam(name=name, timezone=_place_or_utc(get_settings().timezone))
     db.add(team)
     db.flush()
     audit.record(db, actor=actor, action="team.add", detail=f"team {team.id}")
     return team
+
+
+def _place_or_utc(tz_name: str) -> str:
+    """The installation's zone as a team's first (new patients' default), if a place's."""
+    try:
+        zones.place_zone(tz_name)
+    except InvalidInput:
+        return "UTC"
+    return tz_name
 
 
 def get_team(db: Session, team: str | int) -> CareTeam:
@@ -47,7 +58,7 @@ WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "escalate_after_minutes": (1, 24 * 60)}
 TEXTS: dict[str, int] = {"emergency_number": 32, "crisis_line": 120}
 KEPT = ("missed_alert_after", "self_shift_minutes",
-        "escalate_after_minutes")  # changed, never removed
+        "escalate_after_minutes", "timezone")  # changed, never removed
 MAX_ON_CALL = 50
 
 
@@ -68,6 +79,9 @@ def change_settings(db: Session, team: CareTeam, changes: Mapping[str, Any], *,
         elif key in TEXTS:
             value = None if value is None else clean_text(
                 value, key.replace("_", " "), TEXTS[key], required=False) or None
+        elif key == "timezone":  # new patients' zone: a place's, as a patient's must be
+            value = clean_text(value, "timezone", 64)
+            zones.place_zone(value)
         elif key == "reading_thresholds":
             kept = {measure: {bound: v for bound, v in bounds.items() if v is not None}
                     for measure, bounds in (value or {}).items()}
@@ -86,14 +100,28 @@ def add_member(db: Session, *, team: CareTeam, name: str, email: str, role: Role
                password_hash: str | None, actor: str) -> TeamMember:
     email = clean_text(email, "email", 254).lower()
     if "@" not in email:
-        raise InvalidInput(f"{email!r} is not an email address")
+        raise InvalidInput(f"email: {email!r} is not an email address")
     if db.exec(select(TeamMember).where(TeamMember.email == email)).first():
-        raise InvalidInput(f"a member with email {email} already exists")
+        raise InvalidInput(f"email: a member with email {email} already exists")
     member = TeamMember(team_id=team.id, name=clean_text(name, "name", 120), email=email, role=role,
                         password_hash=password_hash)
     db.add(member)
     db.flush()
     audit.record(db, actor=actor, action="member.add", detail=f"member {member.id}")
+    return member
+
+
+def update_member(db: Session, member: TeamMember, *, name: str, role: Role,
+                  actor: str) -> TeamMember:
+    """A member's name and role; a team keeps at least one active admin."""
+    name = clean_text(name, "name", 120)
+    if member.role == Role.admin and role != Role.admin and member.active and not any(
+            m.role == Role.admin and m.active and m.id != member.id
+            for m in members(db, member.team_id)):
+        raise InvalidInput("role: the team needs another active admin first")
+    member.name, member.role = name, role
+    db.add(member)
+    audit.record(db, actor=actor, action="member.update", detail=f"member {member.id}")
     return member
 
 

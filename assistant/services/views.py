@@ -8,6 +8,8 @@ nothing outside it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,6 +33,7 @@ from assistant.storage.models import (
     Medication,
     Patient,
     Reading,
+    TeamMember,
 )
 
 
@@ -118,12 +121,48 @@ def timeline(db: Session, patient: Patient, limit: int = 50) -> list[Event]:
     events += [Event(a.created_at, f"alert: {a.kind.replace('_', ' ')} ({a.status})")
                for a in db.exec(select(Alert).where(Alert.patient_id == patient.id)
                                 .order_by(col(Alert.created_at).desc()).limit(limit)).all()]
-    events += [Event(e.at, e.action.replace(".", " ")) for e in db.exec(
-        select(AuditEntry).where(
-            AuditEntry.patient_id == patient.id, AuditEntry.team_id == patient.team_id,
-            col(AuditEntry.action).notin_(["patient.view", "patient.export"]))
-        .order_by(col(AuditEntry.at).desc()).limit(limit)).all()]
+    entries = db.exec(select(AuditEntry).where(
+        AuditEntry.patient_id == patient.id, AuditEntry.team_id == patient.team_id,
+        col(AuditEntry.action).notin_(["patient.view", "patient.export"]))
+        .order_by(col(AuditEntry.at).desc()).limit(limit)).all()
+    events += [Event(e.at, what) for e, what in zip(entries, _changes(db, entries), strict=True)]
     return sorted(events, key=lambda e: e.at, reverse=True)[:limit]
+
+
+_DONE = {"medication.add": "added", "medication.stop": "stopped",
+         "medication.restart": "restarted", "medication.update": "label changed",
+         "schedule.replace": "new schedule"}
+_ACTORS = {"patient": "the patient (chat)", "cli": "the command line", "demo": "the demo"}
+_ABOUT = re.compile(r"medication (\d+)(?:: (.*))?", re.DOTALL)
+
+
+def _changes(db: Session, entries: Sequence[AuditEntry]) -> list[str]:
+    """Each audit entry as a nurse reads it: "Metformin 500 mg stopped by Nurse Ng: side
+    effects", with the medicine's and the member's names (one query for each)."""
+    about = [_ABOUT.fullmatch(e.detail or "") for e in entries]
+    med_ids = {int(m.group(1)) for m in about if m}
+    labels = {m.id: m.label for m in db.exec(select(Medication).where(
+        col(Medication.id).in_(med_ids))).all()} if med_ids else {}
+    member_ids = {int(e.actor[7:]) for e in entries
+                  if e.actor.startswith("member:") and e.actor[7:].isdecimal()}
+    names = {m.id: m.name for m in db.exec(select(TeamMember).where(
+        col(TeamMember.id).in_(member_ids))).all()} if member_ids else {}
+
+    def who(actor: str) -> str:
+        number = actor[7:] if actor.startswith("member:") else ""
+        if number.isdecimal():
+            return names.get(int(number), "a former member")
+        return _ACTORS.get(actor.split(":")[0], actor)
+
+    shown = []
+    for entry, match in zip(entries, about, strict=True):
+        if match and entry.action in _DONE:
+            label = labels.get(int(match.group(1)), "a medication")
+            shown.append(f"{label} {_DONE[entry.action]} by {who(entry.actor)}"
+                         + (f": {match.group(2)}" if match.group(2) else ""))
+        else:
+            shown.append(f"{entry.action.replace('.', ' ')} by {who(entry.actor)}")
+    return shown
 
 
 def readings(db: Session, patient: Patient, limit: int = 100) -> list[Reading]:

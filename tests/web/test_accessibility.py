@@ -15,10 +15,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
 from playwright.sync_api import FilePayload, Page, expect
+from sqlmodel import select
 
 from assistant.interfaces.web.pages import router
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import Alert, AlertKind, AlertSeverity
+from assistant.storage.models import Alert, AlertKind, AlertSeverity, ApiToken
 from tests.web.conftest import Team, login
 from tests.web.test_browser import (  # noqa: F401 (fixtures)
     SHOTS,
@@ -46,8 +47,14 @@ class Visit:
 
 def _get(path: str) -> Callable[[Page, str, Team], None]:
     def go(tab: Page, base: str, team: Team) -> None:
-        tab.goto(base + path.format(pid=team.patient_id))
+        tab.goto(base + path.format(**_ids(team)))
     return go
+
+
+def _ids(team: Team) -> dict[str, int]:
+    """The ids a route's path names, for the team's own patient, medicine and members."""
+    return {"pid": team.patient_id, "patient_id": team.patient_id,
+            "medication_id": team.medication_id, "member_id": team.clinician.id}
 
 
 def _login_failed(tab: Page, base: str, team: Team) -> None:
@@ -88,6 +95,27 @@ def _new_token(tab: Page, base: str, team: Team) -> None:
     expect(tab.get_by_test_id("new-token")).to_be_visible()
 
 
+def _token_of(team: Team) -> int:
+    """The id of the admin's API token (the one the tokens page lists to revoke)."""
+    with session() as db:
+        return db.exec(select(ApiToken.id).where(ApiToken.member_id == team.admin.id)).one()
+
+
+def _token_revoke(tab: Page, base: str, team: Team) -> None:
+    tab.goto(f"{base}/tokens")
+    tab.get_by_role("link", name=re.compile("^Revoke")).first.click()
+    expect(tab.get_by_role("heading", name=re.compile("Revoke"))).to_be_visible()
+
+
+def _stopped(tab: Page, base: str, team: Team) -> None:
+    """Stop the medicine with a reason, then open its restart step."""
+    tab.goto(f"{base}/patients/{team.patient_id}/medications/{team.medication_id}/stop")
+    tab.get_by_label("Why is it stopped?").select_option(index=1)
+    tab.get_by_role("button", name=re.compile("^Stop")).click()
+    tab.goto(f"{base}/patients/{team.patient_id}/medications/{team.medication_id}/restart")
+    expect(tab.get_by_role("button", name=re.compile("^Restart"))).to_be_visible()
+
+
 def _audit_filtered(tab: Page, base: str, team: Team) -> None:
     tab.goto(f"{base}/audit?date_from=13/03/2027&action=patient.view")
 
@@ -97,6 +125,17 @@ VISITS = [
     Visit("login-failed", "/login", "login.html", _login_failed, public=True),
     Visit("patients", "/patients", "patients.html", _get("/patients")),
     Visit("patient", "/patients/{patient_id}", "patient.html", _get("/patients/{pid}")),
+    Visit("patient-new", "/patients/new", "patient_new.html", _get("/patients/new")),
+    Visit("medication-stop", "/patients/{patient_id}/medications/{medication_id}/stop",
+          "medication_stop.html",
+          _get("/patients/{pid}/medications/{medication_id}/stop")),
+    Visit("medication-restart", "/patients/{patient_id}/medications/{medication_id}/restart",
+          "medication_restart.html", _stopped),
+    Visit("member", "/settings/members/{member_id}", "member.html",
+          _get("/settings/members/{member_id}")),
+    Visit("member-deactivate", "/settings/members/{member_id}/deactivate", "confirm.html",
+          _get("/settings/members/{member_id}/deactivate")),
+    Visit("token-revoke", "/tokens/{token_id}/revoke", "confirm.html", _token_revoke),
     Visit("targets-refused", "/patients/{patient_id}/targets", "patient.html",
           _targets_refused),
     Visit("enrol", "/patients/{patient_id}/enrol", "enrol.html", _enrol),
@@ -169,7 +208,8 @@ def test_every_html_page_of_the_console_is_checked(client: TestClient,
         path = getattr(route, "path", "")
         if "GET" not in getattr(route, "methods", set()):
             continue
-        answer = client.get(path.format(patient_id=north.patient_id), follow_redirects=False)
+        answer = client.get(path.format(**_ids(north), token_id=_token_of(north)),
+                            follow_redirects=False)
         if answer.headers.get("content-type", "").startswith("text/html"):
             assert path in covered, f"{path} renders a page that no accessibility check visits"
     pages = {p.name for p in TEMPLATES.glob("*.html") if not p.name.startswith("_")}
@@ -194,10 +234,16 @@ def test_the_skip_link_comes_first_and_moves_focus_to_main(
     page.keyboard.press("Tab")
     expect(skip).to_be_focused()
     page.keyboard.press("Enter")
+    # Past the header's eight stops: the next Tab is the page's own first control, and the
+    # first patient follows the list's own controls (add, the two views, search, filter,
+    # sort, Show), never a header link again.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Add a patient")).to_be_focused()
     first = page.locator("main table a[href^='/patients/']").first
-    presses = 0
+    presses = 1
     while not first.evaluate("link => link === document.activeElement"):
-        assert presses < 4, "more than 4 Tabs from the skip link to the first patient"
+        assert page.evaluate("() => !!document.activeElement.closest('main')")
+        assert presses < 8, "more than 8 Tabs from the skip link to the first patient"
         page.keyboard.press("Tab")
         presses += 1
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -245,8 +291,10 @@ def test_fields_are_outlined_and_the_focus_is_plain_to_see(
     page.goto(f"{console_url}/patients")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
-    expect(page.get_by_label("Search")).to_be_focused()
+    search = page.get_by_label("Name or record number")
+    for _ in range(4):  # add a patient, the two views, then the search field
+        page.keyboard.press("Tab")
+    expect(search).to_be_focused()
     style = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
         return [s.outlineStyle, parseFloat(s.outlineWidth), s.boxShadow]; }""")
     assert style[0] == "solid" and style[1] >= 2, style

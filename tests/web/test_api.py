@@ -113,7 +113,10 @@ def test_medications_schedules_and_weekly_view(client: TestClient,
     renamed = client.patch(f"{base}/medications/{med['id']}", headers=h,
                            json={"instructions": "with water"})
     assert renamed.json()["instructions"] == "with water"
-    assert client.delete(f"{base}/medications/{med['id']}", headers=h).status_code == 204
+    # A stop says why (POST …/stop with {"reason"}; DELETE keeps working with ?reason=).
+    assert client.delete(f"{base}/medications/{med['id']}", headers=h).status_code == 422
+    assert client.delete(f"{base}/medications/{med['id']}?reason=completed course",
+                         headers=h).status_code == 204
     names = [m["name"] for m in client.get(f"{base}/medications", headers=h).json()]
     assert names == ["Metformin"]
     stopped = client.get(f"{base}/medications?include_stopped=true", headers=h).json()

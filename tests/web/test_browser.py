@@ -84,6 +84,7 @@ def test_a_wrong_password_is_refused(page: Page, console_url: str,
 def test_a_nurse_enrols_a_patient_with_a_schedule(page: Page, console_url: str,
                                                   teams: tuple[Team, Team]) -> None:
     log_in(page, console_url, teams[0].clinician.email)
+    page.get_by_role("link", name="Add a patient").click()
     new = page.locator("form[method=post][action='/patients']")
     new.get_by_label("Name").fill("Grace Hopper")
     new.get_by_label("Time zone").fill("Europe/Lisbon")
@@ -137,6 +138,7 @@ def test_a_nurse_enrols_a_patient_with_a_schedule(page: Page, console_url: str,
 def test_the_time_zone_is_chosen_from_the_places_list(page: Page, console_url: str,
                                                       teams: tuple[Team, Team]) -> None:
     log_in(page, console_url, teams[0].clinician.email)
+    page.get_by_role("link", name="Add a patient").click()
     new = page.locator("form[method=post][action='/patients']")
     field = new.get_by_label("Time zone")
     offered = page.locator(f"datalist#{field.get_attribute('list')} option").evaluate_all(
@@ -149,9 +151,11 @@ def test_the_time_zone_is_chosen_from_the_places_list(page: Page, console_url: s
     new.get_by_label("Name").fill("Harold")
     field.fill("GMT")
     new.get_by_role("button", name="Add patient").click()
-    expect(page.get_by_role("status")).to_contain_text(
+    # The same form again, as typed, the message in the summary and at the field.
+    expect(page.get_by_role("alert")).to_contain_text(
         "did you mean 'Europe/London' (UK time) or 'UTC'?")
-    new.get_by_label("Name").fill("Harold")
+    expect(new.get_by_label("Name")).to_have_value("Harold")
+    expect(field).to_have_attribute("aria-invalid", "true")
     field.fill("Europe/London")
     new.get_by_role("button", name="Add patient").click()
     expect(page.get_by_role("heading", name="Harold")).to_be_visible()

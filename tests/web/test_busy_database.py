@@ -63,12 +63,17 @@ def write_locked(url: str) -> Iterator[None]:
 
 def _read_paths(north: Team) -> list[str]:
     """Every GET of the API and of the console, for the north team's own objects."""
-    ids = {"patient_id": north.patient_id, "medication_id": north.medication_id}
+    with session() as db:
+        token_id = db.exec(select(ApiToken.id).where(ApiToken.member_id == north.admin.id)).first()
+    ids = {"patient_id": north.patient_id, "medication_id": north.medication_id,
+           "member_id": north.clinician.id, "token_id": token_id}  # confirmation pages
     paths = []
     for route in [*api.router.routes, *pages.router.routes]:
         if isinstance(route, APIRoute) and "GET" in route.methods:
             if "{alert_id}" in route.path or "{advice_id}" in route.path:
                 continue  # none exist: a 404 proves nothing here
+            if route.path.endswith("/restart"):
+                continue  # the medication is not stopped: it leads back to the patient page
             paths.append(route.path.format(**ids))
     return paths
 

@@ -108,12 +108,15 @@ def test_the_console_refuses_an_over_limit_schedule(
     form = {"csrf": csrf, "name": "Aspirin", "times": ", ".join(schedule["times"]),
             "every_n_days": str(schedule.get("every_n_days", 1)),
             "start_date": schedule.get("start_date", ""), "end_date": schedule.get("end_date", "")}
-    for action in (f"{page}/medications", f"{page}/medications/{north.medication_id}/schedule"):
-        answer = client.post(action, data=form, headers={"Referer": f"http://127.0.0.1{page}"},
-                             follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == page
-        shown = client.get(page).text
-        assert f"Not saved: {field}: " in shown and limit in shown
+    for action, key in ((f"{page}/medications", "med-add"),
+                        (f"{page}/medications/{north.medication_id}/schedule",
+                         f"med-{north.medication_id}-schedule")):
+        answer = client.post(action, data=form, follow_redirects=False)
+        # The same page again, as typed, with the message at the field (forms keep input).
+        assert answer.status_code == 422
+        shown = answer.text
+        assert f'id="{key}-{field}" name="{field}" aria-invalid="true"' in shown
+        assert f'href="#{key}-{field}"' in shown and limit in shown
     _nothing_written(north)
 
 

@@ -154,6 +154,16 @@ class MedicationOut(BaseModel):
     refill_days: int | None
     active: bool
     schedule: ScheduleOut | None
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+    stopped_by: str | None = None
+
+
+class StopIn(In):
+    reason: str = Field(min_length=1, max_length=500, examples=["side effects: nausea"],
+                        description="why it is stopped (FHIR statusReason-like), e.g. one of: "
+                        "completed course, side effects, changed by prescriber, patient "
+                        "declined, entered in error; free text allowed")
 
 
 class WeekOut(BaseModel):
@@ -257,6 +267,9 @@ class TeamPatch(In):
     escalate_after_minutes: int | None = _setting(
         "escalate_after_minutes",
         description="an urgent alert unacknowledged this long goes to the next on-call member")
+    timezone: str | None = Field(default=None, min_length=1, max_length=64,
+                                 examples=["Europe/London"],
+                                 description="new patients' time zone unless given (IANA)")
 
 
 class TeamOut(BaseModel):
@@ -270,6 +283,7 @@ class TeamOut(BaseModel):
     self_shift_minutes: int
     reading_thresholds: dict[str, dict[str, float]]
     escalate_after_minutes: int
+    timezone: str
 
 
 class AuditOut(BaseModel):

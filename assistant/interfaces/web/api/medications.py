@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, Response
+from fastapi import Body, Query, Response
 from sqlmodel import col, select
 
 from assistant.errors import InvalidInput, InvalidSchedule
 from assistant.interfaces.web import schemas as s
 from assistant.interfaces.web.api.common import NO_CONTENT, audited_patient, medication_out, router
 from assistant.interfaces.web.deps import DB, ApiCaller, Id
-from assistant.services import fhir, medications, occurrences, patients, views
+from assistant.services import fhir, medication_stops, medications, occurrences, patients, views
 from assistant.storage.models import Medication
 
 
@@ -74,14 +74,26 @@ def replace_schedule(db: DB, caller: ApiCaller, patient_id: Id, medication_id: I
     return medication_out(db, med)
 
 
+@router.post("/patients/{patient_id}/medications/{medication_id}/stop",
+             response_model=s.MedicationOut, tags=["medications"])
+def stop_medication(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
+                    body: s.StopIn) -> s.MedicationOut:
+    """Stop a medication, saying why: no more reminders; its history stays, with the
+    reason, who and when (`stop_reason`, `stopped_by`, `stopped_at`)."""
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    medication_stops.stop(db, med, reason=body.reason, by=caller.member.name,
+                          actor=caller.actor)
+    return medication_out(db, med)
+
+
 @router.delete("/patients/{patient_id}/medications/{medication_id}", status_code=204,
                tags=["medications"])
-def stop_medication(db: DB, caller: ApiCaller, patient_id: Id,
-                    medication_id: Id) -> Response:
-    """Stop a medication: no more reminders; its history stays."""
-    occurrences.stop_medication(
-        db, medication=patients.medication_of(db, caller.team_id, patient_id, medication_id),
-        actor=caller.actor)
+def stop_medication_alias(db: DB, caller: ApiCaller, patient_id: Id, medication_id: Id,
+                          reason: Annotated[str, Query(min_length=1, max_length=500)]
+                          ) -> Response:
+    """The same as POST …/stop, with the (required) reason as a query parameter."""
+    med = patients.medication_of(db, caller.team_id, patient_id, medication_id)
+    medication_stops.stop(db, med, reason=reason, by=caller.member.name, actor=caller.actor)
     return NO_CONTENT
 
 

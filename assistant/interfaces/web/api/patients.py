@@ -47,7 +47,7 @@ def list_patients(db: DB, caller: ApiCaller, response: Response,
 def create_patient(db: DB, caller: ApiCaller, body: s.PatientIn) -> s.PatientOut:
     team = teams.get_team(db, caller.team_id)
     patient = patients.add_patient(db, team=team, name=body.display_name,
-                                   timezone=body.timezone or get_settings().timezone,
+                                   timezone=body.timezone or team.timezone,
                                    language=body.language, conditions=body.conditions,
                                    goals=body.goals, born=body.birth_date,
                                    record=body.record_number, actor=caller.actor)

@@ -66,15 +66,35 @@ def token_add(request: Request, db: DB, caller: ConsoleCaller, name: Text) -> Re
                   new_token=token)
 
 
-@router.post("/tokens/{token_id}/revoke", dependencies=[CSRF])
-def token_revoke(request: Request, db: DB, caller: ConsoleCaller, token_id: Id) -> Response:
+def _token(db: DB, caller: ConsoleCaller, token_id: int) -> ApiToken:
     token = db.get(ApiToken, token_id)
     if token is None or token.member_id != caller.member.id:
         raise NotFound("no such token")
+    return token
+
+
+@router.get("/tokens/{token_id}/revoke")
+def token_revoke_page(request: Request, db: DB, caller: ConsoleCaller,
+                      token_id: Id) -> Response:
+    """The confirmation step: what revoking the token stops."""
+    token = _token(db, caller, token_id)
+    used = f"last used {token.last_used_at:%Y-%m-%d %H:%M} UTC" if token.last_used_at \
+        else "never used"
+    return render(request, "confirm.html", caller, title=f"Revoke the token “{token.name}”?",
+                  what=[f"Anything that calls the API with it ({used}) is refused from now "
+                        "on. This cannot be undone: a new token would have to be created "
+                        "and given to it."],
+                  action=f"/tokens/{token.id}/revoke", button=f"Revoke “{token.name}”",
+                  cancel="/tokens")
+
+
+@router.post("/tokens/{token_id}/revoke", dependencies=[CSRF])
+def token_revoke(request: Request, db: DB, caller: ConsoleCaller, token_id: Id) -> Response:
+    token = _token(db, caller, token_id)
     token.revoked_at = token.revoked_at or utcnow()
     db.add(token)
     audit.record(db, actor=caller.actor, action="token.revoke", detail=f"token {token.id}")
-    return back(request, "Token revoked.")
+    return back(request, f"Token “{token.name}” revoked.", to="/tokens")
 
 
 def _filter(member: str, patient: str, action: str, date_from: str, date_to: str

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated
+from functools import partial
 from urllib.parse import urlencode
 
 import segno
-from fastapi import Form, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from assistant.channels import registry
@@ -19,7 +19,7 @@ from assistant.domain.days import DAY_CODES
 from assistant.domain.targets import PRESETS
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id, require_admin
-from assistant.interfaces.web.pages import targets_form
+from assistant.interfaces.web.pages import forms, targets_form
 from assistant.interfaces.web.pages.common import (
     OptText,
     Text,
@@ -35,6 +35,7 @@ from assistant.services import (
     charts,
     doses,
     enrolment,
+    medication_stops,
     medications,
     patients,
     privacy,
@@ -74,31 +75,61 @@ def patient_list(request: Request, db: DB, caller: ConsoleCaller, q: str = "",
                       offset=(page - 1) * ward.PAGE_SIZE)
     audit.record_list_view(db, actor=caller.actor, action="patients.list",
                            patient_ids=[r.patient.id for r in found.rows])
-    default_tz = get_settings().timezone
     pages = max(1, -(-found.total // ward.PAGE_SIZE))
     here = {"q": q, "sort": sort, "only": only, "view": view}
     return render(request, "patients.html", caller, rows=found.rows, total=found.total, q=q,
                   sort=sort, sorts=views.SORTS, only=only, filters=views.FILTERS, view=view,
                   page=page, pages=pages, first=found.offset + 1,
                   link=lambda **change: "/patients?" + urlencode(
-                      {k: v for k, v in {**here, **change}.items() if v not in ("", "all")}),
-                  default_tz=default_tz, zones=zones.zone_choices(first=default_tz))
+                      {k: v for k, v in {**here, **change}.items() if v not in ("", "all")}))
+
+
+PATIENT_FIELDS = {"display_name": "Name", "birth_date": "Date of birth",
+                  "record_number": "Record number", "timezone": "Time zone",
+                  "language": "Language", "conditions": "Conditions", "goals": "Goals"}
+PROFILE_FIELDS = {**PATIENT_FIELDS, "status": "Status", "quiet_start": "Quiet hours from",
+                  "quiet_end": "Quiet hours until", "advice_time": "Advice at",
+                  "advice_per_day": "Advice per day"}
+ALIASES = {"patient name": "display_name", "record number": "record_number"}
+
+
+def _born(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        raise InvalidInput("birth_date: write the date as YYYY-MM-DD, e.g. 1950-03-31") from None
+
+
+@router.get("/patients/new")
+def patient_new(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    """The form to add a patient (the list has it too); a refused one comes back here."""
+    return _new_form(request, db, caller)
+
+
+def _new_form(request: Request, db: DB, caller: ConsoleCaller,
+              fs: forms.FormState = forms.NO_ERRORS) -> HTMLResponse:
+    team = teams.get_team(db, caller.team_id)
+    return render(request, "patient_new.html", caller, code=422 if fs.errors else 200, fs=fs,
+                  default_tz=team.timezone, zones=zones.zone_choices(first=team.timezone))
 
 
 @router.post("/patients", dependencies=[CSRF])
-def patient_add(request: Request, db: DB, caller: ConsoleCaller, display_name: Text,
-                timezone: Text, language: OptText = "en", conditions: OptText = "",
-                goals: OptText = "", birth_date: OptText = "",
-                record_number: OptText = "") -> Response:
+async def patient_add(request: Request, db: DB, caller: ConsoleCaller) -> Response:
+    values = await forms.typed(request)
     team = teams.get_team(db, caller.team_id)
     try:
-        born = date.fromisoformat(birth_date.strip()) if birth_date.strip() else None
-    except ValueError:
-        raise InvalidInput("birth_date: a date such as 1948-03-02") from None
-    patient = patients.add_patient(db, team=team, name=display_name, timezone=timezone.strip(),
-                                   language=language or "en", conditions=comma_list(conditions),
-                                   goals=comma_list(goals), born=born,
-                                   record=record_number.strip() or None, actor=caller.actor)
+        patient = patients.add_patient(
+            db, team=team, name=forms.text(values, "display_name"),
+            timezone=forms.text(values, "timezone").strip() or team.timezone,
+            language=forms.text(values, "language").strip() or "en",
+            conditions=comma_list(forms.text(values, "conditions")),
+            goals=comma_list(forms.text(values, "goals")),
+            born=_born(forms.text(values, "birth_date")),
+            record=forms.text(values, "record_number"), actor=caller.actor)
+    except InvalidInput as exc:
+        db.rollback()
+        return _new_form(request, db, caller,
+                         forms.refused("patient", values, exc, PATIENT_FIELDS, ALIASES))
     return back(request, f"{patient.display_name} added.", to=f"/patients/{patient.id}")
 
 
@@ -114,7 +145,8 @@ def patient_page(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id
 
 def _page(request: Request, db: DB, caller: ConsoleCaller, patient: Patient, *,
           days: int = 30, preset: str | None, rows: list[targets_form.Row],
-          code: int = 200, targets_error: str = "") -> HTMLResponse:
+          code: int = 200, targets_error: str = "",
+          fs: forms.FormState = forms.NO_ERRORS) -> HTMLResponse:
     team = teams.get_team(db, caller.team_id)
     week_days, week = views.week(db, patient)
     return render(
@@ -128,7 +160,8 @@ def _page(request: Request, db: DB, caller: ConsoleCaller, patient: Patient, *,
                   if a.kind == "symptom"],
         alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
         chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
-        zones=zones.zone_choices(first=get_settings().timezone),
+        zones=zones.zone_choices(first=team.timezone), fs=fs,
+        stopped=medication_stops.stopped(db, patient.id),
         charts=charts.patient_charts(db, patient, days=days), span=days, spans=charts.SPANS,
         target_rows=rows, presets=PRESETS, preset=preset, targets_error=targets_error)
 
@@ -160,20 +193,36 @@ async def patient_targets(request: Request, db: DB, caller: ConsoleCaller,
 
 
 @router.post("/patients/{patient_id}/profile", dependencies=[CSRF])
-def patient_profile(request: Request, db: DB, caller: ConsoleCaller, patient_id: Id,
-                    display_name: Text, timezone: Text, language: Text,
-                    conditions: OptText = "", goals: OptText = "", quiet_start: OptText = "",
-                    quiet_end: OptText = "", advice_time: OptText = "",
-                    advice_per_day: Annotated[int, Form()] = 1,
-                    status: OptText = "active") -> Response:
+async def patient_profile(request: Request, db: DB, caller: ConsoleCaller,
+                          patient_id: Id) -> Response:
     patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
-    patients.update_profile(db, patient, {
-        "display_name": display_name, "timezone": timezone.strip(), "language": language,
-        "conditions": comma_list(conditions), "goals": comma_list(goals),
-        "quiet_start": quiet_start, "quiet_end": quiet_end, "advice_time": advice_time,
-        "advice_per_day": advice_per_day,
-        "status": status}, actor=caller.actor)
+    values = await forms.typed(request)
+    field = partial(forms.text, values)
+    try:
+        per_day = field("advice_per_day", "1").strip() or "1"
+        if not per_day.isdecimal() or len(per_day) > 2:
+            raise InvalidInput("advice_per_day: a whole number from 0 to 5")
+        patients.update_profile(db, patient, {
+            "display_name": field("display_name"), "timezone": field("timezone").strip(),
+            "language": field("language"), "birth_date": _born(field("birth_date")),
+            "record_number": field("record_number"),
+            "conditions": comma_list(field("conditions")), "goals": comma_list(field("goals")),
+            "quiet_start": field("quiet_start"), "quiet_end": field("quiet_end"),
+            "advice_time": field("advice_time"), "advice_per_day": int(per_day),
+            "status": field("status", "active")}, actor=caller.actor)
+    except InvalidInput as exc:
+        db.rollback()
+        return page_refused(request, db, caller, patient_id,
+                            forms.refused("profile", values, exc, PROFILE_FIELDS, ALIASES))
     return back(request, "Profile saved.")
+
+
+def page_refused(request: Request, db: DB, caller: ConsoleCaller, patient_id: int,
+                 fs: forms.FormState) -> HTMLResponse:
+    """The patient's page again with one of its forms refused, as typed (422)."""
+    patient = patients.get_patient(db, patient_id, team_id=caller.team_id)
+    return _page(request, db, caller, patient, preset=None, code=422, fs=fs,
+                 rows=targets_form.rows(targets.in_force(db, patient), preset=None))
 
 
 @router.post("/patients/{patient_id}/enrol", dependencies=[CSRF])
