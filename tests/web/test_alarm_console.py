@@ -77,7 +77,8 @@ def test_escalation_steps_show_on_the_alert_card_and_in_the_api(
     login(client, north.admin.email)
     page = client.get("/alerts").text
     card = page[page.index(f'id="alert-{alert_id}"'):]
-    assert re.search(r"Escalated to North Clinic clinician at \d\d:\d\d UTC", card)
+    assert re.search(r"Escalated to North Clinic clinician at "
+                     r"<time[^>]+>\w{3} \d+ \w{3} \d\d:\d\d</time>", card)
 
 
 def test_a_member_gets_a_code_for_their_chat_on_the_account_page(

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant.services import alerts
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import Alert, AlertKind, AlertSeverity, AlertStatus, ChatLink, Patient
+from assistant.storage.models import (
+    Alert,
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    CareTeam,
+    ChatLink,
+    Patient,
+)
 from tests.web.conftest import Team, login
 from tests.web.ward import TWIN_NAME, Ward, seed_ward
 
@@ -144,11 +153,11 @@ def test_every_step_is_in_the_alert_history_with_names(client: TestClient,
         ("replied", "North Clinic clinician", "Yes, with food."),
         ("resolved", "North Clinic clinician", "answered in chat — not useful")]
     card = _card(client.get("/alerts?status=resolved").text, alert_id)
-    assert re.search(r"Resolved by North Clinic clinician at \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
-                     r"answered in chat", card)
+    assert re.search(r"Resolved by North Clinic clinician at <time datetime=[^>]+>"
+                     r"\w{3} \d+ \w{3} \d\d:\d\d</time>: answered in chat", card)
     assert "replied by North Clinic clinician: <q>Yes, with food.</q>" in card
-    assert re.search(r"Reply sent by North Clinic clinician at [^:]+:\d\d UTC: <q>Yes, with "
-                     r"food.</q>", card)
+    assert re.search(r"Reply sent by North Clinic clinician at <time[^>]+>[^<]+</time>: "
+                     r"<q>Yes, with food.</q>", card)
     assert "member:" not in card
     [listed] = [a for a in client.get("/api/v1/alerts?status=resolved",
                                       headers=north.admin.headers).json() if a["id"] == alert_id]
@@ -245,3 +254,20 @@ def test_snoozing_and_reopening_are_in_the_history(client: TestClient, ward: War
         ("reopened", "North Clinic admin", None)]
     assert client.get(f"/api/v1/alerts/{alert_id}/events",
                       headers=teams[1].admin.headers).status_code == 404
+
+
+def test_every_time_is_in_the_team_s_zone_stated_once(client: TestClient,
+                                                      teams: tuple[Team, Team]) -> None:
+    north, _ = teams
+    alert_id = _alert(north, age_minutes=180)
+    with session() as db:
+        team = db.get(CareTeam, north.id)
+        assert team is not None
+        team.timezone = "America/New_York"
+        db.add(team)
+        created = db.get(Alert, alert_id).created_at  # type: ignore[union-attr]
+    login(client, north.clinician.email)
+    page = client.get("/alerts").text
+    assert "Times in <strong>America/New_York</strong>" in page and " UTC" not in page
+    local = created.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
+    assert f"{local}</time> (3 h ago)" in _card(page, alert_id)

@@ -34,6 +34,7 @@ def alert_inbox(request: Request, db: DB, caller: ConsoleCaller, status: str = "
                   kinds=list(AlertKind), severities=list(AlertSeverity), members=members,
                   member_names={m.id: m.name for m in members},
                   escalations=escalation.steps(db, shown),
+                  zone=teams.get_team(db, caller.team_id).timezone,
                   moved=_moved(request, db, caller.team_id, shown))
 
 
