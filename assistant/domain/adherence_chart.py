@@ -20,23 +20,31 @@ LEFT, RIGHT, TOP, PLOT = 34.0, 6.0, 8.0, 120.0
 LABEL_Y, DATE_Y, HEIGHT = TOP + PLOT + 14, TOP + PLOT + 30, TOP + PLOT + 36
 
 
+class Tally:
+    """What a count of doses that came due says: `answered` (taken, skipped or missed)
+    and the percent taken. For dataclasses with `taken`, `skipped` and `missed`."""
+
+    taken: int
+    skipped: int
+    missed: int
+
+    @property
+    def answered(self) -> int:
+        return self.taken + self.skipped + self.missed
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.taken / self.answered) if self.answered else None
+
+
 @dataclass(frozen=True, slots=True)
-class Day:
+class Day(Tally):
     """One local day's doses that came due: taken, skipped (the patient said so) and
     missed (no answer)."""
     day: date
     taken: int
     skipped: int = 0
     missed: int = 0
-
-    @property
-    def answered(self) -> int:
-        """Every dose of the day that came due (taken, skipped or missed)."""
-        return self.taken + self.skipped + self.missed
-
-    @property
-    def percent(self) -> int | None:
-        return round(100 * self.taken / self.answered) if self.answered else None
 
     @property
     def shown(self) -> str:

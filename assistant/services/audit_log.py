@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from assistant.storage.models import AuditEntry, TeamMember
+from assistant.storage.models import AuditEntry, Patient, TeamMember
 
 PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000
@@ -41,11 +41,13 @@ class AuditFilter:
 
 @dataclass(frozen=True)
 class Row:
-    """An entry as the page shows it: who by name, when in the team's zone."""
+    """An entry as the page shows it: who by name, when in the team's zone, and the
+    patient (None when erased: entries outlive their patient)."""
 
     entry: AuditEntry
     who: str
     at_local: datetime
+    patient: Patient | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,13 @@ def member_names(db: Session, actors: Iterable[str]) -> dict[str, str]:
 
 def _rows(db: Session, entries: Sequence[AuditEntry], zone: ZoneInfo) -> list[Row]:
     names = member_names(db, {e.actor for e in entries})
-    return [Row(e, names.get(e.actor, e.actor), e.at.astimezone(zone)) for e in entries]
+    ids = {e.patient_id for e in entries if e.patient_id is not None}
+    teams = {e.team_id for e in entries}   # the team's own patients only
+    patients = {p.id: p for p in db.exec(select(Patient).where(
+        col(Patient.id).in_(ids), col(Patient.team_id).in_(teams)))}
+    return [Row(e, names.get(e.actor, e.actor), e.at.astimezone(zone),
+                patients.get(e.patient_id) if e.patient_id is not None else None)
+            for e in entries]
 
 
 def page_of(db: Session, team_id: int, wanted: AuditFilter, *, page: int = 1,

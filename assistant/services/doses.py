@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from assistant import texts
 from assistant.domain import dues, zones
+from assistant.domain.adherence_chart import Tally
 from assistant.domain.doses import Action, Dose, doses_per_day
 from assistant.services import alerts, medications
 from assistant.services.reminders import outcome
@@ -172,20 +173,12 @@ def _statuses(db: Session, row: DoseSchedule, start: datetime,
 
 
 @dataclass(frozen=True)
-class Adherence:
+class Adherence(Tally):
     days: int
     taken: int
     skipped: int
     missed: int
     missed_doses: list[tuple[datetime, str]]
-
-    @property
-    def answered(self) -> int:
-        return self.taken + self.skipped + self.missed
-
-    @property
-    def percent(self) -> int | None:
-        return round(100 * self.taken / self.answered) if self.answered else None
 
 
 def adherence(db: Session, patient_id: int, days: int, now: datetime | None = None) -> Adherence:

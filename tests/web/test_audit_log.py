@@ -44,6 +44,9 @@ def test_entries_name_the_member_not_their_id(client: TestClient,
     page = client.get("/audit").text
     assert "North Clinic clinician" in page
     assert f"member:{north.clinician.id}" not in page
+    # The patient by name with a second identifier, as everywhere a name is shown.
+    assert f'<a href="/patients/{north.patient_id}">Patient of North Clinic</a>' in page
+    assert "no date of birth" in page
 
 
 def test_filters_narrow_the_log_and_pages_hold_fifty_newest_first(

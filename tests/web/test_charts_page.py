@@ -68,8 +68,12 @@ def seed_patient(team_id: int, *, now: datetime | None = None) -> Ward:
                                   patient_id=patient.id, status=status, due_at=due,
                                   outcome_at=None if status == DoseStatus.missed
                                   else due + timedelta(minutes=7)))
+        # 14:00 UTC, two to three days ago whatever the time of the run, so that the
+        # latest reading (the weight, 9 minutes later) reads "2 days ago".
         reading_at = (now - timedelta(days=2)).replace(hour=14, minute=0, second=0,
                                                        microsecond=0)
+        if reading_at + timedelta(minutes=9) > now - timedelta(days=2):
+            reading_at -= timedelta(days=1)
         for n in range(3):
             at = reading_at - timedelta(days=n)
             db.add(Reading(patient_id=patient.id, kind="glucose", code="15074-8",
