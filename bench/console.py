@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, insert, text
 
 from assistant.config import Settings, get_settings
-from assistant.interfaces.web.app import create_app
+from assistant.interfaces.web.app import server_app
 from assistant.services import accounts, teams
 from assistant.storage.db import get_engine, session
 from assistant.storage.migrate import upgrade
@@ -225,7 +225,7 @@ def measure(folder: Path, name: str, patients: int, alerts: int, requests: int,
     from fastapi.testclient import TestClient  # after the filter: it warns on import
 
     found = {}
-    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+    with TestClient(server_app(), base_url="http://127.0.0.1") as client:
         _log_in(client)
         paths = dict(zip(PAGES, ("/patients", "/alerts", f"/patients/{pid}"), strict=True))
         for page, path in paths.items():

@@ -183,7 +183,7 @@ def through_server(url: str, patients: int, size: int, *, workers: int,
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory",
-         "assistant.interfaces.web.app:create_app", "--host", "127.0.0.1",
+         "assistant.interfaces.web.app:server_app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log",
          "--log-level", "warning"], env=dict(os.environ))
     base = f"http://127.0.0.1:{port}"

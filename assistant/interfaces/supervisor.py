@@ -70,7 +70,7 @@ def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
         elif name == "web":
             found.append(Service("web", [
                 sys.executable, "-m", "uvicorn", "--factory",
-                "assistant.interfaces.web.app:create_app",
+                "assistant.interfaces.web.app:server_app",
                 "--host", settings.web_host, "--port", str(settings.web_port),
                 # paths name patients: keep them out of the logs; X-Forwarded-For is the
                 # app's to judge (CARELOOP_TRUSTED_PROXIES), not uvicorn's
