@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     max_upload_bytes: Annotated[int, Field(ge=1024, le=16 * 1024**3)] = 1024**3
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"   # json: one object per line, with a trace id
+    # Prometheus: the web app's /metrics answers this bearer token (else only loopback);
+    # the scheduler and the bridge answer on these ports when set.
+    metrics_token: SecretStr | None = None
+    # /readyz says not ready while the oldest due message has waited longer than this.
+    outbox_grace_seconds: Annotated[int, Field(ge=1, le=24 * 3600)] = 300
+    scheduler_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    bridge_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @field_validator("timezone")
     @classmethod

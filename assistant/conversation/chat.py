@@ -7,13 +7,13 @@ Rasa starts, the message is held for it (see `RasaClient`); when Rasa or the act
 server is slow or down, the patient hears so, with the emergency number, and that their
 reminders still work.
 """
-
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
-from assistant import texts
+from assistant import metrics, texts
 from assistant.conversation.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
 from assistant.domain import safety
 from assistant.services import alerts
@@ -73,10 +73,14 @@ async def turn(rasa: RasaClient, patient: Patient, text: str,
         return [Reply(await asyncio.to_thread(_emergency, patient.id))]
     if safety.is_diagnosis_question(text):
         return [Reply(await asyncio.to_thread(_relay, patient.id, text))]
+    started = time.monotonic()
     try:
         replies = await rasa.send(patient.chat_ref, text.strip()[:MAX_TEXT], on_hold)
+        metrics.RASA_AVAILABLE.set(1)
     except RasaUnavailable as exc:
         log.warning("rasa unavailable for a chat turn: %s", exc)  # no message content
+        metrics.RASA_AVAILABLE.set(0)
         replies = []
+    metrics.CHAT_TURN.observe(time.monotonic() - started)
     return [_rendered(reply) for reply in replies] or [
         Reply(await asyncio.to_thread(_unavailable, patient.team_id))]

@@ -28,6 +28,7 @@ from typing import IO
 
 import httpx
 
+from assistant import metrics
 from assistant.channels import registry
 from assistant.config import Settings
 from assistant.conversation import rasa_engine as engine
@@ -249,6 +250,8 @@ async def bridge(settings: Settings, stop: asyncio.Event) -> None:
 async def _in_process(settings: Settings, name: str) -> None:
     """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
     runner = scheduler if name == "scheduler" else bridge
+    metrics.serve(settings.scheduler_metrics_port if name == "scheduler"
+                  else settings.bridge_metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

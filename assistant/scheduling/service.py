@@ -20,6 +20,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
+from assistant import metrics
 from assistant.config import Settings
 from assistant.scheduling import confirmations, escalation, missing_data
 from assistant.scheduling.advice_planner import plan_advice
@@ -61,7 +62,8 @@ def _guarded(name: str, work: Callable[[], None]) -> Callable[[], Awaitable[None
     async def job() -> None:
         nonlocal unreachable
         try:
-            await asyncio.to_thread(work)
+            with metrics.TICK.labels(job=name).time():
+                await asyncio.to_thread(work)
         except Exception as exc:
             if not is_unavailable(exc):
                 log.exception("%s failed; retrying at the next tick", name)

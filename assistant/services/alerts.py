@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from assistant import texts
+from assistant import metrics, texts
 from assistant.domain import safety
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
@@ -53,6 +53,8 @@ def record_event(db: Session, alert: Alert, action: str, *, actor: str,
     """One step of the alert's history: who did what, when (and the reply or reason)."""
     db.add(AlertEvent(alert_id=alert.id, action=action, actor=actor[:120],
                       note=note[:2000] if note else None, at=at or utcnow()))
+    if action == "created":
+        metrics.ALERTS_OPENED.labels(kind=str(alert.kind), severity=str(alert.severity)).inc()
 
 
 def raise_alert(db: Session, *, patient: Patient, kind: AlertKind, summary: str,

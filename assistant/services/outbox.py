@@ -22,8 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from assistant import metrics
 from assistant.services import enrolment
 from assistant.storage.db import is_postgres, is_unavailable, session, utcnow
 from assistant.storage.models import (
@@ -31,6 +33,7 @@ from assistant.storage.models import (
     ChatLink,
     DoseOccurrence,
     MemberChat,
+    MessageKind,
     OutboxMessage,
     OutboxStatus,
     Patient,
@@ -66,6 +69,8 @@ class Claimed:
     chat_id: str
     text: str
     buttons: Buttons
+    kind: str = ""                 # for the metrics: reminder, reply, advice...
+    due: datetime | None = None    # when it was to go out (its `not_before`)
 
 
 def claim(db: Session, *, channel: str, limit: int, lease: timedelta = LEASE,
@@ -108,7 +113,8 @@ def claim(db: Session, *, channel: str, limit: int, lease: timedelta = LEASE,
         message.claimed_until = now + lease
         message.channel, message.chat_id = link_channel, chat_id
         message.attempts += 1
-        claimed.append(Claimed(message.id, chat_id, message.text, message.buttons))
+        claimed.append(Claimed(message.id, chat_id, message.text, message.buttons,
+                               str(message.kind), message.not_before))
     return claimed
 
 
@@ -120,6 +126,14 @@ def _stale(db: Session, message: OutboxMessage, patient: Patient) -> str | None:
         if occ is None or occ.status not in OPEN_DOSE_STATUSES:
             return "dose already answered"
     return None
+
+
+def backlog(db: Session) -> tuple[int, float]:
+    """Messages waiting to go out now, and how long the oldest has waited (seconds)."""
+    now = utcnow()
+    count, oldest = db.exec(select(func.count(), func.min(OutboxMessage.not_before)).where(
+        OutboxMessage.status == OutboxStatus.pending, OutboxMessage.not_before <= now)).one()
+    return count, (now - oldest).total_seconds() if oldest is not None else 0.0
 
 
 def mark_sent(db: Session, message_id: int, channel_message_id: int) -> None:
@@ -174,22 +188,29 @@ async def _record_outcome(update: Callable[[Session], None], stop: asyncio.Event
 
 
 async def _deliver(send: Send, channel: str, item: Claimed, stop: asyncio.Event) -> None:
+    failed = metrics.FAILED.labels(kind=item.kind, channel=channel, reason="unreachable")
     try:
         message_id = await send(item.chat_id, item.text, item.buttons)
     except Unreachable:
+        failed.inc()
         await _record_outcome(lambda db: mark_unreachable(db, item.id, channel, item.chat_id),
                               stop)
         return
     except RetryLater as exc:
         reason, after = str(exc), exc.after
         log.warning("outbox message %s: %s; retrying in %.0f s", item.id, reason, after)
+        metrics.FAILED.labels(kind=item.kind, channel=channel, reason="retry").inc()
         await _record_outcome(lambda db: retry_later(db, item.id, reason, after), stop)
         return
     except Exception as exc:  # a bug or an unexpected answer: logged, retried later
         reason = type(exc).__name__
         log.exception("outbox message %s could not be sent", item.id)
+        metrics.FAILED.labels(kind=item.kind, channel=channel, reason="error").inc()
         await _record_outcome(lambda db: retry_later(db, item.id, reason, 60), stop)
         return
+    metrics.SENT.labels(kind=item.kind, channel=channel).inc()
+    if item.kind == MessageKind.reminder and item.due is not None:
+        metrics.REMINDER_LATENESS.observe(max(0.0, (utcnow() - item.due).total_seconds()))
     # Committed at once: the duplicate window is this one statement.
     await _record_outcome(lambda db: mark_sent(db, item.id, message_id), stop)
 

@@ -88,7 +88,7 @@ ANSWER_SECONDS = 150  # a held message waits up to 90 s for Rasa to be back
 # How to find each service among `careloop run`'s children (their command lines).
 COMMANDS = {"rasa": "rasa_components.launcher", "actions": "rasa_sdk",
             "scheduler": "--only scheduler", "bridge": "--only bridge",
-            "web": "assistant.interfaces.web.app:create_app"}
+            "web": "assistant.interfaces.web.app:server_app"}
 
 
 # --- the stack -----------------------------------------------------------------------------

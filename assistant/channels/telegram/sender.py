@@ -27,6 +27,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
+from assistant import metrics
 from assistant.config import Settings
 from assistant.services.outbox import Buttons, RetryLater, Unreachable
 
@@ -153,6 +154,7 @@ class TelegramSender:
                 except RetryAfter as exc:
                     wait = _seconds(exc.retry_after)
                     log.warning("telegram 429: waiting %.1f s", wait)
+                    metrics.THROTTLED.labels(channel="telegram").inc()
                     self._paused_until = max(self._paused_until, time.monotonic() + wait)
                 except Forbidden as exc:
                     raise Unreachable(str(exc)) from exc

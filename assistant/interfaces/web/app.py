@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assistant.config import Settings, get_settings
-from assistant.interfaces.web import api, observations_api, pages
+from assistant.interfaces.web import api, observations_api, operations, pages
 from assistant.interfaces.web.errors import HANDLERS
 from assistant.interfaces.web.pages.common import templates
 from assistant.interfaces.web.tracing import Traced
@@ -212,9 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def api_docs() -> HTMLResponse:
         return _docs(app)
 
-    @app.get("/healthz", include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(operations.router)
 
     # Added last, so outermost: they see every request first, and every answer (a 413,
     # 503 or 500 too) leaves with the security headers.
