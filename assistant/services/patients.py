@@ -94,6 +94,8 @@ def _labels(values: list[str], what: str) -> list[str]:
 PROFILE_FIELDS = ("display_name", "timezone", "language", "conditions", "goals", "quiet_start",
                   "quiet_end", "advice_time", "advice_per_day", "status", "birth_date",
                   "record_number")
+ADVICE_FIELDS = {"advice_time", "advice_per_day", "timezone", "status", "quiet_start",
+                 "quiet_end"}
 REMOVABLE = {"quiet_start", "quiet_end", "advice_time", "birth_date", "record_number"}
 
 
@@ -135,6 +137,8 @@ def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
     moved = "timezone" in new and new["timezone"] != patient.timezone
     for key, value in new.items():
         setattr(patient, key, value)
+    if ADVICE_FIELDS & set(new):
+        patient.advice_due_at = None   # the advice planner works its next moment out again
     db.add(patient)
     if moved:
         occurrences.replan_patient(db, patient.id)

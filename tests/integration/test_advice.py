@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from assistant.scheduling.advice_planner import plan_advice
@@ -61,3 +62,32 @@ def test_quiet_hours_hold_advice_until_they_end(db: Session) -> None:
     _patient(db, advice_time="07:00", quiet_start="22:00", quiet_end="09:30")
     assert plan_advice(db, now=TEN_AM_BERLIN - timedelta(hours=2)) == 0  # 08:00 local
     assert plan_advice(db, now=TEN_AM_BERLIN - timedelta(minutes=20)) == 1  # 09:40 local
+
+
+def test_a_tick_reads_only_the_patients_whose_advice_is_due(db: Session) -> None:
+    team = teams.add_team(db, name="Big ward", actor="test")
+    for n in range(200):
+        patients.add_patient(db, team=team, name=f"P{n}", timezone="Europe/Berlin",
+                             actor="test")
+    db.commit()
+    assert plan_advice(db, now=TEN_AM_BERLIN) == 200
+    db.commit()
+    statements: list[str] = []
+    engine = db.get_bind()
+    listen = ("before_cursor_execute", lambda *args: statements.append(args[2]))
+    event.listen(engine, *listen)
+    try:
+        assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(minutes=1)) == 0
+    finally:
+        event.remove(engine, *listen)
+    assert len(statements) == 1   # the due ones: none until tomorrow's 10:00
+    assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(days=1)) == 200
+
+
+def test_a_second_advice_a_day_counts_from_the_change(db: Session) -> None:
+    patient = _patient(db, advice_per_day=1)
+    assert plan_advice(db, now=TEN_AM_BERLIN) == 1
+    db.commit()
+    patients.update_profile(db, patient, {"advice_per_day": 2}, actor="test")
+    db.commit()
+    assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(hours=4)) == 1

@@ -47,6 +47,9 @@ class Patient(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)     # "07:00", local
     advice_time: str | None = Field(default="10:00", max_length=5)
     advice_per_day: int = Field(default=1, ge=0, le=5)
+    # When the planner next looks at this patient's advice (UTC); None: at its next tick
+    # (new, or the advice settings changed). The planner reads only the due ones.
+    advice_due_at: datetime | None = utc_time(index=True)
     last_contact_at: datetime | None = utc_time()
     created_at: datetime = created_time()
 
