@@ -3,22 +3,30 @@ sender, against the Bot API emulator's limit (target ≥ 0.95 of it, no 429 prov
 and their lateness (target p99 ≤ 2 s when under the limit).
 
 Baseline, measured in the same run: the same path with no limit anywhere (what PTB,
-the emulator and the database can do on this machine).
+the emulator and the database can do on this machine). With `--senders N`, the burst again
+through N drains at once (each its own thread, event loop and Bot, as N processes), sharing
+the bot's budget in a private Redis (redis-server on PATH), beside one sender alone.
 
-    .venv/bin/python -m bench.telegram_send [--messages 5000] [--limit 30]
+    .venv/bin/python -m bench.telegram_send [--messages 5000] [--limit 30] [--senders 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import socket
 import statistics
+import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import redis
 from sqlalchemy import insert
 
 from assistant.channels.telegram.sender import TelegramSender
@@ -39,7 +47,8 @@ def seed(url: str, n: int, spread: float) -> None:
     upgrade(engine=engine)
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(insert(CareTeam), [{"name": "Bench", "created_at": now,
+        conn.execute(insert(CareTeam), [{"name": "Bench", "created_at": now, "on_call": [],
+                                          "reading_thresholds": {},
                                           "missed_alert_after": 2}])
         conn.execute(insert(Patient), [
             {"id": i + 1, "team_id": 1, "chat_ref": f"{i:032x}", "display_name": f"P{i}",
@@ -55,34 +64,62 @@ def seed(url: str, n: int, spread: float) -> None:
     engine.dispose()
 
 
-async def deliver(emulator: Emulator, n: int) -> float:
-    sender = TelegramSender.from_settings(get_settings())
-    stop = asyncio.Event()
-    async with sender.bot:
-        started = time.monotonic()
-        task = asyncio.create_task(outbox.drain(sender.send, channel="telegram", stop=stop,
-                                                idle_seconds=0.02))
-        while len(emulator.sent) < n:
-            await asyncio.sleep(0.01)
-        elapsed = time.monotonic() - started
-        stop.set()
-        await task
-    return elapsed
+def deliver(emulator: Emulator, n: int, senders: int = 1) -> float:
+    """Seconds until the emulator has all `n`, through `senders` drains at once."""
+    async def drain() -> None:
+        sender = TelegramSender.from_settings(get_settings())
+        stop = asyncio.Event()
+        async with sender.bot:
+            task = asyncio.create_task(outbox.drain(sender.send, channel="telegram", stop=stop,
+                                                    idle_seconds=0.02))
+            while len(emulator.sent) < n:
+                await asyncio.sleep(0.01)
+            stop.set()
+            await task
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=asyncio.run, args=(drain(),)) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
 
 
-def run(n: int, limit: float | None, rate: float, spread: float = 0.0) -> tuple[float, Emulator,
-                                                                              list[float]]:
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=port)
+        while True:
+            with contextlib.suppress(redis.ConnectionError):
+                client.ping()
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def run(n: int, limit: float | None, rate: float, spread: float = 0.0, senders: int = 1,
+        redis_url: str = "") -> tuple[float, Emulator, list[float]]:
     with tempfile.TemporaryDirectory() as tmp, Server(Emulator(TOKEN, limit)) as emulator:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         seed(url, n, spread)
         os.environ.update(CARELOOP_DATABASE_URL=url, CARELOOP_TELEGRAM_TOKEN=TOKEN,
                           CARELOOP_TELEGRAM_API_URL=emulator.base_url,
-                          CARELOOP_TELEGRAM_RATE_PER_SECOND=str(rate))
+                          CARELOOP_TELEGRAM_RATE_PER_SECOND=str(rate),
+                          CARELOOP_REDIS_URL=redis_url)
         get_settings.cache_clear()
         from assistant.storage.db import _engine_for
 
         _engine_for.cache_clear()
-        elapsed = asyncio.run(deliver(emulator, n))
+        elapsed = deliver(emulator, n, senders)
         engine = make_engine(url)
         with engine.connect() as conn:
             rows = conn.execute(OutboxMessage.__table__.select()).mappings().all()  # type: ignore[attr-defined]
@@ -96,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=5000)  # the issue's burst
     parser.add_argument("--limit", type=float, default=30.0)
+    parser.add_argument("--senders", type=int, default=1)
     args = parser.parse_args()
     n, limit = args.messages, args.limit
 
@@ -108,6 +146,18 @@ def main() -> None:
     print(f"burst of {n} due at once, emulator limit {limit:g}/s: {achieved:7.1f} messages/s "
           f"= {achieved / limit:.3f} of the limit (target ≥ 0.95); "
           f"429s provoked: {emulator.too_many_requests} (target 0)")
+
+    if args.senders > 1:
+        with redis_server() as url:
+            redis.Redis.from_url(url).flushdb()
+            elapsed, emulator, lateness = run(n, limit, rate=limit, senders=args.senders,
+                                              redis_url=url)
+        achieved = n / elapsed
+        quantiles = statistics.quantiles(lateness, n=100)
+        print(f"the same burst through {args.senders} senders sharing Redis: "
+              f"{achieved:7.1f} messages/s = {achieved / limit:.3f} of the limit (one sender "
+              f"alone above); 429s provoked: {emulator.too_many_requests}; lateness p50 "
+              f"{quantiles[49]:.1f} s, p99 {quantiles[98]:.1f} s")
 
     under = int(limit * 0.8 * 20)  # 20 s of load at 80 % of the limit
     _, emulator, lateness = run(under, limit, rate=limit, spread=20.0)
