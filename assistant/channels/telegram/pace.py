@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -24,40 +26,8 @@ from redis.asyncio import Redis
 HOLD_MS = 30_000   # longest a send may count as in flight (a crashed sender's place)
 POLL_MS = 100      # how often a send waiting on one in flight asks again
 
-# Each send reserves the next slot, a spacing after the one before (a send woken late then
-# costs no throughput). KEYS: next slot. ARGV: spacing ms. Returns ms until its slot.
-SLOT = """
-local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
-redis.call('SET', KEYS[1], slot + tonumber(ARGV[1]), 'PX', 60000)
-return slot - now
-"""
-# KEYS: window (zset of sends: score = when each stops counting), pause.
-# ARGV: most in any second, hold ms, this send's id. 0: go; else ms to wait.
-BOT = """
-local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local paused = redis.call('PTTL', KEYS[2]); if paused > 0 then return paused end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(first[2]) - now)
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], 60000)
-return 0
-"""
-# The send's answer came back: it counts for one second more. KEYS: window; ARGV: id.
-ANSWERED = """
-local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZADD', KEYS[1], 'XX', now + 1000, ARGV[1])
-return 0
-"""
-# KEYS: the chat's key, pause. ARGV: this send's id, hold ms. 0: go; else ms to wait.
-CHAT = """
-local paused = redis.call('PTTL', KEYS[2]); if paused > 0 then return paused end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-return math.max(1, redis.call('PTTL', KEYS[1]))
-"""
+SCRIPTS = dict(re.findall(r"^-- script: (\w+)\n(.*?)(?=^-- script: |\Z)",
+                          (Path(__file__).with_name("pace.lua")).read_text(), re.M | re.S))
 
 
 class BotPace:
@@ -143,10 +113,10 @@ class SharedPace:
         self._redis, self._key = redis, f"careloop:telegram:{name}"
         self._most, self._spacing_ms = max(1, int(rate)), max(1, round(1000 / rate))
         self._chat_interval_ms = round(chat_interval * 1000)
-        self._slot = redis.register_script(SLOT)
-        self._bot_script = redis.register_script(BOT)
-        self._answered = redis.register_script(ANSWERED)
-        self._chat_script = redis.register_script(CHAT)
+        self._slot = redis.register_script(SCRIPTS["slot"])
+        self._bot_script = redis.register_script(SCRIPTS["window"])
+        self._answered = redis.register_script(SCRIPTS["answered"])
+        self._chat_script = redis.register_script(SCRIPTS["chat"])
 
     async def _until_zero(self, script: object, keys: list[str], args: list[object]) -> None:
         """Run `script` until it says go. A wait past a second is on a send still in
