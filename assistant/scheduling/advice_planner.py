@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from assistant.domain import zones
 from assistant.services import advice
-from assistant.storage.db import utcnow
+from assistant.storage.db import is_postgres, utcnow
 from assistant.storage.models import (
     PRIORITY,
     AdviceDelivery,
@@ -42,13 +42,17 @@ def _at(day: date, clock: str, tz: tzinfo) -> datetime:
 def plan_advice(db: Session, now: datetime | None = None) -> int:
     """Queue the advice that is due now; returns how many messages were queued. Only the
     patients whose `advice_due_at` has come (or is not known yet) are read; each one's
-    next moment is stored: the next advice of the day, else tomorrow's first."""
+    next moment is stored: the next advice of the day, else tomorrow's first. On
+    PostgreSQL the rows are claimed, so several scheduler workers share the work."""
     now = now or utcnow()
     queued = 0
-    for patient in db.exec(select(Patient).where(
-            Patient.status == PatientStatus.active, Patient.advice_per_day > 0,
-            col(Patient.advice_time).is_not(None),
-            col(Patient.advice_due_at).is_(None) | (col(Patient.advice_due_at) <= now))):
+    due_ones = select(Patient).where(
+        Patient.status == PatientStatus.active, Patient.advice_per_day > 0,
+        col(Patient.advice_time).is_not(None),
+        col(Patient.advice_due_at).is_(None) | (col(Patient.advice_due_at) <= now))
+    if is_postgres(db.get_bind()):  # type: ignore[arg-type]
+        due_ones = due_ones.with_for_update(skip_locked=True)  # another worker's: skipped
+    for patient in db.exec(due_ones):
         tz = zones.zone(patient.timezone)
         local = now.astimezone(tz)
         given = db.exec(select(func.count()).select_from(AdviceDelivery).where(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from assistant.scheduling.advice_planner import plan_advice
 from assistant.services import advice, patients, teams
+from assistant.storage.db import session
 from assistant.storage.models import PRIORITY, AdviceItem, MessageKind, OutboxMessage, Patient
 
 TEN_AM_BERLIN = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
@@ -91,3 +94,30 @@ def test_a_second_advice_a_day_counts_from_the_change(db: Session) -> None:
     patients.update_profile(db, patient, {"advice_per_day": 2}, actor="test")
     db.commit()
     assert plan_advice(db, now=TEN_AM_BERLIN + timedelta(hours=4)) == 1
+
+
+@pytest.mark.postgres
+def test_two_workers_share_the_due_advice_without_doubles(pg_db_url: str) -> None:
+    """Two scheduler workers tick at the same moment on PostgreSQL: each patient's advice
+    is queued once, and neither tick fails on the other's."""
+    with session() as db:
+        team = teams.add_team(db, name="Shared ward", actor="test")
+        for n in range(60):
+            patients.add_patient(db, team=team, name=f"P{n}", timezone="Europe/Berlin",
+                                 actor="test")
+    counts: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        with session() as db:
+            barrier.wait()
+            counts.append(plan_advice(db, now=TEN_AM_BERLIN))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(counts) == 60 and len(counts) == 2
+    with session() as db:
+        assert len(db.exec(select(OutboxMessage.id)).all()) == 60
