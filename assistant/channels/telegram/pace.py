@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 HOLD_MS = 30_000   # longest a send may count as in flight (a crashed sender's place)
 POLL_MS = 100      # how often a send waiting on one in flight asks again
@@ -118,11 +119,12 @@ class SharedPace:
         self._answered = redis.register_script(SCRIPTS["answered"])
         self._chat_script = redis.register_script(SCRIPTS["chat"])
 
-    async def _until_zero(self, script: object, keys: list[str], args: list[object]) -> None:
+    async def _until_zero(self, script: AsyncScript, keys: list[str],
+                          args: list[str | int]) -> None:
         """Run `script` until it says go. A wait past a second is on a send still in
         flight (its answer frees the place early) or a 429's pause: asked again often."""
-        while wait := int(await script(keys=keys, args=args)):  # type: ignore[operator]
-            await asyncio.sleep(min(wait, 1000 if wait <= 1000 else POLL_MS) / 1000)
+        while wait := int(await script(keys=keys, args=args)):
+            await asyncio.sleep((wait if wait <= 1000 else POLL_MS) / 1000)
 
     @contextlib.asynccontextmanager
     async def chat(self, chat_id: str) -> AsyncIterator[None]:
