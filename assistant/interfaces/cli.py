@@ -128,13 +128,15 @@ def member_token(email: str, name: Annotated[str, typer.Option(
 def patient_add(
     team: Annotated[str, typer.Option(help="team id or name")],
     name: Annotated[str, typer.Option(help="how the assistant addresses the patient")],
-    tz: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Berlin")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="IANA time zone, e.g. Europe/Berlin (default: the team's)")] = None,
     language: Annotated[str, typer.Option()] = "en",
 ) -> None:
     """Add a patient; prints the patient id."""
     with session() as db:
-        patient = patients.add_patient(db, team=teams.get_team(db, team), name=name,
-                                       timezone=tz or get_settings().timezone,
+        found = teams.get_team(db, team)
+        patient = patients.add_patient(db, team=found, name=name,
+                                       timezone=tz or found.timezone,
                                        language=language, actor=ACTOR)
     typer.echo(patient.id)
 

@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 from assistant.interfaces.cli import app
 from assistant.services import enrolment
 from assistant.storage import db as dbmod
-from assistant.storage.models import AuditEntry, DoseSchedule, EnrolmentCode, Medication, Patient
+from assistant.storage.models import (
+    AuditEntry,
+    CareTeam,
+    DoseSchedule,
+    EnrolmentCode,
+    Medication,
+    Patient,
+)
 
 runner = CliRunner()
 
@@ -111,3 +118,15 @@ def test_a_new_time_zone_moves_the_listed_dose_times(patient_id: str) -> None:
     [first] = careloop("doses", patient_id, "--from", "2027-01-04", "--days", "1").splitlines()
     assert first.startswith("2027-01-04 08:00 EST  2027-01-04 13:00 UTC")
     assert "Mars/Base" in careloop("patient", "tz", patient_id, "Mars/Base", ok=False)
+
+
+def test_a_patient_added_without_a_zone_gets_the_team_s(db_url: str) -> None:
+    careloop("team", "add", "Ward 7")
+    with dbmod.session() as db:
+        team = db.exec(select(CareTeam)).one()
+        team.timezone = "Europe/Lisbon"
+        db.add(team)
+    patient_id = careloop("patient", "add", "--team", "Ward 7", "--name", "Ada")
+    with dbmod.session() as db:
+        patient = db.get(Patient, int(patient_id))
+        assert patient is not None and patient.timezone == "Europe/Lisbon"
