@@ -16,7 +16,7 @@ import atexit
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -171,3 +171,14 @@ def _drain_at_exit() -> None:
     if left:
         log.error("%d audit entries of reads were lost: the database stayed busy until exit",
                   left)
+
+
+def member_names(db: Session, actors: Iterable[str]) -> dict[str, str]:
+    """"member:3" → "Ada Nurse" for the actors that name a member, in one query; other
+    actors ("patient", "cli", "system") stand for themselves."""
+    ids = {int(number) for kind, _, number in (a.partition(":") for a in actors)
+           if kind == "member" and number.isdecimal()}
+    if not ids:
+        return {}
+    found = db.exec(select(TeamMember.id, TeamMember.name).where(col(TeamMember.id).in_(ids)))
+    return {f"member:{member_id}": name for member_id, name in found}

@@ -5,7 +5,7 @@ members' names instead of "member:3", and the whole filtered set for a CSV downl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from assistant.services import audit
 from assistant.storage.models import AuditEntry, Patient, TeamMember
 
 PAGE_SIZE = 50
@@ -78,19 +79,8 @@ def _query(team_id: int, wanted: AuditFilter, zone: ZoneInfo) -> SelectOfScalar[
     return query
 
 
-def member_names(db: Session, actors: Iterable[str]) -> dict[str, str]:
-    """"member:3" → "Ada Nurse" for the actors that name a member, in one query; other
-    actors ("patient", "cli", "system") stand for themselves."""
-    ids = {int(number) for kind, _, number in (a.partition(":") for a in actors)
-           if kind == "member" and number.isdigit()}
-    if not ids:
-        return {}
-    found = db.exec(select(TeamMember.id, TeamMember.name).where(col(TeamMember.id).in_(ids)))
-    return {f"member:{member_id}": name for member_id, name in found}
-
-
 def _rows(db: Session, entries: Sequence[AuditEntry], zone: ZoneInfo) -> list[Row]:
-    names = member_names(db, {e.actor for e in entries})
+    names = audit.member_names(db, {e.actor for e in entries})
     ids = {e.patient_id for e in entries if e.patient_id is not None}
     teams = {e.team_id for e in entries}   # the team's own patients only
     patients = {p.id: p for p in db.exec(select(Patient).where(

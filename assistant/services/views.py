@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from assistant.domain import adherence_chart, dues, zones
-from assistant.services import enrolment, medications
+from assistant.services import audit, enrolment, medications
 
 # The patient list: services/ward.py gathers it for the whole team in a few grouped
 # queries, services/triage.py gives the order and the reasons (re-exported here).
@@ -33,7 +33,6 @@ from assistant.storage.models import (
     Medication,
     Patient,
     Reading,
-    TeamMember,
 )
 
 
@@ -143,16 +142,13 @@ def _changes(db: Session, entries: Sequence[AuditEntry]) -> list[str]:
     med_ids = {int(m.group(1)) for m in about if m}
     labels = {m.id: m.label for m in db.exec(select(Medication).where(
         col(Medication.id).in_(med_ids))).all()} if med_ids else {}
-    member_ids = {int(e.actor[7:]) for e in entries
-                  if e.actor.startswith("member:") and e.actor[7:].isdecimal()}
-    names = {m.id: m.name for m in db.exec(select(TeamMember).where(
-        col(TeamMember.id).in_(member_ids))).all()} if member_ids else {}
+    names = audit.member_names(db, {e.actor for e in entries})
 
     def who(actor: str) -> str:
-        number = actor[7:] if actor.startswith("member:") else ""
-        if number.isdecimal():
-            return names.get(int(number), "a former member")
-        return _ACTORS.get(actor.split(":")[0], actor)
+        kind, _, number = actor.partition(":")
+        if kind == "member" and number.isdecimal():
+            return names.get(actor, "a former member")
+        return _ACTORS.get(kind, actor)
 
     shown = []
     for entry, match in zip(entries, about, strict=True):

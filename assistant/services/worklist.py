@@ -32,6 +32,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from assistant.errors import InvalidInput
+from assistant.services import audit
 from assistant.storage.models import (
     Alert,
     AlertEvent,
@@ -40,7 +41,6 @@ from assistant.storage.models import (
     AlertStatus,
     ChatLink,
     Patient,
-    TeamMember,
 )
 
 PAGE_PATIENTS = 25
@@ -204,15 +204,17 @@ def _rows(db: Session, team_id: int, where: list[Any], ids: list[int], *,
 
 
 def events(db: Session, team_id: int, alert_ids: list[int]) -> dict[int, list[Event]]:
-    """Each alert's history, oldest first, with members' names (not "member:3")."""
+    """Each alert's history, oldest first, with members' names (not "member:3"); only
+    alerts of the team `team_id`."""
     if not alert_ids:
         return {}
-    names = {f"member:{m.id}": m.name for m in db.exec(
-        select(TeamMember).where(TeamMember.team_id == team_id))}
-    names.update(system="CareLoop", patient="the patient")
+    rows = db.exec(select(AlertEvent).join(Alert, col(Alert.id) == AlertEvent.alert_id)
+                   .where(col(AlertEvent.alert_id).in_(alert_ids), Alert.team_id == team_id)
+                   .order_by(col(AlertEvent.at), col(AlertEvent.id))).all()
+    names = {"system": "CareLoop", "patient": "the patient",
+             **audit.member_names(db, {e.actor for e in rows})}
     found: dict[int, list[Event]] = {}
-    for e in db.exec(select(AlertEvent).where(col(AlertEvent.alert_id).in_(alert_ids))
-                     .order_by(col(AlertEvent.at), col(AlertEvent.id))):
+    for e in rows:
         found.setdefault(e.alert_id, []).append(
             Event(e.action, names.get(e.actor, e.actor), e.note, e.at))
     return found
