@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from fastapi import Request
 
@@ -78,6 +79,16 @@ async def password(request: Request, name: str = "password") -> str:
 def text(values: Mapping[str, str | list[str]], name: str, default: str = "") -> str:
     value = values.get(name, default)
     return value if isinstance(value, str) else default
+
+
+def day(text: str, name: str, example: str = "") -> date | None:
+    """A typed date (YYYY-MM-DD), or None when left empty; else `InvalidInput` naming the
+    field `name`."""
+    try:
+        return date.fromisoformat(text) if text.strip() else None
+    except ValueError:
+        hint = f", e.g. {example}" if example else ""
+        raise InvalidInput(f"{name}: write the date as YYYY-MM-DD{hint}") from None
 
 
 def refused(key: str, values: Values, exc: InvalidInput, fields: Mapping[str, str],

@@ -3,7 +3,6 @@ medicine (a confirmation step that asks why) or restarting it."""
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from fastapi import Request
@@ -26,12 +25,6 @@ def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_d
     if unknown:
         raise InvalidInput(f"days: {sorted(unknown)[0]!r} is not a day")
 
-    def day(text: str, what: str) -> date | None:
-        try:
-            return date.fromisoformat(text) if text.strip() else None
-        except ValueError:
-            raise InvalidInput(f"{what}: write the date as YYYY-MM-DD") from None
-
     text = every_n_days.strip() or "1"
     try:  # digits only; a number too long for int() is a ValueError too
         every = int(text) if text.isdecimal() else None
@@ -42,7 +35,8 @@ def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_d
     return ScheduleSpec(
         times=tuple(t for t in times.replace(";", ",").replace(" ", ",").split(",") if t),
         days=",".join(d for d in DAY_CODES if d in days) or None, every_n_days=every,
-        start_date=day(start_date, "start_date"), end_date=day(end_date, "end_date"),
+        start_date=forms.day(start_date, "start_date"),
+        end_date=forms.day(end_date, "end_date"),
         as_needed=as_needed)
 
 

@@ -94,10 +94,7 @@ ALIASES = {"patient name": "display_name", "record number": "record_number"}
 
 
 def _born(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if text.strip() else None
-    except ValueError:
-        raise InvalidInput("birth_date: write the date as YYYY-MM-DD, e.g. 1950-03-31") from None
+    return forms.day(text.strip(), "birth_date", "1950-03-31")
 
 
 @router.get("/patients/new")
