@@ -188,11 +188,10 @@ async def _record_outcome(update: Callable[[Session], None], stop: asyncio.Event
 
 
 async def _deliver(send: Send, channel: str, item: Claimed, stop: asyncio.Event) -> None:
-    failed = metrics.FAILED.labels(kind=item.kind, channel=channel, reason="unreachable")
     try:
         message_id = await send(item.chat_id, item.text, item.buttons)
     except Unreachable:
-        failed.inc()
+        metrics.FAILED.labels(kind=item.kind, channel=channel, reason="unreachable").inc()
         await _record_outcome(lambda db: mark_unreachable(db, item.id, channel, item.chat_id),
                               stop)
         return

@@ -146,6 +146,7 @@ def _page(request: Request, db: DB, caller: ConsoleCaller, patient: Patient, *,
           fs: forms.FormState = forms.NO_ERRORS) -> HTMLResponse:
     team = teams.get_team(db, caller.team_id)
     week_days, week = views.week(db, patient)
+    found = alerts.alerts(db, caller.team_id, patient_id=patient.id)
     return render(
         request, "patient.html", caller, code=code, patient=patient, team=team,
         days=week_days, week=week,
@@ -153,9 +154,7 @@ def _page(request: Request, db: DB, caller: ConsoleCaller, patient: Patient, *,
                      for med, row in medications.medications(db, patient.id)], day_codes=DAY_CODES,
         adherence_7=doses.adherence(db, patient.id, 7), adherence_30=doses.adherence(
             db, patient.id, 30), adherence=charts.adherence(db, patient),
-        symptoms=[a for a in alerts.alerts(db, caller.team_id, patient_id=patient.id)
-                  if a.kind == "symptom"],
-        alerts=alerts.alerts(db, caller.team_id, patient_id=patient.id),
+        symptoms=[a for a in found if a.kind == "symptom"], alerts=found,
         chat=views.chat_status(db, patient.id), timeline=views.timeline(db, patient),
         zones=zones.zone_choices(first=team.timezone), fs=fs,
         stopped=medication_stops.stopped(db, patient.id),
