@@ -108,7 +108,9 @@ def redis_server() -> Iterator[str]:
 
 def run(n: int, limit: float | None, rate: float, spread: float = 0.0, senders: int = 1,
         redis_url: str = "") -> tuple[float, Emulator, list[float]]:
-    with tempfile.TemporaryDirectory() as tmp, Server(Emulator(TOKEN, limit)) as emulator:
+    # Telegram's limits exactly: `limit` a second for the bot, one a second per chat.
+    emulator = Emulator(TOKEN, limit, chat_interval=1.0 if limit else None)
+    with tempfile.TemporaryDirectory() as tmp, Server(emulator):
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         seed(url, n, spread)
         os.environ.update(CARELOOP_DATABASE_URL=url, CARELOOP_TELEGRAM_TOKEN=TOKEN,
