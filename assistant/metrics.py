@@ -3,12 +3,13 @@ reasons and jobs, never a patient, a chat or a text.
 
 The web app answers `GET /metrics`; the scheduler and the bridge, which serve no HTTP,
 answer on their own port when `CARELOOP_SCHEDULER_METRICS_PORT` /
-`CARELOOP_BRIDGE_METRICS_PORT` is set. Each process counts its own work; Prometheus adds
+`CARELOOP_BRIDGE_METRICS_PORT` is set (`assistant/interfaces/probes.py`, beside their
+`/healthz` and `/readyz`). Each process counts its own work; Prometheus adds
 the copies up."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 SENT = Counter("careloop_messages_sent_total", "Messages delivered, by kind and channel",
                ["kind", "channel"])
@@ -33,8 +34,3 @@ OUTBOX_OLDEST = Gauge("careloop_outbox_oldest_seconds",
 TICK = Histogram("careloop_scheduler_job_seconds", "How long each scheduler job's run took",
                  ["job"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
-
-def serve(port: int | None) -> None:
-    """Answer Prometheus on `port` (all interfaces of this host) when one is set."""
-    if port:
-        start_http_server(port)

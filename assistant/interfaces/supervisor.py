@@ -28,10 +28,10 @@ from typing import IO
 
 import httpx
 
-from assistant import metrics
 from assistant.channels import registry
 from assistant.config import Settings
 from assistant.conversation import rasa_engine as engine
+from assistant.interfaces import probes
 from assistant.interfaces.processes import die_with_parent, exit_of, exit_status, pump_lines
 from assistant.logs import setup_logging
 from assistant.scheduling.service import run_scheduler
@@ -250,13 +250,12 @@ async def bridge(settings: Settings, stop: asyncio.Event) -> None:
 async def _in_process(settings: Settings, name: str) -> None:
     """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
     runner = scheduler if name == "scheduler" else bridge
-    metrics.serve(settings.scheduler_metrics_port if name == "scheduler"
-                  else settings.bridge_metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runner(settings, stop)
+    async with probes.serving(settings, name):  # /healthz, /readyz, /metrics on its port
+        await runner(settings, stop)
 
 
 def run(settings: Settings, only: str | None) -> int:

@@ -1,6 +1,7 @@
 """What operators see: Prometheus counters moved by real deliveries (the outbox drain and
 python-telegram-bot against the Bot API emulator), readiness that follows the outbox, and
-the scheduler's own metrics port. Labels never name a patient or a chat."""
+the scheduler's and the bridge's own port (metrics, liveness, readiness). Labels never
+name a patient or a chat."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
@@ -16,11 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from assistant.config import Settings
 from assistant.interfaces.web.app import create_app
 from assistant.services import patients, teams
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import ChatLink, MessageKind, OutboxMessage
-from tests.conftest import REPO, free_port, reset_caches
+from tests.conftest import REPO, PrivatePostgres, free_port, reset_caches
 from tests.integration.test_telegram_bridge import deliver_outbox
 from tests.telegram_emulator import Emulator
 
@@ -124,3 +127,66 @@ def test_the_scheduler_answers_prometheus_on_its_own_port(db_url: str) -> None:
     finally:
         scheduler.terminate()
         scheduler.wait(timeout=30)
+
+
+@contextmanager
+def _service(name: str, **env: str) -> Iterator[None]:
+    """`careloop run --only NAME` (with the test's settings and `env`) until the block ends."""
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "run", "--only", name],
+                               cwd=REPO, env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _answers(url: str, status: int, timeout: float = 60) -> httpx.Response:
+    """`url`'s answer once it is `status` (the service may still be starting)."""
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        try:
+            answer = httpx.get(url, timeout=10)
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        else:
+            if answer.status_code == status:
+                return answer
+            last = f"{answer.status_code} {answer.text}"
+        assert time.monotonic() < deadline, f"{url} never answered {status}; last: {last}"
+        time.sleep(0.2)
+
+
+def test_the_scheduler_is_not_ready_while_its_database_is_down(
+        own_postgres: PrivatePostgres) -> None:
+    port = free_port()
+    with _service("scheduler", CARELOOP_SCHEDULER_METRICS_PORT=str(port)):
+        base = f"http://127.0.0.1:{port}"
+        assert _answers(f"{base}/healthz", 200).json() == {"status": "ok"}
+        assert _answers(f"{base}/readyz", 200).json()["database"] == "ok"
+        own_postgres.stop()
+        down = _answers(f"{base}/readyz", 503, timeout=30)
+        assert down.json() == {"ready": False, "database": "unreachable"}
+        assert httpx.get(f"{base}/healthz").status_code == 200  # alive all the same
+        assert "careloop_scheduler_job_seconds" in httpx.get(f"{base}/metrics").text
+
+
+def test_the_bridge_is_not_ready_without_a_rasa_server(
+        telegram_emulator: Emulator, db_url: str) -> None:
+    port = free_port()
+    with _service("bridge", CARELOOP_BRIDGE_METRICS_PORT=str(port),
+                  CARELOOP_RASA_URL=f"http://127.0.0.1:{free_port()}"):  # nothing listens
+        base = f"http://127.0.0.1:{port}"
+        assert _answers(f"{base}/healthz", 200).json() == {"status": "ok"}
+        assert _answers(f"{base}/readyz", 503).json() == {
+            "ready": False, "database": "ok", "rasa": "unreachable"}
+        assert "careloop_messages_sent_total" in httpx.get(f"{base}/metrics").text
+
+
+def test_the_bridge_is_ready_once_rasa_answers(
+        rasa_stack: Settings, stack_db_url: str, telegram_emulator: Emulator) -> None:
+    port = free_port()
+    with _service("bridge", CARELOOP_BRIDGE_METRICS_PORT=str(port)):
+        assert _answers(f"http://127.0.0.1:{port}/readyz", 200).json() == {
+            "ready": True, "database": "ok", "rasa": "ok"}

@@ -11,10 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from assistant import metrics
 from assistant.config import get_settings
-from assistant.services import outbox
-from assistant.storage.db import is_unavailable, session
+from assistant.interfaces import probes
 
 router = APIRouter(include_in_schema=False)
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -25,33 +23,12 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _backlog() -> tuple[int, float] | None:
-    """The outbox's waiting messages and oldest wait (also set on the gauges); None while
-    the database is out of reach."""
-    try:
-        with session() as db:
-            waiting, oldest = outbox.backlog(db)
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
-        return None
-    metrics.OUTBOX_DEPTH.set(waiting)
-    metrics.OUTBOX_OLDEST.set(oldest)
-    return waiting, oldest
-
-
 @router.get("/readyz")
 def ready() -> JSONResponse:
     """503 while the database is out of reach, or the oldest due message has waited longer
     than the grace period (the senders are behind or down)."""
-    found = _backlog()
-    if found is None:
-        return JSONResponse({"ready": False, "database": "unreachable"}, status_code=503)
-    waiting, oldest = found
-    lagging = oldest > get_settings().outbox_grace_seconds
-    return JSONResponse({"ready": not lagging, "database": "ok", "outbox_waiting": waiting,
-                         "outbox_oldest_seconds": round(oldest, 1)},
-                        status_code=503 if lagging else 200)
+    ok, body = probes.outbox_readiness(get_settings().outbox_grace_seconds)
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/metrics")
@@ -63,5 +40,5 @@ def prometheus(request: Request) -> Response:
     if not allowed:
         return Response("metrics: give the bearer token (CARELOOP_METRICS_TOKEN)\n",
                         status_code=403, media_type="text/plain")
-    _backlog()
+    probes.backlog()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
