@@ -68,6 +68,10 @@ def test_every_careloop_variable_is_a_setting() -> None:
     named = set(_example_env())
     for service in _services().values():
         named |= set(service.get("environment") or {})
+    unit = (DEPLOY / "systemd" / "careloop@.service").read_text()
+    for line in re.findall(r"^Environment=(.+)$", unit, re.M):
+        named |= {item.split("=")[0] for item in shlex.split(line)}
+    assert "CARELOOP_DATA_DIR" in named
     unknown = sorted(name for name in named if name.startswith("CARELOOP_")
                      and not _is_setting(name))
     assert not unknown, f"not settings of assistant/config.py: {unknown}"
