@@ -95,6 +95,14 @@ def test_each_app_container_starts_with_valid_settings(
     reset_caches()
 
 
+def test_compose_holds_no_secret_inline() -> None:
+    secret = re.compile(r"TOKEN|SECRET|PASSWORD|_KEY$|DATABASE_URL")
+    for name, service in _services().items():
+        for key, value in (service.get("environment") or {}).items():
+            if secret.search(key):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", str(value)), f"{name}: {key} inline"
+
+
 def test_compose_interpolates_only_what_the_env_file_defines() -> None:
     text = (DEPLOY / "compose.yaml").read_text()
     used = set(re.findall(r"(?<!\$)\$\{(\w+)", text))
