@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -158,6 +159,15 @@ def _answers(url: str, status: int, timeout: float = 60) -> httpx.Response:
         time.sleep(0.2)
 
 
+def _container_check(url: str) -> int:
+    """The exit status of deploy/compose.yaml's health check (as Docker runs it) on `url`."""
+    compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text())
+    test = compose["services"]["scheduler"]["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "python"]
+    return subprocess.run([sys.executable, *test[2:-1], url], capture_output=True,
+                          timeout=30).returncode
+
+
 def test_the_scheduler_is_not_ready_while_its_database_is_down(
         own_postgres: PrivatePostgres) -> None:
     port = free_port()
@@ -165,9 +175,12 @@ def test_the_scheduler_is_not_ready_while_its_database_is_down(
         base = f"http://127.0.0.1:{port}"
         assert _answers(f"{base}/healthz", 200).json() == {"status": "ok"}
         assert _answers(f"{base}/readyz", 200).json()["database"] == "ok"
+        assert _container_check(f"{base}/readyz") == 0
         own_postgres.stop()
         down = _answers(f"{base}/readyz", 503, timeout=30)
         assert down.json() == {"ready": False, "database": "unreachable"}
+        assert _container_check(f"{base}/readyz") != 0
+        assert _container_check(f"{base}/healthz") == 0
         assert httpx.get(f"{base}/healthz").status_code == 200  # alive all the same
         assert "careloop_scheduler_job_seconds" in httpx.get(f"{base}/metrics").text
 
@@ -181,6 +194,7 @@ def test_the_bridge_is_not_ready_without_a_rasa_server(
         assert _answers(f"{base}/healthz", 200).json() == {"status": "ok"}
         assert _answers(f"{base}/readyz", 503).json() == {
             "ready": False, "database": "ok", "rasa": "unreachable"}
+        assert _container_check(f"{base}/readyz") != 0
         assert "careloop_messages_sent_total" in httpx.get(f"{base}/metrics").text
 
 
