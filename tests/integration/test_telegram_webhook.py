@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -214,3 +215,18 @@ def test_a_bridge_killed_mid_turn_leaves_the_update_to_the_other_after_its_lease
         telegram.wait_until(lambda: _answered(telegram, update_id), "the update answered")
         assert bridges.balancer.bridges_of(update_id)[-1] == (1, 200)
         assert len(telegram.messages_to(CHAT)) == 1
+
+
+def test_a_bridge_back_in_long_polling_removes_the_webhook_and_gets_what_waited(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.config import get_settings
+    from tests.telegram_fixtures import Running, serve_telegram
+
+    telegram = telegram_emulator
+    telegram.webhook = {"url": "https://careloop.example.org/telegram"}  # never posted to
+    telegram.inject_text(CHAT, "hello")  # waiting since the webhook days
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
+    get_settings.cache_clear()
+    with Running(serve_telegram):
+        assert telegram.wait_for(CHAT, timeout=30)[0].text == t("join.hello")
+    assert telegram.webhook == {}

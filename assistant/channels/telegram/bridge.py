@@ -224,6 +224,12 @@ async def run(application: Application, settings: Settings,  # type: ignore[type
         if settings.webhook_url:
             await webhook.serve(application, settings, stop, release=release)
         else:
+            # Back from webhook mode: Telegram refuses getUpdates while a webhook is set.
+            # Its updates still waiting are kept.
+            try:
+                await application.bot.delete_webhook(drop_pending_updates=False)
+            except TelegramError as exc:
+                log.warning("could not remove a webhook (%s)", type(exc).__name__)
             log.info("bridge started (long polling)")
             await poll(application, stop)
     finally:
