@@ -230,3 +230,28 @@ def test_a_bridge_back_in_long_polling_removes_the_webhook_and_gets_what_waited(
     with Running(serve_telegram):
         assert telegram.wait_for(CHAT, timeout=30)[0].text == t("join.hello")
     assert telegram.webhook == {}
+
+
+def test_an_update_whose_handling_failed_is_handled_again_when_telegram_retries(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.config import get_settings
+    from tests.telegram_fixtures import Running, serve_telegram
+
+    telegram, patient, port = telegram_emulator, _patient(), free_port()
+    for name, value in {"WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_SECRET": SECRET,
+                        "WEBHOOK_PORT": str(port), "RASA_HOLD_SECONDS": "0"}.items():
+        monkeypatch.setenv(f"CARELOOP_{name}", value)
+    get_settings.cache_clear()
+    with Running(serve_telegram):
+        telegram.inject_text(CHAT, f"/start {_code(patient)}")
+        [notice] = telegram.wait_for(CHAT, timeout=30)
+        # Agreeing takes the buttons off the notice first: Telegram refuses that once.
+        telegram.fail_next("editMessageReplyMarkup", 400,
+                           description="Bad Request: message can't be edited")
+        telegram.inject_callback(CHAT, notice, notice.buttons[0][1])
+        welcome = telegram.wait_for(CHAT, 2, timeout=30)[1]
+        assert welcome.text.startswith(f"You're all set, {patient.display_name}")
+        telegram.wait_until(lambda: telegram.pending() == 0, "every update answered")
+        [failed] = [d.update_id for d in telegram.deliveries if d.status == 500]
+        assert [d.status for d in telegram.deliveries_of(failed)] == [500, 200]
+        assert len(telegram.messages_to(CHAT)) == 2
