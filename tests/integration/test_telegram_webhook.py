@@ -133,7 +133,7 @@ def _answered(telegram: Emulator, update_id: int) -> bool:
 
 
 def test_an_update_retried_to_the_other_bridge_is_answered_once(
-        telegram_emulator: Emulator, db_url: str) -> None:
+        telegram_emulator: Emulator, any_db_url: str) -> None:
     telegram, patient = telegram_emulator, _patient()
     with two_bridges(telegram) as bridges:
         assert telegram.calls.get("setWebhook") == 2  # each bridge, the same URL: harmless
