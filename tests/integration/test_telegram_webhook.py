@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from assistant import metrics
+from assistant.config import get_settings
 from assistant.storage.db import session
 from assistant.storage.models import ChatLink
 from assistant.texts import t
@@ -31,6 +33,7 @@ from tests.integration.test_supervisor import careloop, stop
 from tests.integration.test_telegram_bridge import _code, _patient
 from tests.processes import Terminal
 from tests.telegram_emulator import Emulator
+from tests.telegram_fixtures import Running, serve_telegram
 
 CHAT = 4343
 SECRET = "webhook-secret-of-the-tests"
@@ -219,9 +222,6 @@ def test_a_bridge_killed_mid_turn_leaves_the_update_to_the_other_after_its_lease
 
 def test_a_bridge_back_in_long_polling_removes_the_webhook_and_gets_what_waited(
         telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.config import get_settings
-    from tests.telegram_fixtures import Running, serve_telegram
-
     telegram = telegram_emulator
     telegram.webhook = {"url": "https://careloop.example.org/telegram"}  # never posted to
     telegram.inject_text(CHAT, "hello")  # waiting since the webhook days
@@ -234,10 +234,11 @@ def test_a_bridge_back_in_long_polling_removes_the_webhook_and_gets_what_waited(
 
 def test_an_update_whose_handling_failed_is_handled_again_when_telegram_retries(
         telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.config import get_settings
-    from tests.telegram_fixtures import Running, serve_telegram
+    def counted(answer: str) -> float:
+        return float(metrics.WEBHOOK.labels(answer)._value.get())
 
     telegram, patient, port = telegram_emulator, _patient(), free_port()
+    before = {answer: counted(answer) for answer in ("failed", "handled")}
     for name, value in {"WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_SECRET": SECRET,
                         "WEBHOOK_PORT": str(port), "RASA_HOLD_SECONDS": "0"}.items():
         monkeypatch.setenv(f"CARELOOP_{name}", value)
@@ -255,3 +256,5 @@ def test_an_update_whose_handling_failed_is_handled_again_when_telegram_retries(
         [failed] = [d.update_id for d in telegram.deliveries if d.status == 500]
         assert [d.status for d in telegram.deliveries_of(failed)] == [500, 200]
         assert len(telegram.messages_to(CHAT)) == 2
+    assert counted("failed") - before["failed"] == 1
+    assert counted("handled") - before["handled"] == 2  # /start, and agreeing on the retry

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
+from assistant import metrics
 from assistant.channels.storage_work import in_thread
 from assistant.channels.telegram.polling import ALLOWED_UPDATES, or_stop
 from assistant.config import Settings
@@ -86,9 +87,11 @@ class Webhook:
         """One update from Telegram, answered 200 once it has been handled (see above)."""
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self.secret):
+            metrics.WEBHOOK.labels("refused").inc()
             return Response(status_code=403)
         body = await request.body()
         if len(body) > self.max_body:
+            metrics.WEBHOOK.labels("refused").inc()
             return Response(status_code=413)
         try:
             data = json.loads(body)
@@ -97,6 +100,7 @@ class Webhook:
             update = Update.de_json(data, self.application.bot)
         except Exception as exc:  # anything that does not read as an update
             log.warning("webhook: unreadable update refused (%s)", type(exc).__name__)
+            metrics.WEBHOOK.labels("refused").inc()
             return Response(status_code=400)
         trace.set(f"update-{update.update_id}")
         try:
@@ -106,10 +110,13 @@ class Webhook:
             if not is_unavailable(exc):
                 raise
             log.warning("webhook: database out of reach; handling the update unclaimed")
+            metrics.WEBHOOK.labels("unclaimed").inc()
             return Response(status_code=200 if await self._handle(update) else 500)
         if claim.outcome is Outcome.done:
+            metrics.WEBHOOK.labels("duplicate").inc()
             return Response(status_code=200)
         if claim.outcome is Outcome.busy:
+            metrics.WEBHOOK.labels("busy").inc()
             wait = (claim.leased_until - utcnow()).total_seconds() if claim.leased_until else 1
             return Response(status_code=503, headers={"Retry-After": str(max(1, math.ceil(wait)))})
         return await self._handle_claimed(update, claim.holder)
@@ -135,8 +142,10 @@ class Webhook:
             renewing.cancel()
         if not handled:
             await _quietly(released)
+            metrics.WEBHOOK.labels("failed").inc()
             return Response(status_code=500)
         await _quietly(partial(claims.finish, channel=CHANNEL, update_id=update_id))
+        metrics.WEBHOOK.labels("handled").inc()
         return Response(status_code=200)
 
     async def _renew(self, update_id: int, holder: str) -> None:
