@@ -28,7 +28,7 @@ from assistant.config import get_settings
 from assistant.storage.db import session
 from assistant.storage.models import ChatLink
 from assistant.texts import t
-from tests.conftest import free_port
+from tests.conftest import PrivatePostgres, free_port
 from tests.integration.test_supervisor import careloop, stop
 from tests.integration.test_telegram_bridge import _code, _patient
 from tests.processes import Terminal
@@ -258,3 +258,29 @@ def test_an_update_whose_handling_failed_is_handled_again_when_telegram_retries(
         assert len(telegram.messages_to(CHAT)) == 2
     assert counted("failed") - before["failed"] == 1
     assert counted("handled") - before["handled"] == 2  # /start, and agreeing on the retry
+
+
+@pytest.mark.postgres
+def test_with_the_database_stopped_an_update_is_still_answered_unclaimed(
+        telegram_emulator: Emulator, own_postgres: PrivatePostgres,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    telegram, patient, port = telegram_emulator, _patient(), free_port()
+    with session() as db:
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+    for name, value in {"WEBHOOK_URL": f"http://127.0.0.1:{port}", "WEBHOOK_SECRET": SECRET,
+                        "WEBHOOK_PORT": str(port), "RASA_HOLD_SECONDS": "0",
+                        "RASA_URL": f"http://127.0.0.1:{free_port()}"}.items():
+        monkeypatch.setenv(f"CARELOOP_{name}", value)
+    get_settings.cache_clear()
+    unclaimed = metrics.WEBHOOK.labels("unclaimed")._value.get()
+    fallback = t("conversation.unavailable", number="112")
+    with Running(serve_telegram):
+        telegram.inject_text(CHAT, "hello")
+        assert telegram.wait_for(CHAT, timeout=30)[0].text == fallback
+        own_postgres.stop()
+        update_id = telegram.inject_text(CHAT, "what do I take today?")
+        assert telegram.wait_for(CHAT, 2, timeout=30)[1].text == fallback
+        telegram.wait_until(lambda: _answered(telegram, update_id), "the update answered")
+        own_postgres.start()
+    assert metrics.WEBHOOK.labels("unclaimed")._value.get() - unclaimed == 1
+    assert len(telegram.messages_to(CHAT)) == 2
