@@ -142,6 +142,10 @@ def test_an_update_retried_to_the_other_bridge_is_answered_once(
         assert telegram.calls.get("setWebhook") == 2  # each bridge, the same URL: harmless
         assert telegram.webhook["url"] == f"{bridges.balancer.url}/telegram"
         assert telegram.webhook["drop_pending_updates"] in ("false", False)
+        assert telegram.webhook["secret_token"] == SECRET
+        assert int(telegram.webhook["max_connections"]) == 100
+        assert json.loads(telegram.webhook["allowed_updates"]) == [
+            "message", "edited_message", "callback_query"]
         held = telegram.hold_next("sendMessage", text="not a medical device", stall=False)
         update_id = telegram.inject_text(CHAT, f"/start {_code(patient)}")
         assert held.arrived.wait(30), "the notice was never sent"

@@ -48,6 +48,9 @@ CHANNEL = "telegram"
 PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PRUNE_SECONDS = 3600.0  # how often a bridge forgets old updates
+# Telegram's most (its default is 40): an update is answered only once it was handled, and
+# a message waiting for Rasa keeps its connection meanwhile.
+MAX_CONNECTIONS = 100
 GRACE_SECONDS = 3.0  # stopping, the updates in hand get this long to be answered
 
 
@@ -193,7 +196,8 @@ async def serve(application: Application, settings: Settings,  # type: ignore[ty
     hook = Webhook(application, settings)
     await application.bot.set_webhook(
         f"{settings.webhook_url.rstrip('/')}{PATH}", allowed_updates=ALLOWED_UPDATES,
-        secret_token=settings.webhook_secret.get_secret_value(), drop_pending_updates=False)
+        secret_token=settings.webhook_secret.get_secret_value(), drop_pending_updates=False,
+        max_connections=MAX_CONNECTIONS)
     server = _Server(uvicorn.Config(hook.app, host=settings.webhook_listen,
                                     port=settings.webhook_port, lifespan="off",
                                     log_level="warning", access_log=False,
