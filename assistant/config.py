@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    # The address the webhook server binds: 0.0.0.0 (or this machine's address) for a load
+    # balancer on another machine in front of several bridges.
+    webhook_listen: str = "127.0.0.1"
+    # A bridge's claim on an update it handles, renewed while it works on it: a bridge that
+    # dies leaves it to the retry that comes after this long.
+    webhook_lease_seconds: Annotated[float, Field(ge=0.5, le=3600)] = 60.0
 
     timezone: str = "UTC"
     emergency_number: str = "112"

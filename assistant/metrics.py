@@ -31,6 +31,10 @@ ALERTS_OPENED = Counter("careloop_alerts_opened_total", "Alerts opened for the c
 OUTBOX_DEPTH = Gauge("careloop_outbox_waiting", "Messages due and not yet delivered")
 OUTBOX_OLDEST = Gauge("careloop_outbox_oldest_seconds",
                       "How long the oldest due, undelivered message has waited")
+WEBHOOK = Counter("careloop_webhook_updates_total",
+                  "Updates posted to a bridge's webhook, by its answer: handled, duplicate "
+                  "(handled before), busy (another bridge has it), failed, unclaimed "
+                  "(database out of reach), refused (no secret, unreadable)", ["answer"])
 TICK = Histogram("careloop_scheduler_job_seconds", "How long each scheduler job's run took",
                  ["job"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 

@@ -6,6 +6,11 @@ sends, enforces Telegram's limits exactly (per bot per second, per chat) with 42
 and can be told to fail: `fail_next` (429/5xx/403), `delay_next` (timeouts),
 `block_chat`, or to hold a request in flight: `hold_next`; `handed_out` says which
 updates the bot has been given.
+
+Once the bot calls setWebhook (with a loopback URL), the updates are no longer handed out
+by getUpdates (409, as Telegram does) but posted to that URL with the secret token, each
+until it is answered 2xx: again after a non-2xx answer, a refused connection or no answer
+within `webhook_timeout`; `deliveries` records each attempt.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlparse
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -68,6 +74,19 @@ class Sent:
         return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to post an update to the webhook: its HTTP status, or 0 when it got
+    no answer (timed out, or the connection was refused)."""
+
+    update_id: int
+    status: int
+    at: float
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}  # the only webhooks the emulator posts to
+
+
 @dataclass
 class Emulator:
     token: str
@@ -81,6 +100,10 @@ class Emulator:
     too_many_requests: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     handed_out: int = 0  # the newest update getUpdates has given the bot
+    webhook: dict[str, Any] = field(default_factory=dict)  # setWebhook's parameters
+    webhook_timeout: float = 10.0  # an update unanswered this long is posted again
+    webhook_retry_seconds: float = 0.3  # the pause before posting a refused update again
+    deliveries: list[Delivery] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -92,6 +115,8 @@ class Emulator:
         self._blocked: set[int] = set()
         self._recent: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
+        self._delivering: set[int] = set()
+        self._poster: asyncio.Task[None] | None = None
         self.port = 0
 
     # --- what a test does ---------------------------------------------------------------
@@ -167,6 +192,15 @@ class Emulator:
         with self._lock:
             self._holds.setdefault(method, []).append(hold)
         return hold
+
+    def pending(self) -> int:
+        """Updates not yet taken by the bot (by getUpdates, or answered 2xx by its webhook)."""
+        with self._lock:
+            return len(self._updates)
+
+    def deliveries_of(self, update_id: int) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self.deliveries if d.update_id == update_id]
 
     def block_chat(self, chat_id: int) -> None:
         self._blocked.add(chat_id)
@@ -283,6 +317,51 @@ class Emulator:
                 return ready
             await asyncio.sleep(0.02)
 
+    def _set_webhook(self, params: dict[str, Any]) -> None:
+        with self._lock:
+            self.webhook = params
+            if str(params.get("drop_pending_updates", "")).lower() == "true":
+                self._updates.clear()
+        if params.get("url") and self._poster is None:
+            self._poster = asyncio.ensure_future(self._post_updates())
+
+    async def _post_updates(self) -> None:
+        """As Telegram does with a webhook set: each update posted until answered 2xx."""
+        async with httpx.AsyncClient() as client:
+            while True:
+                with self._lock:
+                    url = str(self.webhook.get("url", ""))
+                    new = [u for u in self._updates if u["update_id"] not in self._delivering]
+                    if url and urlparse(url).hostname in LOOPBACK:
+                        self._delivering.update(u["update_id"] for u in new)
+                    else:
+                        new = []
+                for update in new:
+                    asyncio.ensure_future(self._post(client, update))
+                await asyncio.sleep(0.02)
+
+    async def _post(self, client: httpx.AsyncClient, update: dict[str, Any]) -> None:
+        while True:
+            url = str(self.webhook.get("url", ""))
+            if not url:
+                break
+            headers = {"X-Telegram-Bot-Api-Secret-Token": str(self.webhook.get("secret_token",
+                                                                                ""))}
+            try:
+                answer = await client.post(url, json=update, headers=headers,
+                                           timeout=self.webhook_timeout)
+                status = answer.status_code
+            except httpx.HTTPError:  # no answer in time, or nobody listening
+                status = 0
+            with self._lock:
+                self.deliveries.append(Delivery(update["update_id"], status, time.monotonic()))
+                if 200 <= status < 300:
+                    self._updates = [u for u in self._updates if u is not update]
+                    break
+            await asyncio.sleep(self.webhook_retry_seconds)
+        with self._lock:
+            self._delivering.discard(update["update_id"])
+
     async def handle(self, request: Request) -> JSONResponse:
         token, method = request.path_params["token"], request.path_params["method"]
         if token != self.token:
@@ -318,7 +397,18 @@ class Emulator:
                     "username": BOT_USERNAME, "can_join_groups": False,
                     "can_read_all_group_messages": False, "supports_inline_queries": False}
         if method == "getUpdates":
+            if self.webhook.get("url"):
+                return JSONResponse({"ok": False, "error_code": 409, "description": (
+                    "Conflict: can't use getUpdates method while webhook is active; use "
+                    "deleteWebhook to delete the webhook first")}, 409)
             return await self._updates_for(params)
+        if method == "setWebhook":
+            self._set_webhook(params)
+            return True
+        if method == "deleteWebhook":
+            with self._lock:
+                self.webhook = {}
+            return True
         if method == "sendMessage":
             chat_id = int(params["chat_id"])
             if chat_id in self._blocked:
@@ -345,10 +435,12 @@ class Emulator:
             commands = params.get("commands")
             self.commands = json.loads(commands) if isinstance(commands, str) else commands
             return True
-        if method in ("deleteWebhook", "setWebhook", "close", "logOut", "deleteMyCommands"):
+        if method in ("close", "logOut", "deleteMyCommands"):
             return True
         if method == "getWebhookInfo":
-            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+            with self._lock:
+                return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                        "pending_update_count": len(self._updates)}
         return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
 
 

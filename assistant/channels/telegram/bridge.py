@@ -3,7 +3,8 @@ the application run until stopped (long polling, or a webhook with a secret toke
 
 Only private chats are heard. Updates are handled concurrently (a message held while
 Rasa starts must not hold up everyone else's buttons; the flow keeps each chat's
-messages in order), and every button press is answered. The bridge waits for an
+messages in order), and every button press is answered. In webhook mode (webhook.py)
+several bridges behind a load balancer handle each update once. The bridge waits for an
 unreachable Bot API without crashing, and stops within a few seconds whatever Telegram
 does. Telegram is told an update was received only once it has been handled
 (`polling.poll`): a bridge killed mid-turn gets the message again when it restarts. Logs carry
@@ -33,6 +34,7 @@ from telegram.ext import (
 from assistant import texts
 from assistant.channels import flow as flows
 from assistant.channels.flow import Flow
+from assistant.channels.telegram import webhook
 from assistant.channels.telegram.polling import (
     ALLOWED_UPDATES,
     RETRY_SECONDS,
@@ -45,8 +47,7 @@ from assistant.config import Settings
 from assistant.conversation.rasa_client import OnHold
 
 log = logging.getLogger(__name__)
-POLLING_STOP_SECONDS = 1.0  # stopping waits this long for polling to end ...
-STOP_SECONDS = 2.0  # ... and this long for the replies in hand to be sent
+STOP_SECONDS = 2.0  # stopping waits this long for the replies in hand to be sent
 
 COMMANDS = [BotCommand("today", texts.t("menu.today")), BotCommand("help", texts.t("menu.help")),
             BotCommand("pause", texts.t("menu.pause")),
@@ -213,32 +214,26 @@ async def _stop(application: Application) -> None:  # type: ignore[type-arg]
 
 async def run(application: Application, settings: Settings,  # type: ignore[type-arg]
               stop: asyncio.Event, *, release: Callable[[], None]) -> None:
-    """Serve until `stop`: long polling, or a webhook with a secret token when a public URL
-    is configured. `release` answers the messages still waiting for Rasa, as it stops."""
-    updater = application.updater
-    if updater is None:  # built without one: nothing would ever arrive
-        raise RuntimeError("the Telegram application has no updater")
+    """Serve until `stop`: long polling, or our own webhook server (webhook.py) when a
+    public URL is configured. `release` answers the messages still waiting for Rasa, as
+    it stops."""
     if not await _connect(application, stop):
         return
     await application.start()
     try:
         if settings.webhook_url:
-            await updater.start_webhook(
-                listen="127.0.0.1", port=settings.webhook_port, url_path="telegram",
-                webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
-                secret_token=settings.webhook_secret.get_secret_value(),
-                allowed_updates=ALLOWED_UPDATES)
-            log.info("bridge started (webhook)")
-            await stop.wait()
+            await webhook.serve(application, settings, stop, release=release)
         else:
+            # Back from webhook mode: Telegram refuses getUpdates while a webhook is set.
+            # Its updates still waiting are kept.
+            try:
+                await application.bot.delete_webhook(drop_pending_updates=False)
+            except TelegramError as exc:
+                log.warning("could not remove a webhook (%s)", type(exc).__name__)
             log.info("bridge started (long polling)")
             await poll(application, stop)
     finally:
         release()  # messages waiting for Rasa get their answer now
-        if updater.running:  # the webhook's: cut short a Telegram that does not answer
-            done, _ = await or_stop(updater.stop(), after(POLLING_STOP_SECONDS))
-            if not done:
-                log.warning("Telegram did not answer; stopping without it")
         done, _ = await or_stop(_stop(application), after(STOP_SECONDS))
         if not done:
             log.warning("replies still being sent after %.0f s were dropped", STOP_SECONDS)

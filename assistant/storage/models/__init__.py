@@ -2,8 +2,9 @@
 
 Teams and their members; patients, the chat linked to each and the one-time codes that
 link them; medications with their dose schedules and every dose occurrence with its
-outcome; the outbox of messages to send; readings, alerts, advice and the audit log.
-One module per group of tables (teams, patients, medications, outbox, care, audit),
+outcome; the outbox of messages to send; readings, alerts, advice and the audit log; the
+ids of the updates a webhook received. One module per group of tables (teams, patients,
+medications, outbox, care, audit, updates),
 with the shared vocabularies in enums; importing this package registers every table.
 Schema changes go through Alembic (`assistant/storage/migrations`), never `create_all`.
 
@@ -55,6 +56,7 @@ from assistant.storage.models.teams import (
     MemberCode,
     TeamMember,
 )
+from assistant.storage.models.updates import ChannelUpdate
 
 __all__ = [
     "AdviceDelivery",
@@ -70,6 +72,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "CareTeam",
+    "ChannelUpdate",
     "ChatLink",
     "ConsoleSession",
     "DoseOccurrence",
