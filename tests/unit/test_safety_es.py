@@ -1,6 +1,7 @@
-"""The emergency guard in Spanish: how patients write about an emergency in Spanish trips
-it (with or without accents, in capitals, with common typos, whatever the patient's
-language); ordinary Spanish messages, near misses included, do not."""
+"""The guards in Spanish: how patients write about an emergency in Spanish trips the
+emergency guard (with or without accents, in capitals, with common typos, whatever the
+patient's language); ordinary Spanish messages, near misses included, do not. A question
+asking for a diagnosis goes to the care team; plan questions that sound alike do not."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import re
 
 import pytest
 
-from assistant.domain.red_flags_es import RED_FLAGS
-from assistant.domain.safety import is_red_flag, plain
+from assistant.domain.safety import is_diagnosis_question, is_red_flag, plain
+from assistant.domain.safety_es import DIAGNOSIS, RED_FLAGS
 
 EMERGENCIAS = [
     # pecho
@@ -234,3 +235,58 @@ def test_the_guard_reads_every_language_in_one_message() -> None:
     assert is_red_flag("hello, me duele el pecho")
     assert is_red_flag("ok gracias pero i can't breathe")
     assert is_red_flag("¿Opresión en el pecho?")
+
+
+DIAGNOSTICOS = [
+    "¿tengo diabetes?",
+    "tengo diabetes?",
+    "¿Tendré cáncer?",
+    "¿puedo tener una infección?",
+    "¿cree usted que tengo covid?",
+    "¿será la gripe?",
+    "¿podría ser un problema del corazón?",
+    "¿qué me pasa?",
+    "me duele la cabeza desde ayer, ¿qué me pasa?",
+    "¿cuál es mi diagnóstico?",
+    "¿tengo la presión alta?",
+    "¿es posible que tenga enfermedad renal?",
+    "el azúcar me dio 9 esta mañana, ¿tengo diabetes?",
+    "¿soy diabético?",
+    "¿es diabetes o algo más?",
+]
+NO_DIAGNOSTICOS = [
+    "¿me quedan pastillas para hoy?",
+    "¿tengo que tomarla con comida?",
+    "¿tengo algo que tomar ahora?",
+    "¿qué tengo mañana?",
+    "¿tengo la vacuna de la gripe hoy?",
+    "¿tengo pastillas para la diabetes esta noche?",
+    "¿para qué es la metformina?",
+    "consejos para mi diabetes",
+    "tengo diabetes tipo 2 desde hace años",
+    "¿qué me pasa si olvido una dosis?",
+    "¿puedo tomar una copa de vino con la cena?",
+    "tengo cita para la diabetes el lunes",
+]
+
+
+@pytest.mark.parametrize("text", DIAGNOSTICOS)
+def test_a_spanish_diagnosis_question_goes_to_the_team(text: str) -> None:
+    assert is_diagnosis_question(text)
+
+
+@pytest.mark.parametrize("text", NO_DIAGNOSTICOS)
+def test_spanish_plan_questions_that_sound_alike_are_not_diagnosis_questions(text: str) -> None:
+    assert not is_diagnosis_question(text)
+
+
+@pytest.mark.parametrize("pattern", DIAGNOSIS)
+def test_each_spanish_diagnosis_pattern_is_asked_by_an_example(pattern: str) -> None:
+    assert any(re.search(pattern, plain(text)) for text in DIAGNOSTICOS)
+
+
+def test_english_diagnosis_questions_are_read_as_before() -> None:
+    assert is_diagnosis_question("do i hav diabetis")
+    assert is_diagnosis_question("could this be a heart problem")
+    assert not is_diagnosis_question("do i have my flu jab today")
+    assert not is_diagnosis_question("could i have a glass of wine with dinner")

@@ -1,4 +1,5 @@
-"""Red-flag wordings in Spanish, for the emergency guard (`safety.is_red_flag`).
+"""Spanish wordings for the guards of `safety`: red flags (`is_red_flag`) and questions
+asking for a diagnosis (`is_diagnosis_question`).
 
 Data: one regular expression per way of saying something that needs help now, grouped
 as the English list is (chest, breathing, bleeding, headache, allergy, stroke,
@@ -161,4 +162,32 @@ RED_FLAGS = [
      r"\b(?:confu(?:s|nd)\w*|desorientad\w*|no (?:reacciona|responde)|no sabe (?:donde|lo que)|"
      r"desmay\w*|no (?:puede|puedo) (?:tragar|pensar))"),
     r"\bhipoglu?cemia (?:muy )?(?:grave|severa|fuerte)",
+]
+
+
+# Asking whether one has a condition ("¿tengo diabetes?", "¿será cáncer?") asks for a
+# diagnosis: it goes to the care team (`safety.is_diagnosis_question`). Spanish asks
+# without inverting, so "tengo diabetes" is a question only with its "¿" or "?"; plan
+# questions that sound alike ("¿tengo la vacuna de la gripe hoy?", "¿tengo pastillas
+# para la diabetes esta noche?") name no condition right after the verb and go on.
+_CONDITION = (
+    r"(?:un |una |el |la |algo de )?(?:pre-?diabet\w*|diabet\w*|cancer\w*|tumor\w*|covid\w*"
+    r"|coronavirus|gripe|influenza|infeccion\w*|neumonia|sepsis|hipertension|hipotension"
+    r"|(?:la )?(?:presion|tension|azucar|glucosa|colesterol) (?:alt[ao]|baj[ao])"
+    r"|(?:enfermedad|insuficiencia|problemas?) (?:del |de |en el |de los )?"
+    r"(?:corazon|cardiac\w*|rinon\w*|renal\w*|higado|hepatic\w*|pulmon\w*|tiroides)"
+    r"|demencia|alzheimer\w*|parkinson\w*|depresion|ansiedad|asma|epoc|artritis|gota|anemi\w*"
+    r"|\w*tiroid\w*|vih|sida|hepatitis|algo (?:grave|malo|serio))\b"
+    r"(?! (?:vacuna|inyeccion|pastilla|cita|prueba|analisis|dosis|medicina|medicamento|control))"
+)
+DIAGNOSIS = [
+    r"\bque (?:es lo que )?me (?:pasa|ocurre)\s*\?+\s*$",
+    rf"(?:¿|\bque )\s*(?:tengo|tendre|tendria) {_CONDITION}",
+    rf"\b(?:tengo|tendre|tendria) {_CONDITION}\s*\?",
+    (rf"\b(?:puedo|podria|puede que|sera que|es posible que) (?:tener|tenga|tengo) "
+     rf"{_CONDITION}"),
+    rf"\b(?:cree|crees|piensa|piensas) (?:usted )?que (?:tengo|tenga|puedo tener) {_CONDITION}",
+    rf"\b(?:sera|podria ser|puede ser|seria) (?:esto |eso )?{_CONDITION}",
+    rf"¿\s*(?:es|esto es|eso es) {_CONDITION}",
+    r"\b(?:soy|estoy) (?:pre-?diabetic|diabetic|anemic|hipertens|deprimid)\w*\s*\?",
 ]
