@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from babel import Locale
 
 from assistant import texts
 from assistant.texts import formats
@@ -143,3 +144,14 @@ def test_english_forms_are_the_ones_patients_read_today() -> None:
     assert formats.moment(due) == "Tue 24 Nov, 08:00"
     assert formats.day(date(2026, 11, 27)) == "Fri 27 Nov"
     assert formats.long_day(date(2026, 12, 4)) == "Friday 4 Dec"
+
+
+@pytest.mark.parametrize("code", texts.languages())
+def test_each_language_is_one_babel_knows_and_its_patterns_write_times(code: str) -> None:
+    assert Locale.parse(code).language == code
+    evening = datetime(2026, 11, 24, 20, 5)
+    assert "05" in formats.clock(evening, code)
+    for written in (formats.day(evening.date(), code), formats.long_day(evening.date(), code),
+                    formats.moment(evening, code)):
+        assert "24" in written and "'" not in written, (code, written)
+    assert formats.clock(evening, code) in formats.moment(evening, code)
