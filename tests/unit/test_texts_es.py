@@ -4,6 +4,7 @@ catalog, and whatever a catalog lacks is said in English, that text only."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -13,6 +14,7 @@ import pytest
 from babel import Locale
 
 from assistant import texts
+from assistant.domain import parsing
 from assistant.texts import formats
 
 OTHERS = [code for code in texts.languages() if code != texts.DEFAULT_LANGUAGE]
@@ -155,3 +157,16 @@ def test_each_language_is_one_babel_knows_and_its_patterns_write_times(code: str
                     formats.moment(evening, code)):
         assert "24" in written and "'" not in written, (code, written)
     assert formats.clock(evening, code) in formats.moment(evening, code)
+
+
+@pytest.mark.parametrize("code", texts.languages())
+def test_the_readings_a_catalog_suggests_are_read(code: str) -> None:
+    """'Try for example «azúcar 6,5»' must be a reading the assistant reads."""
+    said = " ".join([texts.t("reading.unreadable", language=code), *(
+        texts.t(msgid, language=code, measure="X", reading="X", how="X")
+        for msgid in ("confirm.ask_high", "confirm.ask_low"))])
+    quoted = ("".join(groups) for groups in re.findall(r"«([^»]+)»|(?<!\w)'([^']+)'(?!\w)", said))
+    examples = [text for text in quoted if re.search(r"\d", text)]  # readings, not words
+    assert len(examples) >= 6
+    for example in examples:
+        assert parsing.parse_measurement(example) is not None, (code, example)
