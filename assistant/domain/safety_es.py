@@ -22,6 +22,7 @@ from __future__ import annotations
 # "no puedo", "no puede", "nopuedo", "no pueo", "no logro", "ya no puedo"
 _CANT = r"\bno\s*(?:puedo|puede|pueo|pude|podia|logro|logra|consigo|consigue)"
 _CHEST = r"(?:pecho|pexo|pesho)"
+_BREATHE = r"(?:respir|respiar|respri|repir)\w*"  # "no puedo respiar"
 _PAIN = (r"(?:dolor\w*|duel\w*|opresion|oprim\w*|presion(?! arterial| alta| baja)|pesadez|"
          r"peso|apriet\w*|aprieta|apretad\w*|aplast\w*|punzada\w*|estruj\w*)")
 _WHO = r"(?:me|le|se)"
@@ -44,15 +45,16 @@ RED_FLAGS = [
     r"\bataque (?:al|de|del) corazon\b",
     r"\bse (?:(?:me|le) )?(?:paro|detuvo|ha parado) el corazon\b",
     # respiración y color
-    rf"{_CANT} (?:casi |ni |bien |apenas |casi ni )?respir\w*\b(?! (?:bien )?por la nariz)",
+    rf"{_CANT} (?:casi |ni |bien |apenas |casi ni )?{_BREATHE}\b(?! (?:bien )?por la nariz)",
     r"\bapenas (?:puedo |puede )?respir",
     r"\b(?:me|le) cuesta (?:\w+ ){0,2}respir",
     r"\bdificultad(?:es)? (?:para|al|de) respirar",
     r"\brespir\w* con (?:\w+ )?dificultad",
-    r"\bfalta (?:de |el |la )?(?:aire|respiracion)\b",
+    r"\bfalta (?:\w+ )?(?:de |el |la )?(?:aire|respiracion)\b",
+    r"\bno (?:me |le )?entra (?:el |nada de )?aire\b",
     r"\bahog(?:o|a|an|ando|andome|andose|ue|aba)\b",
     r"\batragant\w*",
-    r"\bno (?:esta )?respira(?:ndo)?\b(?! (?:bien )?por la nariz)",
+    r"\bno (?:esta )?respir(?:a|o|ando)\b(?! (?:bien )?por la nariz)",
     r"\bdej\w* de respirar",
     r"\b(?:labios?|cara|dedos?|piel|lengua) (?:\w+ ){0,2}(?:morad|azul|gris|cianotic)\w*",
     r"\b(?:se (?:puso|pone|esta poniendo|ha puesto)|poniendose) (?:morad|azul)\w*",
@@ -76,6 +78,7 @@ RED_FLAGS = [
     # alergia y vía aérea: garganta, lengua, labios o cara que se hinchan
     r"\bse (?:me |le )?(?:esta )?(?:cierr|cerr)\w* la garganta",
     r"\bgarganta\b[^.?!;]{0,25}\b(?:cierr|cerr|hinch)\w*",  # not "inflamada": a sore throat
+    r"\b(?:cierr|cerr|hinch)\w* (?:\w+ )?(?:la |mi )?garganta\b",
     r"\b(?:lengua|labios?|cara|boca)\b[^.?!;]{0,25}\b(?:hinch|inflam)\w*",
     (r"\b(?:hinch|inflam)\w*\b[^.?!;]{0,15}"
      r"\b(?:la |los |el |mi |su )?(?:lengua|labios?|cara|boca)\b"),
@@ -84,23 +87,26 @@ RED_FLAGS = [
     r"\b(?:grave|fuerte|severa|seria) reaccion alergica",
     # ictus: cara caída, brazo o pierna sin fuerza, habla arrastrada
     r"\bictus\b",
-    r"\bderrame cerebral",
+    r"\bderrame\b(?! (?:en el|en un|del) ojo| pleural| de (?:liquido|agua|petroleo))",
     r"\bembolia\b",
     r"\baccidente cerebro ?vascular",
-    rf"\b{_WHO} (?:dio|esta dando|ha dado) un derrame\b",
     r"\bboca (?:torcida|de lado|caida|desviada)",
     r"\bcara (?:torcida|caida|de lado|paralizada|dormida)",
-    rf"\bse {_WHO} (?:durmio|duerme|ha dormido|cayo|torcio|paralizo) (?:la |media )?(?:cara|boca)",
+    (rf"\bse {_WHO} (?:durmio|duerme|ha dormido|cayo|cae|torcio|tuerce|esta torciendo|paralizo) "
+     r"(?:la |media )?(?:cara|boca)"),
     r"\b(?:mitad|un lado|lado izquierdo|lado derecho) (?:de la|del|de mi|de su) (?:cara|cuerpo)\b",
     (r"\b(?:(?:brazo|pierna)s?(?: (?:izquierd[oa]|derech[oa]))?|un lado|lado (?:izquierdo|derecho))"
      r"\b[^.?!;]{0,25}\b(?:dormid[oa]s?|debil(?:es)?|paralizad[oa]s?|sin fuerza|muert[oa]s?)\b"),
     (rf"\bse {_WHO} (?:durmio|paralizo|quedo (?:dormid[oa]|sin fuerza|paralizad[oa])) "
-     r"(?:el |la |un |una |medio )?(?:brazo|pierna|lado)"),
+     r"(?:el |la |un |una |medio )?(?:brazo|pierna|lado|cuerpo)"),
     rf"{_CANT} (?:mover|levantar|sentir) (?:el|la|mi|su) (?:brazo|pierna|lado)",
     r"\bno (?:me |le |se )?(?:siento|siente) (?:el|la|mi|su) (?:brazo|pierna|cara|lado)",
     r"\bno (?:puedo|puede|podia) hablar (?:bien|claro)",
     r"\barrastr\w* las palabras",
     r"\bhabla (?:arrastrad\w*|arrastrando|trabad\w*|enredad\w*)",
+    (r"\bhabl\w* (?:raro|rara|extrano|extrana|mal|trabad[oa]|enredad[oa])\b[^.?!;]{0,20}"
+     r"\bde (?:repente|golpe|pronto)\b"),
+    r"\bde (?:repente|golpe|pronto)\b[^.?!;]{0,20}\bhabl\w* (?:raro|rara|extrano|extrana|mal)\b",
     r"\bno (?:le|me) salen las palabras",
     rf"\bse {_WHO} traba la lengua",
     # conciencia y convulsiones
@@ -113,6 +119,8 @@ RED_FLAGS = [
     r"\bno (?:se )?despierta\b",
     r"\bno (?:puedo|logro|consigo) despertarl\w*",
     r"\bse desplomo\b",
+    (r"\b(?:me|se) (?:cai|cayo|he caido|ha caido)\b[^.?!;]{0,30}"
+     r"\bno (?:me |se )?(?:puedo|puede) levantar"),
     r"\b(?:se )?colapso\b",  # not "colapsado de trabajo": swamped
     r"\bconvulsi\w*",
     r"\bataque epileptico",
@@ -127,6 +135,12 @@ RED_FLAGS = [
     rf"\b{_ATE} (?:\w+ ){{0,3}}{_PILLS}",
     r"\btodas las (?:pastillas|pildoras|tabletas|capsulas|comprimidos) de(?:l| la| el) " + _PACK,
     rf"\b{_TOOK} \d{{2,}} {_PILLS}",
+    rf"\b{_TOOK} (?:todas las|muchas|muchisimas|un monton de|un punado de|montones de) {_PILLS}"
+    r"(?! (?:de|para|del) (?:hoy|esta|este|la manana|la tarde|la noche|anoche|ayer|mediodia|"
+    r"desayuno|la cena|la comida|manana))",
+    r"\bse (?:ha |han )?(?:tomado|tomo|tomaron|tragado|trago|tragaron) mis (?:\w+ )?" + _PILLS,
+    r"\binsulina de mas\b", r"\bde mas (?:de )?insulina\b",
+    r"\b(?:el )?doble (?:de (?:la )?dosis )?de (?:mi |la )?insulina\b",
     # autolesión y suicidio ("suicid" lo recoge también la lista inglesa)
     r"\bsui?[cs]id",
     r"\b(?:quiero|kiero|qiero|quisiera|deseo|queria) morir",
@@ -146,19 +160,22 @@ RED_FLAGS = [
     # "me hice daño en la rodilla" is an injury, as "i hurt my knee" is
     r"\b(?:hacerme|me hago|me estoy haciendo|me hice) (?:\w+ )?dano\b(?! (?:en|al|con|jugando) )",
     r"\b(?:lastimarme|autolesi\w*)",
+    r"\bme (?:voy a|quiero|kiero|pienso) (?:hacer (?:\w+ )?dano|lastimar)\b",
     (r"\b(?:cortarme|me corto|me estoy cortando|me corte) "
      r"(?:las venas|los brazos|las munecas|otra vez|a proposito)"),
     r"\bme estoy muriendo\b" + _NOT_REALLY,
     r"\bme muero\b(?! por )" + _NOT_REALLY,
     # pedir ayuda urgente
     r"\bemergencia",
-    r"\burgencias\b",
+    r"\burgencia\b",  # not "urgencias", the department: "¿tengo que ir a urgencias?" asks
+    r"\b(?:llev\w*|llam\w*) (?:a |al )?(?:urgencias|emergencias)\b",
+    r"\bayuda urgente",
     r"\bambulancia",
-    r"\bsocorro\b",
+    r"\bsocorro\b(?!,? (?:no (?:se|entiendo)|como))",  # "socorro, no sé usar esto"
     r"\bauxilio\b",
     r"\bllam\w* (?:al |a )?(?:911|112|061|999)\b",
     # azúcar muy baja con confusión (hipoglucemia grave)
-    (r"\b(?:azucar|glucosa|glucemia)\b[^.?!;]{0,30}\bbaj[ao]\b[^.?!;]{0,40}"
+    (r"\b(?:azucar|glucosa|glucemia)\b[^.?!;]{0,30}(?:\bbaj[ao]\b|\d)[^.?!;]{0,40}"
      r"\b(?:confu(?:s|nd)\w*|desorientad\w*|no (?:reacciona|responde)|no sabe (?:donde|lo que)|"
      r"desmay\w*|no (?:puede|puedo) (?:tragar|pensar))"),
     r"\bhipoglu?cemia (?:muy )?(?:grave|severa|fuerte)",
