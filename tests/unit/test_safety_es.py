@@ -225,7 +225,7 @@ ORDINARIOS = [
     "socorro no sé usar esto",
     "tengo dudas con el azúcar, estoy confundido con la dieta",
     "¿qué tomo hoy?",
-    "pausar mis recordatorios",
+    "pausar recordatorios",
 ]
 
 
