@@ -79,11 +79,18 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
+def _same_fields(translated: str, english: str) -> bool:
+    try:
+        return placeholders(translated) == placeholders(english)
+    except ValueError:  # a stray brace: the English is said, not an error in a patient's chat
+        return False
+
+
 def missing(code: str) -> list[str]:
     """The English ids `code`'s catalog has no usable translation for (spoken in English)."""
     own = catalog(code)
     return sorted(msgid for msgid, text in catalog().items()
-                  if msgid not in own or placeholders(own[msgid]) != placeholders(text))
+                  if msgid not in own or not _same_fields(own[msgid], text))
 
 
 @functools.cache

@@ -87,8 +87,9 @@ def test_a_wrong_placeholder_is_an_error_in_every_language() -> None:
 
 @pytest.fixture
 def partial_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A locale folder with English and a 'pt' catalog that translates three texts: one
-    well, one with a placeholder renamed, one only as a fuzzy draft."""
+    """A locale folder with English and a 'pt' catalog that translates four texts: one
+    well, one with a placeholder renamed, one with a stray brace, one only as a fuzzy
+    draft."""
     shutil.copytree(texts.LOCALE_DIR / "en", tmp_path / "en")
     po = tmp_path / "pt" / "LC_MESSAGES" / "careloop.po"
     po.parent.mkdir(parents=True)
@@ -96,6 +97,7 @@ def partial_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
                   'charset=utf-8\\n"\n\n'
                   'msgid "join.agree"\nmsgstr "✅ Concordo"\n\n'
                   'msgid "reminder.button.snooze"\nmsgstr "⏰ Adiar {minutos} min"\n\n'
+                  'msgid "dose.snoozed"\nmsgstr "⏰ OK, {medication} em {minutes minutos."\n\n'
                   '#, fuzzy\nmsgid "join.decline"\nmsgstr "Não, obrigado"\n', encoding="utf-8")
     monkeypatch.setattr(texts, "LOCALE_DIR", tmp_path)
     texts.reset()
@@ -107,12 +109,15 @@ def partial_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def test_a_missing_translation_is_english_for_that_text_only(partial_catalog: str) -> None:
     assert texts.languages() == ("en", "pt")
     assert texts.t("join.agree", language="pt") == "✅ Concordo"
-    # Untranslated, mistranslated (a placeholder the code does not fill) or a fuzzy draft.
+    # Untranslated, mistranslated (a placeholder the code does not fill, a stray brace) or
+    # a fuzzy draft.
     assert texts.t("reminder.button.skip", language="pt") == "Skip"
     assert texts.t("reminder.button.snooze", language="pt", minutes=5) == "⏰ Snooze 5 min"
     assert texts.t("join.decline", language="pt") == "No, thanks"
+    assert texts.t("dose.snoozed", language="pt", medication="M", minutes=5).startswith("⏰ OK, I")
     missing = texts.missing("pt")
-    assert {"reminder.button.skip", "reminder.button.snooze", "join.decline"} <= set(missing)
+    assert {"reminder.button.skip", "reminder.button.snooze", "join.decline",
+            "dose.snoozed"} <= set(missing)
     assert "join.agree" not in missing
     assert len(missing) == len(texts.catalog()) - 1
 
