@@ -51,7 +51,7 @@ def parse_measurement(text: str) -> Measurement | None:
     """The measurement in `text`, normalised; None when there is none; `Implausible`
     when the value cannot be right."""
     t = text.lower().replace("℃", "°c").replace("℉", "°f")
-    bp = re.search(r"(\d{2,3})\s*(?:/|over|\s)\s*(\d{2,3})\b", t)
+    bp = re.search(r"(\d{2,3})\s*(?:/|over|sobre|\s)\s*(\d{2,3})\b", t)
     if bp and not re.search(r"\d\s*(kg|lb|lbs|mg|mmol)", t):
         systolic, diastolic = float(bp.group(1)), float(bp.group(2))
         _check("systolic", systolic)
@@ -63,20 +63,20 @@ def parse_measurement(text: str) -> Measurement | None:
     if not number:
         return None
     value = _num(number.group(1))
-    if re.search(r"\b(sugar|glucose|bg|bs)\b|mmol|mg\s*/?\s*dl", t):
+    if re.search(r"\b(sugar|glucose|bg|bs|az[uú]car|glucosa|glucemia)\b|mmol|mg\s*/?\s*dl", t):
         if "mg" in t or (value > 40 and "mmol" not in t):
             value = round(value / MG_DL_PER_MMOL_L, 1)
         _check("glucose", value)
         return Measurement("glucose", value, "mmol/L")
-    if re.search(r"\b(weigh|weight|kg|kgs|lb|lbs|pounds?)\b|\dkg|\dlbs?", t):
+    if re.search(r"\b(weigh|weight|kg|kgs|lb|lbs|pounds?|peso|pesa|kilos?)\b|\dkg|\dlbs?", t):
         if re.search(r"lb|pound", t):
             value = round(value * 0.45359237, 1)
         _check("weight", value)
         return Measurement("weight", value, "kg")
-    if re.search(r"\b(pulse|heart ?rate|hr|bpm)\b", t):
+    if re.search(r"\b(pulse|heart ?rate|hr|bpm|pulso|pulsaciones|lpm|ppm)\b", t):
         _check("pulse", value)
         return Measurement("pulse", value, "bpm")
-    if re.search(r"\b(temp|temperature|fever)\b|°|\d\s*[cf]\b", t):
+    if re.search(r"\b(temp|temperature|fever|temperatura|fiebre)\b|°|\d\s*[cf]\b", t):
         if re.search(r"\d\s*°?\s*f\b|fahrenheit", t) or value > 50:
             value = round((value - 32) * 5 / 9, 1)
         _check("temperature", value)

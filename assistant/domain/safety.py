@@ -6,6 +6,11 @@ confidence. The `emergency` intent in Rasa is only a second net.
 Diagnosis questions are guarded the same way (guarantee 6): they go to the care team
 before any NLU, never to a tip; `ask_care_team` in Rasa is their second net.
 
+Every language's red flags are checked, whatever the patient's language (a patient set
+to English may write Spanish), and so are diagnosis questions: English here, Spanish in
+`safety_es`. Another language is another such module, added to `_BY_LANGUAGE` and
+`_DIAGNOSIS_BY_LANGUAGE`.
+
 Pure: what is detected, and the numbers to give. What the patient is told (the catalog's
 words) and raising the alert is `services.alerts.raise_emergency` / `relay_question`.
 """
@@ -13,8 +18,10 @@ words) and raising the alert is `services.alerts.raise_emergency` / `relay_quest
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from assistant.config import get_settings
+from assistant.domain import safety_es
 from assistant.storage.models import CareTeam
 
 # Patients write fast, in their own words and spelling: "cant", "cnt", "breath" for
@@ -85,13 +92,23 @@ _RED_FLAGS = [
     # asking for emergency help
     r"\bemergency\b", r"\bambulance\b", r"\bcall (?:911|999|112|000|an ambulance)\b",
 ]
-_PATTERN = re.compile("|".join(f"(?:{p})" for p in _RED_FLAGS), re.IGNORECASE)
+_BY_LANGUAGE = {"en": _RED_FLAGS, "es": safety_es.RED_FLAGS}
+_PATTERN = re.compile("|".join(f"(?:{p})" for flags in _BY_LANGUAGE.values() for p in flags),
+                      re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces and no accents ("respiración" is
+    "respiracion", as patients often type it): the form the patterns are written for."""
+    text = text.replace("’", "'").replace("‘", "'").lower()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.split())
 
 
 def is_red_flag(text: str) -> bool:
-    """Whether the message may be an emergency (deterministic, before any NLU)."""
-    normalised = " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
-    return bool(_PATTERN.search(normalised))
+    """Whether the message may be an emergency (deterministic, before any NLU), in any of
+    the languages the guard knows."""
+    return bool(_PATTERN.search(plain(text)))
 
 
 def emergency_number(team: CareTeam | None) -> str:
@@ -127,8 +144,12 @@ _DIAGNOSIS = [
     rf"\b(?:is|could|might|would|can) (?:it|this|that) (?:be )?{_CONDITION}",
     r"\bam i (?:pre-?diabetic|diabetic|an(?:a)?emic|hypertensive|sick|ill|dying|depressed)\b",
 ]
-_DIAGNOSIS_PATTERN = re.compile("|".join(f"(?:{p})" for p in _DIAGNOSIS), re.IGNORECASE)
+_DIAGNOSIS_BY_LANGUAGE = {"en": _DIAGNOSIS, "es": safety_es.DIAGNOSIS}
+_DIAGNOSIS_PATTERN = re.compile(
+    "|".join(f"(?:{p})" for flags in _DIAGNOSIS_BY_LANGUAGE.values() for p in flags),
+    re.IGNORECASE)
 
 
 def is_diagnosis_question(text: str) -> bool:
-    return bool(_DIAGNOSIS_PATTERN.search(" ".join(text.replace("’", "'").split())))
+    """Whether the message asks for a diagnosis, in any of the languages the guard knows."""
+    return bool(_DIAGNOSIS_PATTERN.search(plain(text)))
