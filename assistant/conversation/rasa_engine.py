@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import os
 import secrets
 import subprocess
@@ -99,7 +100,7 @@ def write_endpoints(settings: Settings) -> tuple[Path, Path]:
     private_dir(settings.data_dir)
     folder = private_dir(settings.data_dir / "rasa")  # endpoints.yml holds the DB password
     endpoints: dict[str, object] = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
+        "action_endpoint": {"url": settings.action_endpoint},
         "tracker_store": tracker_store(settings),
     }
     if settings.redis_url:
@@ -118,7 +119,7 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
     url = make_url(settings.rasa_url)
     python = rasa_executable(settings).parent / "python"  # `rasa`, minus the noise:
     command = [str(python), "-m", "rasa_components.launcher", "run", "--enable-api",
-               "-i", "127.0.0.1", "-p", str(url.port or 5005), "--model", str(model),
+               "-i", settings.rasa_host, "-p", str(url.port or 5005), "--model", str(model),
                "--endpoints", str(endpoints), "--credentials", str(credentials),
                "--response-timeout", "10"]
     # The HTTP API is always behind a token; a random one when none is configured. Joined
@@ -132,10 +133,19 @@ def action_server_command(settings: Settings) -> list[str]:
     # Its endpoints file only says "no tracing"; without it, rasa_sdk logs an ERROR. Its
     # INFO lines (a line per action registered) are for debugging.
     endpoints, _ = write_endpoints(settings)
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+    return [sys.executable, "-m", "actions.server", "--actions", "actions",
             "-p", str(settings.action_port), "--endpoints", str(endpoints),
             "-v" if settings.log_level == "DEBUG" else "--quiet"]
 
 
-def action_server_env() -> dict[str, str]:
-    return {**os.environ, "SANIC_HOST": "127.0.0.1"}
+def action_server_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "SANIC_HOST": settings.action_host}  # rasa_sdk's bind address
+
+
+def action_health_url(settings: Settings) -> str:
+    """The action server's health check, on the address it listens on (loopback when it
+    listens on every address)."""
+    address = ipaddress.ip_address(settings.action_host)
+    host = "127.0.0.1" if address.is_unspecified else (
+        f"[{address}]" if address.version == 6 else str(address))
+    return f"http://{host}:{settings.action_port}/health"

@@ -460,8 +460,9 @@ def test_the_action_server_never_answers_with_the_conversation() -> None:
 
     port = free_port()
     down = {"CARELOOP_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/careloop"}
-    server = subprocess.Popen(engine.action_server_command(Settings(action_port=port)),
-                              cwd=REPO, env={**engine.action_server_env(), **down},
+    settings = Settings(action_port=port)
+    server = subprocess.Popen(engine.action_server_command(settings),
+                              cwd=REPO, env={**engine.action_server_env(settings), **down},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
