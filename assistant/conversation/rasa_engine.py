@@ -139,7 +139,10 @@ def action_server_command(settings: Settings) -> list[str]:
 
 
 def action_server_env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "SANIC_HOST": settings.action_host}  # rasa_sdk's bind address
+    # This project's `actions` and `assistant`, whatever the working directory (an
+    # installed copy of the package would be found first otherwise).
+    return {**os.environ, "SANIC_HOST": settings.action_host,  # rasa_sdk's bind address
+            "PYTHONPATH": str(settings.project_dir)}
 
 
 def action_health_url(settings: Settings) -> str:
