@@ -1,7 +1,8 @@
 """Several Rasa servers behind one client, without Rasa: each conversation goes to its own
 server and stays there, a removed server moves only its own conversations, a server
 that is down is passed over (and left alone a while), and a slow one is never resent to.
-The servers are httpx mock transports (refusing connections when down)."""
+The servers are httpx mock transports (refusing connections when down). Then the
+settings that spread Rasa and its action server over machines."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+import yaml
 
+from assistant.config import SettingsError, get_settings
 from assistant.conversation import rasa_client
+from assistant.conversation import rasa_engine as engine
 from assistant.conversation.rasa_client import RasaClient, RasaUnavailable, Reply, rendezvous
 from assistant.logs import trace
 
@@ -134,3 +138,36 @@ async def test_each_message_carries_the_trace_id_as_its_metadata() -> None:
     assert [body.get("metadata") for _, body in servers.posts] == [
         None, {"trace_id": "update-4242"}]
     await client.aclose()
+
+
+# --- settings --------------------------------------------------------------------------
+
+def test_the_rasa_servers_the_addresses_and_the_action_url_come_from_the_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_settings().rasa_servers == ["http://127.0.0.1:5005"]  # CARELOOP_RASA_URL
+    for name, value in {"CARELOOP_RASA_URLS": " http://10.0.0.5:5005/, http://10.0.0.6:5005,"
+                                              "http://10.0.0.5:5005",
+                        "CARELOOP_RASA_HOST": "0.0.0.0", "CARELOOP_ACTION_HOST": "10.0.0.7",
+                        "CARELOOP_ACTION_URL": "http://10.0.0.7:5055/webhook"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.rasa_servers == ["http://10.0.0.5:5005", "http://10.0.0.6:5005"]
+    command = engine.rasa_command(settings, engine.model_path(settings))
+    assert command[command.index("-i") + 1] == "0.0.0.0"
+    endpoints, _ = engine.write_endpoints(settings)
+    assert yaml.safe_load(endpoints.read_text())["action_endpoint"] == {
+        "url": "http://10.0.0.7:5055/webhook"}
+    assert engine.action_server_env(settings)["SANIC_HOST"] == "10.0.0.7"
+    assert engine.action_health_url(settings) == "http://10.0.0.7:5055/health"
+
+
+@pytest.mark.parametrize("name, value", [("CARELOOP_RASA_URLS", "http://a:5005,10.0.0.6:5005"),
+                                         ("CARELOOP_RASA_HOST", "eth0"),
+                                         ("CARELOOP_ACTION_URL", "10.0.0.7:5055/webhook")])
+def test_a_bad_rasa_address_stops_start_up_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with pytest.raises(SettingsError, match=name):
+        get_settings()
