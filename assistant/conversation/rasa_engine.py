@@ -24,6 +24,10 @@ from assistant.storage.tracker import tracker_store
 
 TRAINING_INPUTS = ("config.yml", "nlu_data", "dialogue", "rasa_components",
                    "requirements/rasa.lock")
+RESPONSE_SECONDS = 10  # Rasa gives up on a message after this (and frees its lock)
+# A message's lock in the lock store outlives it unless its Rasa server dies first: then
+# the conversation waits this long on the other servers (Rasa's default: 60 s).
+LOCK_SECONDS = RESPONSE_SECONDS + 5
 
 
 class EngineError(RuntimeError):
@@ -38,11 +42,13 @@ def rasa_executable(settings: Settings) -> Path:
 
 
 def quiet_env(settings: Settings) -> dict[str, str]:
-    """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise, and
-    Rasa's training cache in the data directory rather than the working directory."""
+    """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise, Rasa's
+    training cache in the data directory rather than the working directory, and the
+    lifetime of a message's lock (`LOCK_SECONDS`)."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(settings.project_dir),  # rasa_components/
-            "RASA_CACHE_DIRECTORY": str((settings.data_dir / "rasa-cache").resolve())}
+            "RASA_CACHE_DIRECTORY": str((settings.data_dir / "rasa-cache").resolve()),
+            "TICKET_LOCK_LIFETIME": str(LOCK_SECONDS)}
 
 
 def training_hash(project_dir: Path) -> str:
@@ -121,7 +127,7 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
     command = [str(python), "-m", "rasa_components.launcher", "run", "--enable-api",
                "-i", settings.rasa_host, "-p", str(url.port or 5005), "--model", str(model),
                "--endpoints", str(endpoints), "--credentials", str(credentials),
-               "--response-timeout", "10"]
+               "--response-timeout", str(RESPONSE_SECONDS)]
     # The HTTP API is always behind a token; a random one when none is configured. Joined
     # to its option with "=": a token starting with "-" (one random token in 64) would
     # otherwise be read by argparse as an option, and `rasa run` would refuse to start.
