@@ -78,6 +78,8 @@ class RasaClient:
         limits = httpx.Timeout(timeout, connect=min(timeout, CONNECT_SECONDS))
         self._clients = {url: httpx.AsyncClient(base_url=url, timeout=limits, transport=transport)
                          for url in ([servers] if isinstance(servers, str) else servers)}
+        if not self._clients:
+            raise ValueError("no Rasa server to talk to")
         self._dead_until: dict[str, float] = {}  # monotonic time to try a down server again
         self.hold_seconds = hold_seconds
         self._down_since: float | None = None  # monotonic time every server was found down
