@@ -1,6 +1,7 @@
 """CareLoop's rasa_sdk custom actions: thin, reading and writing through `assistant`.
 
-`python -m rasa_sdk --actions actions` loads every action imported here.
+`python -m actions.server --actions actions` (rasa_sdk's server, see `actions.server`)
+loads every action imported here.
 """
 
 from actions.doses import ActionConfirmDose, ActionSkipDose, ActionSnoozeDose

@@ -9,12 +9,18 @@ An action that fails (the database out of reach, a bug) says nothing and changes
 nothing: the channel then gives its fallback, with the emergency number. Its failure is
 logged by type and place. (Left to rasa_sdk, it would answer Rasa with the whole
 conversation, which Rasa logs.)
+
+Each run logs one line (the action's name and time) under the trace id the channel sent
+with the message (`metadata.trace_id`, see `RasaClient`): the bridge's lines and the
+action server's of one message carry the same `trace`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +31,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session, select
 
 from assistant import texts
+from assistant.logs import trace
 from assistant.storage.db import is_unavailable, session
 from assistant.storage.models import Patient, PatientStatus
 
 log = logging.getLogger(__name__)
 
 Events = list[dict[str, Any]]
+PLAIN = re.compile(r"[A-Za-z0-9._-]{1,64}")  # a trace id as the channels make them
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,12 @@ class PatientAction(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> Events:
+        token = trace.set(trace_id(tracker))
+        started = time.monotonic()
         try:
-            return await asyncio.to_thread(self._run, dispatcher, tracker)
+            events = await asyncio.to_thread(self._run, dispatcher, tracker)
+            log.info("%s done in %.0f ms", self.action_name, (time.monotonic() - started) * 1000)
+            return events
         except Exception as exc:  # rolled back: nothing it said happened
             dispatcher.messages.clear()
             if is_unavailable(exc):
@@ -73,6 +85,8 @@ class PatientAction(Action):
                 log.error("%s failed: %s at %s", self.action_name, type(exc).__name__,
                           _where(exc))
             return []
+        finally:
+            trace.reset(token)
 
     def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
         with session() as db:
@@ -81,6 +95,13 @@ class PatientAction(Action):
                 dispatcher.utter_message(text=texts.t("join.not_enrolled"))
                 return []
             return self.act(db, patient, Turn.of(tracker), dispatcher)
+
+
+def trace_id(tracker: Tracker) -> str | None:
+    """The trace id the channel sent with the patient's message, if it is a plain one."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    found = metadata.get("trace_id") if isinstance(metadata, dict) else None
+    return found if isinstance(found, str) and PLAIN.fullmatch(found) else None
 
 
 def _where(exc: BaseException) -> str:

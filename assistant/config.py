@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     project_dir: Path = PROJECT_DIR
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa servers sharing one tracker store and one lock store (comma-separated);
+    # when empty, `rasa_url` alone. Each conversation goes to one of them (RasaClient).
+    rasa_urls: str = ""
+    rasa_host: str = "127.0.0.1"  # the address `careloop run --only rasa` listens on
     rasa_token: SecretStr = SecretStr("")
     rasa_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 4.0
     # While the Rasa server starts (or restarts), a patient's message waits this long for
@@ -43,6 +47,9 @@ class Settings(BaseSettings):
     rasa_tracker_url: str = ""
     redis_url: str = ""  # Rasa's lock store when several Rasa instances share trackers
     action_port: Annotated[int, Field(ge=1, le=65535)] = 5055
+    action_host: str = "127.0.0.1"  # the address the action server listens on
+    # Where Rasa calls its action server; http://127.0.0.1:{action_port}/webhook when empty.
+    action_url: str = ""
     rasa_engine_dir: Path = PROJECT_DIR / ".venv-rasa"
 
     telegram_token: SecretStr | None = None
@@ -132,9 +139,27 @@ class Settings(BaseSettings):
     @field_validator("rasa_url", "telegram_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
+        return http_url(value)
+
+    @field_validator("rasa_urls")
+    @classmethod
+    def _http_urls(cls, value: str) -> str:
+        urls = (http_url(item.strip()) for item in value.split(",") if item.strip())
+        return ",".join(dict.fromkeys(urls))  # each server once
+
+    @field_validator("action_url")
+    @classmethod
+    def _http_url_or_empty(cls, value: str) -> str:
+        return http_url(value) if value else value
+
+    @field_validator("rasa_host", "action_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address, e.g. 0.0.0.0") from None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -167,6 +192,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'careloop.db').resolve()}"
 
     @property
+    def rasa_servers(self) -> list[str]:
+        """The Rasa servers the channels talk to."""
+        return self.rasa_urls.split(",") if self.rasa_urls else [self.rasa_url]
+
+    @property
+    def action_endpoint(self) -> str:
+        return self.action_url or f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
@@ -177,6 +211,12 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
+
+
+def http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
 
 
 def private_dir(path: Path) -> Path:

@@ -111,7 +111,7 @@ class Console:
     async def serve(self, stop: asyncio.Event) -> None:
         """Chat until the patient types /quit, input ends or `stop` is set."""
         settings = self.settings
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+        rasa = RasaClient(settings.rasa_servers, settings.rasa_timeout_seconds,
                           hold_seconds=settings.rasa_hold_seconds)
         flow = Flow(self, rasa, snooze_minutes=settings.snooze_minutes)
         delivered = asyncio.Event()

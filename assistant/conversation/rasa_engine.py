@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import os
 import secrets
 import subprocess
@@ -23,6 +24,10 @@ from assistant.storage.tracker import tracker_store
 
 TRAINING_INPUTS = ("config.yml", "nlu_data", "dialogue", "rasa_components",
                    "requirements/rasa.lock")
+RESPONSE_SECONDS = 10  # Rasa gives up on a message after this (and frees its lock)
+# A message's lock in the lock store outlives it unless its Rasa server dies first: then
+# the conversation waits this long on the other servers (Rasa's default: 60 s).
+LOCK_SECONDS = RESPONSE_SECONDS + 5
 
 
 class EngineError(RuntimeError):
@@ -37,11 +42,13 @@ def rasa_executable(settings: Settings) -> Path:
 
 
 def quiet_env(settings: Settings) -> dict[str, str]:
-    """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise, and
-    Rasa's training cache in the data directory rather than the working directory."""
+    """Environment for engine subprocesses: less TensorFlow and SQLAlchemy noise, Rasa's
+    training cache in the data directory rather than the working directory, and the
+    lifetime of a message's lock (`LOCK_SECONDS`)."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(settings.project_dir),  # rasa_components/
-            "RASA_CACHE_DIRECTORY": str((settings.data_dir / "rasa-cache").resolve())}
+            "RASA_CACHE_DIRECTORY": str((settings.data_dir / "rasa-cache").resolve()),
+            "TICKET_LOCK_LIFETIME": str(LOCK_SECONDS)}
 
 
 def training_hash(project_dir: Path) -> str:
@@ -99,7 +106,7 @@ def write_endpoints(settings: Settings) -> tuple[Path, Path]:
     private_dir(settings.data_dir)
     folder = private_dir(settings.data_dir / "rasa")  # endpoints.yml holds the DB password
     endpoints: dict[str, object] = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"},
+        "action_endpoint": {"url": settings.action_endpoint},
         "tracker_store": tracker_store(settings),
     }
     if settings.redis_url:
@@ -118,9 +125,9 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
     url = make_url(settings.rasa_url)
     python = rasa_executable(settings).parent / "python"  # `rasa`, minus the noise:
     command = [str(python), "-m", "rasa_components.launcher", "run", "--enable-api",
-               "-i", "127.0.0.1", "-p", str(url.port or 5005), "--model", str(model),
+               "-i", settings.rasa_host, "-p", str(url.port or 5005), "--model", str(model),
                "--endpoints", str(endpoints), "--credentials", str(credentials),
-               "--response-timeout", "10"]
+               "--response-timeout", str(RESPONSE_SECONDS)]
     # The HTTP API is always behind a token; a random one when none is configured. Joined
     # to its option with "=": a token starting with "-" (one random token in 64) would
     # otherwise be read by argparse as an option, and `rasa run` would refuse to start.
@@ -132,10 +139,22 @@ def action_server_command(settings: Settings) -> list[str]:
     # Its endpoints file only says "no tracing"; without it, rasa_sdk logs an ERROR. Its
     # INFO lines (a line per action registered) are for debugging.
     endpoints, _ = write_endpoints(settings)
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+    return [sys.executable, "-m", "actions.server", "--actions", "actions",
             "-p", str(settings.action_port), "--endpoints", str(endpoints),
             "-v" if settings.log_level == "DEBUG" else "--quiet"]
 
 
-def action_server_env() -> dict[str, str]:
-    return {**os.environ, "SANIC_HOST": "127.0.0.1"}
+def action_server_env(settings: Settings) -> dict[str, str]:
+    # This project's `actions` and `assistant`, whatever the working directory (an
+    # installed copy of the package would be found first otherwise).
+    return {**os.environ, "SANIC_HOST": settings.action_host,  # rasa_sdk's bind address
+            "PYTHONPATH": str(settings.project_dir)}
+
+
+def action_health_url(settings: Settings) -> str:
+    """The action server's health check, on the address it listens on (loopback when it
+    listens on every address)."""
+    address = ipaddress.ip_address(settings.action_host)
+    host = "127.0.0.1" if address.is_unspecified else (
+        f"[{address}]" if address.version == 6 else str(address))
+    return f"http://{host}:{settings.action_port}/health"

@@ -66,8 +66,8 @@ def services(settings: Settings, names: tuple[str, ...]) -> list[Service]:
                                  engine.quiet_env(settings), f"{settings.rasa_url}/"))
         elif name == "actions":
             found.append(Service("actions", engine.action_server_command(settings),
-                                 engine.action_server_env(),
-                                 f"http://127.0.0.1:{settings.action_port}/health"))
+                                 engine.action_server_env(settings),
+                                 engine.action_health_url(settings)))
         elif name == "web":
             found.append(Service("web", [
                 sys.executable, "-m", "uvicorn", "--factory",

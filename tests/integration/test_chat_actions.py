@@ -3,6 +3,7 @@ what the patient reads, the events returned, and what is stored."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from sqlmodel import select
 
 import actions
 from assistant.domain.schedule_specs import ScheduleSpec
+from assistant.logs import trace
 from assistant.services import medications, patients, teams
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
@@ -460,8 +462,9 @@ def test_the_action_server_never_answers_with_the_conversation() -> None:
 
     port = free_port()
     down = {"CARELOOP_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/careloop"}
-    server = subprocess.Popen(engine.action_server_command(Settings(action_port=port)),
-                              cwd=REPO, env={**engine.action_server_env(), **down},
+    settings = Settings(action_port=port)
+    server = subprocess.Popen(engine.action_server_command(settings),
+                              cwd=REPO, env={**engine.action_server_env(settings), **down},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -487,3 +490,34 @@ def test_the_action_server_never_answers_with_the_conversation() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+class Traced(logging.Handler):
+    """Each log line with the trace id it was written under (as `JsonLines` shows it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str | None]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.getMessage(), trace.get()))
+
+
+@pytest.mark.parametrize("sent, logged", [("update-4242", "update-4242"),
+                                          ("two words\nand a line", None), (7, None)])
+async def test_an_action_logs_under_the_trace_id_the_channel_sent(
+        db_url: str, sent: object, logged: str | None) -> None:
+    handler, logger = Traced(), logging.getLogger("actions")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    state = tracker(_patient("Metformin"), "what do I take today?", "ask_schedule")
+    state.latest_message["metadata"] = {"trace_id": sent}
+    try:
+        await actions.ActionAnswerSchedule().run(CollectingDispatcher(), state, {})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    [(message, trace_id)] = handler.lines
+    assert message.startswith("action_answer_schedule done in") and trace_id == logged
+    assert trace.get() is None  # the action server's next request starts without it

@@ -86,7 +86,7 @@ EMERGENCY = "This may be an emergency. Call 112 now"
 RECOVERY_SECONDS = 10  # after a fault ends, the fallback is still fair this long
 ANSWER_SECONDS = 150  # a held message waits up to 90 s for Rasa to be back
 # How to find each service among `careloop run`'s children (their command lines).
-COMMANDS = {"rasa": "rasa_components.launcher", "actions": "rasa_sdk",
+COMMANDS = {"rasa": "rasa_components.launcher", "actions": "actions.server",
             "scheduler": "--only scheduler", "bridge": "--only bridge",
             "web": "assistant.interfaces.web.app:server_app"}
 

@@ -60,7 +60,7 @@ class TelegramChannel:
 
     async def serve(self, stop: asyncio.Event) -> None:
         settings = self.settings
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+        rasa = RasaClient(settings.rasa_servers, settings.rasa_timeout_seconds,
                           hold_seconds=settings.rasa_hold_seconds)
         flow = Flow(self, rasa, snooze_minutes=settings.snooze_minutes)
         bot = self.sender.bot
