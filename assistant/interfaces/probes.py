@@ -139,7 +139,7 @@ async def serving(settings: Settings, name: str) -> AsyncIterator[None]:
         if name == "scheduler":
             readiness = scheduler_readiness(settings)
         else:
-            rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+            rasa = RasaClient(settings.rasa_servers, settings.rasa_timeout_seconds)
             stack.push_async_callback(rasa.aclose)
             readiness = bridge_readiness(rasa)
         server = _Server(uvicorn.Config(app(readiness), log_config=None, log_level="warning",
