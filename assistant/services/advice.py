@@ -1,5 +1,9 @@
 """Lifestyle advice: the care team's library of items, and the item chosen for a patient's
-conditions and goals.
+conditions and goals, said in the patient's language.
+
+An item is written in English, with a translation per language the team adds
+(`save_translation`); a patient whose language it lacks gets the English (`missing`
+lists the languages an item lacks, for the console).
 
 Never the same item twice in a row; the least recently given first. When the team
 wrote nothing that fits, generic safe items (team_id NULL, shipped by a migration)
@@ -12,6 +16,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, or_, select
 
+from assistant import texts
 from assistant.domain import zones
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, NotFound
@@ -54,6 +59,41 @@ def get_advice(db: Session, team_id: int, advice_id: int) -> AdviceItem:
     return item
 
 
+def missing(item: AdviceItem) -> list[str]:
+    """The languages (beside English) `item` has no translation in."""
+    return [code for code in texts.languages()
+            if code != texts.DEFAULT_LANGUAGE and code not in item.translations]
+
+
+def save_translation(db: Session, item: AdviceItem, *, language: str, title: str, body: str,
+                     actor: str) -> AdviceItem:
+    """Add or change `item`'s text in `language`; both left empty, the translation is
+    removed (the English is said)."""
+    if language not in texts.languages() or language == texts.DEFAULT_LANGUAGE:
+        others = ", ".join(c for c in texts.languages() if c != texts.DEFAULT_LANGUAGE)
+        raise InvalidInput(f"language: one of {others}")
+    translations = dict(item.translations)
+    if title.strip() or body.strip():
+        translations[language] = {"title": clean_text(title, "title", 120),
+                                  "body": clean_text(body, "body", 2000)}
+    else:
+        translations.pop(language, None)
+    item.translations = translations   # a new dict: SQLAlchemy sees the change
+    db.add(item)
+    db.flush()
+    audit.record(db, actor=actor, action="advice.translate",
+                 detail=f"advice {item.id}: {language}")
+    return item
+
+
+def text_in(item: AdviceItem, language: str | None) -> tuple[str, str]:
+    """The item's title and body in `language` when translated, else in English."""
+    own = item.translations.get(texts.resolve(language)) or {}
+    if own.get("title") and own.get("body"):
+        return own["title"], own["body"]
+    return item.title, item.body
+
+
 # For a patient ---------------------------------------------------------------------------
 
 
@@ -81,10 +121,12 @@ def choose(db: Session, patient: Patient) -> AdviceItem | None:
 
 
 def deliver(db: Session, patient: Patient, item: AdviceItem, local_day: date) -> str:
-    """Record that the item is given today; returns the text to send."""
+    """Record that the item is given today; returns the text to send, in the patient's
+    language when the item has it."""
     db.add(AdviceDelivery(patient_id=patient.id, advice_id=item.id, local_day=local_day,
                           delivered_at=utcnow()))
-    return f"💡 {item.title}\n{item.body}"
+    title, body = text_in(item, patient.language)
+    return f"💡 {title}\n{body}"
 
 
 def give(db: Session, patient: Patient, now: datetime | None = None) -> str | None:

@@ -1,5 +1,10 @@
 """A patient's medications as the care team writes them (adding one with its schedule,
-changing its label), and which schedules are in force and when they fall due.
+changing its label and its translations), and which schedules are in force and when
+they fall due.
+
+The name, strength and dose stay as prescribed in every language; the team's label texts
+(instructions, purpose) may have a translation per language (`translate_label`), said
+to a patient in their language by `label_text`, else the English.
 
 Changes that reach dose occurrences already planned (a new schedule, a stop, a moved
 dose time) are in `occurrences`.
@@ -13,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from assistant import texts
 from assistant.domain.dues import expand
 from assistant.domain.fields import clean_text
 from assistant.domain.schedule_specs import ScheduleSpec, schedule_row, timing_of
@@ -76,6 +82,43 @@ def update_medication(db: Session, medication: Medication, changes: dict[str, An
     audit.record(db, actor=actor, action="medication.update", patient_id=medication.patient_id,
                  detail=f"medication {medication.id}: {', '.join(sorted(new))}")
     return medication
+
+
+TRANSLATED = ("instructions", "purpose")
+
+
+def translate_label(db: Session, medication: Medication, language: str,
+                    changes: dict[str, str], *, actor: str) -> Medication:
+    """Set the label texts (`TRANSLATED`) in `language`; a text left empty is said in
+    English."""
+    if language not in texts.languages() or language == texts.DEFAULT_LANGUAGE:
+        raise InvalidInput(f"language: {language!r} is not a language to translate into")
+    unknown = set(changes) - set(TRANSLATED)
+    if unknown:
+        raise InvalidInput(f"{sorted(unknown)[0]}: has no translation")
+    own = {key: clean_text(value or "", f"{key}_{language}", 500, False)
+           for key, value in changes.items()}
+    translations = dict(medication.translations)
+    kept = {key: value for key, value in {**translations.get(language, {}), **own}.items()
+            if value}
+    if kept:
+        translations[language] = kept
+    else:
+        translations.pop(language, None)
+    if translations != medication.translations:
+        medication.translations = translations   # a new dict: SQLAlchemy sees the change
+        db.add(medication)
+        audit.record(db, actor=actor, action="medication.translate",
+                     patient_id=medication.patient_id,
+                     detail=f"medication {medication.id}: {language}")
+    return medication
+
+
+def label_text(medication: Medication, name: str, language: str | None) -> str:
+    """The label's `name` text ("instructions", "purpose") in `language` when the team
+    translated it, else as written in English."""
+    own = medication.translations.get(texts.resolve(language), {})
+    return own.get(name) or str(getattr(medication, name))
 
 
 def active_schedules(db: Session, medication_id: int) -> list[DoseSchedule]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from assistant import texts
 from assistant.domain import schedules, zones
 from assistant.domain.fields import clean_text
 from assistant.errors import InvalidInput, InvalidSchedule, NotFound
@@ -26,6 +27,15 @@ def birth_date(value: date | None) -> date | None:
     if value is not None and not EARLIEST_BIRTH <= value <= date.today():
         raise InvalidInput("birth_date: a date between 1900-01-01 and today")
     return value
+
+
+def _language(value: str) -> str:
+    """A patient's language, checked: one CareLoop speaks ('es', 'ES', 'es-MX' → 'es')."""
+    wanted = clean_text(value, "language", 8).replace("_", "-").lower()
+    for code in (wanted, wanted.split("-")[0]):
+        if code in texts.languages():
+            return code
+    raise InvalidInput(f"language: one of {', '.join(texts.languages())}")
 
 
 def record_number(db: Session, team_id: int, value: str | None,
@@ -47,7 +57,7 @@ def add_patient(db: Session, *, team: CareTeam, name: str, timezone: str, actor:
                 record: str | None = None) -> Patient:
     zones.place_zone(timezone)
     patient = Patient(team_id=team.id, display_name=clean_text(name, "patient name", 120),
-                      timezone=timezone, language=clean_text(language, "language", 8),
+                      timezone=timezone, language=_language(language),
                       conditions=conditions or [], goals=goals or [],
                       birth_date=birth_date(born),
                       record_number=record_number(db, team.id, record))
@@ -119,8 +129,8 @@ def update_profile(db: Session, patient: Patient, changes: dict[str, Any], *,
     if "record_number" in new:
         new["record_number"] = record_number(db, patient.team_id, new["record_number"],
                                              patient.id)
-    if "language" in new:
-        new["language"] = clean_text(new["language"], "language", 8)
+    if "language" in new and new["language"] != patient.language:
+        new["language"] = _language(new["language"])  # an older code stored may stay
     for key in ("conditions", "goals"):
         if key in new:
             new[key] = _labels(new[key], key)

@@ -142,6 +142,9 @@ class AlertSnooze(SQLModel, table=True):
 
 
 class AdviceItem(SQLModel, table=True):
+    """A piece of advice as the team (or, team_id NULL, CareLoop) wrote it, in English,
+    with its translations: {"es": {"title": ..., "body": ...}}; a patient whose language
+    has none gets the English."""
     __tablename__ = "advice_items"
     __table_args__ = {"sqlite_autoincrement": True}
     id: int = Field(default=None, primary_key=True)  # set by the database on insert
@@ -150,6 +153,7 @@ class AdviceItem(SQLModel, table=True):
     title: str = Field(max_length=120)
     body: str = Field(max_length=2000)
     tags: list[str] = json_field(list)          # conditions and goals it fits
+    translations: dict[str, dict[str, str]] = json_field(dict)  # language → title, body
     active: bool = True
     created_at: datetime = created_time()
 

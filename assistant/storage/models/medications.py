@@ -28,6 +28,9 @@ class Medication(SQLModel, table=True):
     # What to do when a dose is missed, as the care team wrote it: the only missed-dose
     # answer the assistant gives (it never makes up dosing advice of its own).
     missed_dose_instructions: str = Field(default="", max_length=500)
+    # The team's translations of the label's texts: {"es": {"instructions": ..., "purpose":
+    # ...}}; the name, strength and dose stay as prescribed.
+    translations: dict[str, dict[str, str]] = json_field(dict)
     supply_count: int | None = Field(default=None, ge=0)
     refill_days: int | None = Field(default=None, ge=0)
     active: bool = True
