@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from assistant.interfaces.web.pages import router
 from assistant.storage.db import session, utcnow
-from assistant.storage.models import Alert, AlertKind, AlertSeverity, ApiToken
+from assistant.storage.models import AdviceItem, Alert, AlertKind, AlertSeverity, ApiToken
 from tests.web.conftest import Team, login
 from tests.web.test_browser import (  # noqa: F401 (fixtures)
     SHOTS,
@@ -116,6 +116,18 @@ def _stopped(tab: Page, base: str, team: Team) -> None:
     expect(tab.get_by_role("button", name=re.compile("^Restart"))).to_be_visible()
 
 
+def _advice_refused(tab: Page, base: str, team: Team) -> None:
+    """An item of the team's library, its Spanish translation sent without a title."""
+    with session() as db:
+        db.add(AdviceItem(team_id=team.id, title="Walk", body="A short walk after meals."))
+        db.commit()
+    tab.goto(f"{base}/advice")
+    tab.get_by_text("Translate into").first.click()
+    tab.get_by_label("Advice text in español").fill("Un paseo corto.")
+    tab.get_by_role("button", name="Save the translation").click()
+    expect(tab.get_by_role("alert")).to_be_visible()
+
+
 def _audit_filtered(tab: Page, base: str, team: Team) -> None:
     tab.goto(f"{base}/audit?date_from=13/03/2027&action=patient.view")
 
@@ -143,6 +155,7 @@ VISITS = [
     Visit("alerts", "/alerts", "alerts.html", _get("/alerts")),
     Visit("alerts-resolved", "/alerts", "alerts.html", _get("/alerts?status=resolved")),
     Visit("advice", "/advice", "advice.html", _get("/advice")),
+    Visit("advice-refused", "/advice/{advice_id}/translation", "advice.html", _advice_refused),
     Visit("settings", "/settings", "settings.html", _get("/settings")),
     Visit("tokens", "/tokens", "tokens.html", _get("/tokens")),
     Visit("new-token", "/tokens", "tokens.html", _new_token),

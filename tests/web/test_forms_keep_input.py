@@ -107,7 +107,7 @@ def test_the_profile_form_keeps_what_was_typed(client: TestClient,
     before = _changes()
     url = f"/patients/{north.patient_id}/profile"
     form = {"csrf": csrf, "display_name": "Renamed Patient", "timezone": "Europe/Berlin",
-            "language": "de", "birth_date": "1947-05-06", "record_number": "RN-9",
+            "language": "es", "birth_date": "1947-05-06", "record_number": "RN-9",
             "quiet_start": "25:00", "quiet_end": "07:00", "advice_per_day": "1",
             "status": "active"}
     refused(client.post(url, data=form), "profile", "quiet_start", "Renamed Patient", "25:00",

@@ -38,6 +38,7 @@ API_BODIES: dict[str, Any] = {
     "PATCH /api/v1/alerts/{alert_id}": {"status": "acknowledged"},
     "POST /api/v1/alerts/{alert_id}/snooze": {"minutes": 60},
     "PUT /api/v1/advice/{advice_id}": {"title": "T", "body": "B"},
+    "PUT /api/v1/advice/{advice_id}/translations/{language}": {"title": "T", "body": "B"},
     "POST /api/v1/patients/{patient_id}/medications/{medication_id}/stop": {
         "reason": "side effects"},
 }
@@ -55,11 +56,12 @@ PAGE_FORMS: dict[str, dict[str, Any]] = {
     "POST /alerts/{alert_id}": {"action": "acknowledge"},
     "POST /alerts/{alert_id}/snooze": {"minutes": "60"},
     "POST /alerts/{alert_id}/reply": {"text": "hello"},
+    "POST /advice/{advice_id}/translation": {"language": "es", "title": "T", "body": "B"},
 }
 IDS = ("patient_id", "medication_id", "alert_id", "advice_id", "member_id", "token_id")
 
 
-def _owned(north: Team) -> dict[str, int]:
+def _owned(north: Team) -> dict[str, int | str]:
     """One object of each kind belonging to the north team."""
     with session() as db:
         # a monitoring alert, so that every alert route (snooze too) applies to it
@@ -75,7 +77,7 @@ def _owned(north: Team) -> dict[str, int]:
         enrolment.redeem_code(db, code=code, channel="telegram", chat_id="777")
         return {"patient_id": north.patient_id, "medication_id": north.medication_id,
                 "alert_id": alert.id, "advice_id": advice.id, "member_id": north.clinician.id,
-                "token_id": token.id}
+                "token_id": token.id, "language": "es"}
 
 
 def _scoped_routes(prefix_api: bool) -> list[tuple[str, str]]:

@@ -228,6 +228,12 @@ class AdviceOut(BaseModel):
     body: str
     tags: list[str]
     active: bool
+    translations: dict[str, dict[str, str]]   # language → title, body
+
+
+class AdviceTranslationIn(In):   # both empty: the translation is removed
+    title: str = Field(default="", max_length=120)
+    body: str = Field(default="", max_length=2000)
 
 
 class EnrolmentIn(In):

@@ -1,4 +1,4 @@
-"""API: the team's advice library."""
+"""API: the team's advice library and its translations."""
 
 from __future__ import annotations
 
@@ -25,3 +25,13 @@ def replace_advice(db: DB, caller: ApiCaller, advice_id: Id, body: s.AdviceIn) -
     return advice.save_advice(db, caller.team_id, actor=caller.actor,
                             item=advice.get_advice(db, caller.team_id, advice_id),
                             **body.model_dump())
+
+
+@router.put("/advice/{advice_id}/translations/{language}", response_model=s.AdviceOut,
+            tags=["advice"])
+def translate_advice(db: DB, caller: ApiCaller, advice_id: Id, language: str,
+                     body: s.AdviceTranslationIn) -> Any:
+    """The item's text in `language` (one the assistant speaks, not English); a patient
+    speaking a language the item lacks is sent the English."""
+    return advice.save_translation(db, advice.get_advice(db, caller.team_id, advice_id),
+                                   language=language, actor=caller.actor, **body.model_dump())

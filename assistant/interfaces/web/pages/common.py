@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
+from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from assistant import texts
 from assistant.domain import schedules
 from assistant.interfaces.web import timefmt
 from assistant.interfaces.web.deps import csrf_token
@@ -21,6 +23,18 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
 timefmt.register(templates.env)   # |local |ago |when |iso: see timefmt.py
+
+
+def language_name(code: str) -> str:
+    """A language's name in itself ('es' → 'español'); an unknown code as it is."""
+    try:
+        return Locale.parse(code.replace("-", "_")).display_name or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+templates.env.filters["language"] = language_name   # {{ patient.language|language }}
+templates.env.globals["languages"] = lambda: [(c, language_name(c)) for c in texts.languages()]
 Text = Annotated[str, Form()]
 OptText = Annotated[str, Form()]
 

@@ -8,12 +8,13 @@ from functools import partial
 from fastapi import Request
 from fastapi.responses import Response
 
+from assistant import texts
 from assistant.domain.days import DAY_CODES
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id
 from assistant.interfaces.web.pages import forms
-from assistant.interfaces.web.pages.common import back, render, router
+from assistant.interfaces.web.pages.common import back, language_name, render, router
 from assistant.interfaces.web.pages.patients import page_refused
 from assistant.services import medication_stops, medications, occurrences, patients
 
@@ -46,6 +47,12 @@ LABEL_FIELDS = {"name": "Name", "strength": "Strength", "dose": "Dose",
                 "instructions": "Instructions", "purpose": "Purpose",
                 "missed_dose_instructions": "If a dose is missed"}
 ALIASES = {"medication name": "name", "schedule": "times"}
+
+
+def _translated_fields() -> dict[str, str]:
+    """The label form's translation fields: `instructions_es`, `purpose_es`, ..."""
+    return {f"{name}_{code}": f"{name.capitalize()} in {language_name(code)}"
+            for code in texts.languages()[1:] for name in medications.TRANSLATED}
 
 
 def _schedule(values: forms.Values) -> ScheduleSpec:
@@ -99,10 +106,15 @@ async def medication_label(request: Request, db: DB, caller: ConsoleCaller, pati
         medications.update_medication(
             db, med, {name: forms.text(values, name) for name in LABEL_FIELDS},
             actor=caller.actor)
+        for code in texts.languages()[1:]:
+            medications.translate_label(db, med, code, {
+                name: forms.text(values, f"{name}_{code}") for name in medications.TRANSLATED
+                if f"{name}_{code}" in values}, actor=caller.actor)
     except InvalidInput as exc:
         db.rollback()
         return page_refused(request, db, caller, patient_id, forms.refused(
-            f"med-{medication_id}-label", values, exc, LABEL_FIELDS, ALIASES))
+            f"med-{medication_id}-label", values, exc, {**LABEL_FIELDS, **_translated_fields()},
+            ALIASES))
     return back(request, f"{med.label} saved.")
 
 
