@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlmodel import Session, select
 
+from assistant import texts
 from assistant.channels import registry
 from assistant.config import SettingsError, get_settings
 from assistant.conversation import rasa_engine
@@ -248,10 +249,14 @@ def run(only: Annotated[str | None, typer.Option(
 
 @app.command()
 @friendly
-def demo() -> None:
+def demo(language: Annotated[str, typer.Option(
+        help="the demo patient's language, e.g. es")] = "en") -> None:
     """The offline demo: a demo patient, the whole stack, and a console chat as that patient
     (Telegram instead, when CARELOOP_TELEGRAM_TOKEN is set)."""
-    sys.exit(demo_mod.main(get_settings()))
+    if language not in texts.languages():
+        typer.echo(f"error: --language: one of {', '.join(texts.languages())}", err=True)
+        raise typer.Exit(2)
+    sys.exit(demo_mod.main(get_settings(), language))
 
 
 if __name__ == "__main__":  # pragma: no cover

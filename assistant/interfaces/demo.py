@@ -6,6 +6,10 @@ scheduler and the care-team console, prints the console's address with a login (
 one-time password each run), then opens a console chat as that patient. With a
 Telegram token it serves Telegram instead and prints the demo patient's enrolment link.
 The terminal shows only the demo; every log goes to the data directory's `logs/`.
+
+`--language es` makes the demo patient a Spanish speaker (set at each start, so one data
+directory serves both): the medication labels and the generic advice have their Spanish,
+and the guidance printed says what to type in Spanish.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import secrets
 import sys
 from datetime import timedelta
 
+from babel import Locale
 from sqlmodel import select
 
 from assistant.channels import registry
@@ -35,10 +40,22 @@ from assistant.storage.models import CareTeam, ChatLink, Medication, Patient, Ro
 
 TEAM, PATIENT, ACTOR = "Demo clinic", "Sam", "demo"
 NURSE, NURSE_EMAIL = "Demo nurse", "nurse@demo.careloop.example"
+# The demo medicines' label texts in Spanish (the care team's translations).
+SPANISH_LABELS = {
+    "Metformin": {"instructions": "con comida",
+                  "purpose": "Baja el azúcar en sangre en la diabetes tipo 2."},
+    "Lisinopril": {"instructions": "por la mañana, con agua",
+                   "purpose": "Baja la tensión arterial y protege los riñones."},
+}
+# What to try in the console chat, in the demo patient's language.
+TRY = {"en": "'what do I take today?', 'what is metformin for?', 'my bp is 135/85', "
+             "'snooze 10 min'",
+       "es": "'¿qué tomo hoy?', 'mi tensión es 135/85'"}
 
 
-def seed(settings: Settings) -> Patient:
-    """The demo patient, created once; the 'soon' medication is moved to the next minute."""
+def seed(settings: Settings, language: str = "en") -> Patient:
+    """The demo patient, created once, speaking `language` (set each run); the 'soon'
+    medication is moved to the next minute."""
     with session() as db:
         team = db.exec(select(CareTeam).where(CareTeam.name == TEAM)).first()
         if team is None:
@@ -60,6 +77,12 @@ def seed(settings: Settings) -> Patient:
                 purpose="Lowers blood pressure and protects the kidneys.",
                 schedule=ScheduleSpec(times=("09:00",)), actor=ACTOR)
             db.add(ChatLink(patient_id=patient.id, channel=CONSOLE, chat_id=DEMO_CHAT))
+        if patient.language != language:
+            patients.update_profile(db, patient, {"language": language}, actor=ACTOR)
+        for med in db.exec(select(Medication).where(Medication.patient_id == patient.id)):
+            if med.name in SPANISH_LABELS:
+                medications.translate_label(db, med, "es", SPANISH_LABELS[med.name],
+                                            actor=ACTOR)
         soon = (utcnow() + timedelta(seconds=90)).astimezone(zones.zone(patient.timezone))
         lisinopril = db.exec(select(Medication).where(Medication.patient_id == patient.id,
                                                       Medication.name == "Lisinopril")).one()
@@ -80,6 +103,15 @@ def seed_nurse() -> str:
                                         role=Role.admin, password_hash=None, actor=ACTOR)
         set_password(db, nurse, password, actor=ACTOR)
     return password
+
+
+def _speaking(patient: Patient) -> str:
+    """', who speaks español (...)' for a patient whose language is not English."""
+    if patient.language == "en":
+        return ""
+    name = Locale.parse(patient.language).display_name
+    return (f", who speaks {name} (the assistant writes to them in it where its texts, "
+            "the labels and the advice are translated; else in English)")
 
 
 def _say(text: str) -> None:
@@ -105,9 +137,9 @@ async def _run(settings: Settings, patient: Patient, password: str) -> int:
                  f"Enrol the demo patient with {link} . Ctrl-C stops.")
             await stack.supervise()
             return 1
-        _say(f"\nYou are {patient.display_name}, a demo patient. A Lisinopril reminder is due "
-             "in about a minute. Try: 'what do I take today?', 'what is metformin for?', "
-             "'my bp is 135/85', 'snooze 10 min'.\n")
+        _say(f"\nYou are {patient.display_name}, a demo patient{_speaking(patient)}. A "
+             "Lisinopril reminder is due in about a minute. Try: "
+             f"{TRY.get(patient.language, TRY['en'])}.\n")
         supervising = asyncio.create_task(stack.supervise())  # a crashed service restarts
         try:
             await Console(settings, DEMO_CHAT).serve(asyncio.Event())
@@ -118,12 +150,12 @@ async def _run(settings: Settings, patient: Patient, password: str) -> int:
     return 0
 
 
-def main(settings: Settings) -> int:
+def main(settings: Settings, language: str = "en") -> int:
     private_dir(settings.data_dir)
     setup_logging(settings.log_level, log_file=settings.logs_dir / "demo.log",
                   json_lines=settings.log_format == "json")
     upgrade(settings.db_url)
-    patient = seed(settings)
+    patient = seed(settings, language)
     password = seed_nurse()
     if not engine.model_path(settings).exists():
         _say("Training the assistant's language model (about a minute, first run only) ...")

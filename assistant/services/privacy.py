@@ -78,6 +78,7 @@ def _medications(db: Session, pid: int, zone: tzinfo) -> list[dict[str, Any]]:
         result.append({
             "name": med.name, "strength": med.strength, "dose": med.dose,
             "instructions": med.instructions, "purpose": med.purpose,
+            "translations": med.translations,
             "if a dose is missed": med.missed_dose_instructions,
             "supply count": med.supply_count, "refill days": med.refill_days,
             "active": med.active, "added at": _time(med.created_at, zone),

@@ -1,7 +1,9 @@
 """The README's first command, as a person runs it: `careloop demo` in a fresh data
 directory shows the due reminder with its choices and answers from the plan, and the
 care team's console with a login that works; its terminal shows the demo, not logs;
-with a Telegram token it serves Telegram (here the local Bot API emulator) instead."""
+with a Telegram token it serves Telegram (here the local Bot API emulator) instead;
+`--language es` makes the demo patient a Spanish speaker and says what to type in
+Spanish."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from tests.telegram_emulator import Emulator
 pytestmark = pytest.mark.rasa
 
 
-def start_demo(trained_model: Path, tmp_path: Path) -> Terminal:
+def start_demo(trained_model: Path, tmp_path: Path, *args: str) -> Terminal:
     env = {**os.environ, "CARELOOP_DATA_DIR": str(tmp_path / "var"),
            "CARELOOP_RASA_URL": f"http://127.0.0.1:{free_port()}",
            "CARELOOP_ACTION_PORT": str(free_port()), "CARELOOP_WEB_PORT": str(free_port()),
@@ -30,7 +32,7 @@ def start_demo(trained_model: Path, tmp_path: Path) -> Terminal:
     (tmp_path / "var" / "models").mkdir(parents=True)
     (tmp_path / "var" / "models" / trained_model.name).symlink_to(trained_model)
     return Terminal(subprocess.Popen(
-        [sys.executable, "-m", "assistant", "demo"], cwd=REPO, env=env, text=True,
+        [sys.executable, "-m", "assistant", "demo", *args], cwd=REPO, env=env, text=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
 
 
@@ -85,6 +87,24 @@ def test_demo_shows_the_due_reminder_and_answers_from_the_plan(
                                                     "web.log", "demo.log"}
         assert "scheduler started" in (logs / "scheduler.log").read_text()
         assert "Rasa server is up and running" in (logs / "rasa.log").read_text()
+    finally:
+        stop(console)
+
+
+def test_the_spanish_demo_seeds_a_spanish_patient_and_says_what_to_type_in_spanish(
+        trained_model: Path, tmp_path: Path) -> None:
+    console = start_demo(trained_model, tmp_path, "--language", "es")
+    try:
+        login = console.wait_for("console: http", "one-time password", timeout=240)
+        found = re.search(r"(http://\S+?)/? .* one-time password (\S+)", login)
+        assert found is not None, login
+        console.wait_for("you are sam", "who speaks español", "¿qué tomo hoy?",
+                         "mi tensión es 135/85", timeout=30)
+        page = console_page(found.group(1), found.group(2), "Sam")
+        assert '<dt>Language</dt><dd lang="es">español</dd>' in page
+        assert 'lang="es" value="con comida"' in page   # Metformin's label, in Spanish
+        console.type("/quit")
+        assert console.process.wait(timeout=60) == 0
     finally:
         stop(console)
 

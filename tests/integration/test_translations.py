@@ -1,7 +1,8 @@
 """Advice and medication labels in the patient's language: the library holds a text per
 language, a missing translation is said in English, the generic items come in Spanish;
 the team's medication label texts may have a translation, the name and dose never do;
-a patient's language is one CareLoop speaks."""
+a patient's language is one CareLoop speaks; `careloop demo --language es` seeds a
+Spanish-speaking demo patient."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
+from assistant.config import get_settings
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
+from assistant.interfaces import demo
+from assistant.interfaces.cli import app
 from assistant.scheduling.advice_planner import plan_advice
 from assistant.services import advice, medications, patients, teams
-from assistant.storage.models import AdviceItem, OutboxMessage, Patient
+from assistant.storage.db import session
+from assistant.storage.models import AdviceItem, Medication, OutboxMessage, Patient
 
 TEN_AM_BERLIN = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 
@@ -106,3 +112,27 @@ def test_a_patients_language_is_one_careloop_speaks(db: Session) -> None:
         patients.update_profile(db, patient, {"language": "de"}, actor="test")
     patients.update_profile(db, patient, {"language": "en"}, actor="test")
     assert patient.language == "en"
+
+
+def test_the_spanish_demo_seeds_a_spanish_patient(db_url: str) -> None:
+    """`careloop demo --language es` seeds: Sam speaks Spanish, the labels have their
+    Spanish; started again in English, the same Sam speaks English."""
+    demo.seed(get_settings(), "es")
+    with session() as db:
+        [sam] = db.exec(select(Patient)).all()
+        assert (sam.display_name, sam.language) == ("Sam", "es")
+        meds = {m.name: m for m in db.exec(select(Medication))}
+        assert medications.label_text(meds["Metformin"], "instructions", sam.language) == (
+            "con comida")
+        assert medications.label_text(meds["Lisinopril"], "purpose", sam.language) == (
+            "Baja la tensión arterial y protege los riñones.")
+    demo.seed(get_settings(), "en")
+    with session() as db:
+        assert [p.language for p in db.exec(select(Patient))] == ["en"]
+
+
+def test_the_demo_refuses_a_language_careloop_does_not_speak(db_url: str) -> None:
+    result = CliRunner().invoke(app, ["demo", "--language", "fr"])
+    assert result.exit_code == 2 and "--language: one of en, es" in result.output
+    with session() as db:
+        assert db.exec(select(Patient)).all() == []   # nothing seeded, nothing started
