@@ -114,7 +114,7 @@ def test_a_nurse_enrols_a_patient_with_a_schedule(page: Page, console_url: str,
 
     page.get_by_text("Amlodipine 5 mg —").click()  # open its details
     label = page.locator("form[action$='/label']")
-    label.get_by_label("Instructions").fill("with breakfast, swallow whole")
+    label.get_by_label("Instructions", exact=True).fill("with breakfast, swallow whole")
     label.get_by_label("If a dose is missed").fill("Take it when you remember, not two at once.")
     label.get_by_role("button", name="Save label").click()
     expect(row).to_contain_text("swallow whole")
