@@ -97,7 +97,7 @@ def test_a_sender_delivers_what_the_scheduler_queued_and_plans_nothing(
         [row] = db.exec(select(DoseOccurrence).where(
             DoseOccurrence.status == DoseStatus.sent)).all()
         due = DoseOccurrence(schedule_id=row.schedule_id, medication_id=row.medication_id,
-                             patient_id=row.patient_id, due_at=utcnow().replace(microsecond=0))
+                             patient_id=row.patient_id, due_at=row.due_at - timedelta(minutes=1))
         db.add(due)
         db.add(OutboxMessage(patient_id=row.patient_id, kind=MessageKind.reply, text="Marker",
                              not_before=utcnow() + timedelta(seconds=1.5)))

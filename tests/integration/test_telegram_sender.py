@@ -220,3 +220,24 @@ def test_a_sent_message_the_busy_database_cannot_record_yet_is_not_sent_again(
             time.sleep(0.05)
     assert [m.text for m in telegram_emulator.sent] == ["hello 0"]
 
+
+
+def test_an_outbox_send_is_recorded_before_the_next_one_leaves(
+        telegram_emulator: Emulator) -> None:
+    """A sender killed mid-send repeats at most one message: the outbox's sends go out
+    concurrently, yet none leaves while another is between Telegram and its record."""
+    seen: list[tuple[int, int]] = []  # messages the emulator had: as a record began, ended
+
+    async def record(message_id: int) -> None:
+        before = len(telegram_emulator.sent)
+        await asyncio.sleep(0.05)  # a slow database
+        seen.append((before, len(telegram_emulator.sent)))
+
+    async def run() -> None:
+        sender = TelegramSender.from_settings(get_settings())
+        async with sender.bot:
+            await asyncio.gather(*(sender.send(str(6200 + n), "Time for your tablet", [],
+                                               recorded=record) for n in range(5)))
+
+    asyncio.run(run())
+    assert seen == [(n, n) for n in range(1, 6)]
