@@ -21,7 +21,7 @@ would take over 4 minutes there. bench/scale_out.py runs the same at the real li
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,13 +71,14 @@ def fleet(pg_db_url: str, redis_url: str, telegram_emulator: Emulator,
         yield processes
 
 
-def _until(check: object, what: str, timeout: float) -> None:
+def _until(check: Callable[[], bool], what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, f"{what} never happened"
         time.sleep(0.05)
 
 
+@pytest.mark.postgres
 def test_a_burst_survives_killed_workers_and_keeps_the_bot_s_limits(
         fleet: Fleet, pg_db_url: str, telegram_emulator: Emulator) -> None:
     due = utcnow().replace(microsecond=0)
