@@ -4,6 +4,8 @@ the outbox and plans nothing."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,6 +27,7 @@ from assistant.storage.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from tests.conftest import REPO
 from tests.telegram_emulator import Emulator
 from tests.telegram_fixtures import Running
 
@@ -111,5 +114,8 @@ def test_a_sender_delivers_what_the_scheduler_queued_and_plans_nothing(
         assert occurrence is not None and occurrence.status == DoseStatus.planned
 
 
-def test_a_sender_needs_a_channel() -> None:
-    assert supervisor.run(get_settings(), "sender") == 2
+def test_a_sender_needs_a_channel(db_url: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "assistant", "run", "--only", "sender"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "no channel to serve: set CARELOOP_TELEGRAM_TOKEN" in done.stderr + done.stdout
