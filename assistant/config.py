@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
     # A worker's claim on an outbox message; after a crash the message is retried then.
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    # `--only scheduler` delivers the outbox too; false where `--only sender` processes do.
+    scheduler_sends: bool = True
 
     web_host: str = "127.0.0.1"
     web_port: Annotated[int, Field(ge=1, le=65535)] = 8000
@@ -115,6 +117,7 @@ class Settings(BaseSettings):
     outbox_grace_seconds: Annotated[int, Field(ge=1, le=24 * 3600)] = 300
     scheduler_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     bridge_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    sender_metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -67,6 +67,7 @@ class Sent:
     text: str
     reply_markup: dict[str, Any] | None
     at: float
+    accepted: float = 0.0  # monotonic: the instant the limits let it through
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -270,8 +271,7 @@ class Emulator:
             queue = self._faults.get(method)
             return queue.popleft() if queue else None
 
-    def _limited(self, chat_id: int) -> bool:
-        now = time.monotonic()
+    def _limited(self, chat_id: int, now: float) -> bool:
         with self._lock:
             while self._recent and now - self._recent[0] >= 1.0:
                 self._recent.popleft()
@@ -290,11 +290,12 @@ class Emulator:
             self._chat_last[chat_id] = now
             return False
 
-    def _send(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, params: dict[str, Any], accepted: float) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         markup = params.get("reply_markup")
         sent = Sent(chat_id, next(self._message_ids), str(params["text"]),
-                    json.loads(markup) if isinstance(markup, str) else markup, time.time())
+                    json.loads(markup) if isinstance(markup, str) else markup, time.time(),
+                    accepted)
         with self._lock:
             self.sent.append(sent)
         result = {"message_id": sent.message_id, "date": int(sent.at), "text": sent.text,
@@ -414,11 +415,12 @@ class Emulator:
             if chat_id in self._blocked:
                 return JSONResponse({"ok": False, "error_code": 403,
                                      "description": "Forbidden: bot was blocked by the user"}, 403)
-            if self._limited(chat_id):
+            now = time.monotonic()
+            if self._limited(chat_id, now):
                 return JSONResponse({"ok": False, "error_code": 429,
                                      "description": "Too Many Requests: retry after 1",
                                      "parameters": {"retry_after": 1}}, 429)
-            return self._send(params)
+            return self._send(params, now)
         if method in ("editMessageText", "editMessageReplyMarkup"):
             with self._lock:
                 self.edits.append(params)

@@ -5,10 +5,12 @@ the channel's. What CareLoop asks of a channel:
 
     name              "telegram", "console": stored as the chat link's and the outbox
                       row's `channel`, so it never changes once patients are linked
-    send(chat_id, text, buttons) -> message id
+    send(chat_id, text, buttons, recorded=None) -> message id
                       one message, with rows of buttons ({"text", "data"}) the patient
                       can press; raises the outbox's `Unreachable` when the chat is gone
-                      for good (blocked, deleted) and `RetryLater` for a passing failure
+                      for good (blocked, deleted) and `RetryLater` for a passing failure;
+                      the outbox's `recorded(message id)`, when given, is awaited before
+                      another outbox message leaves (else the outbox calls it after)
     deep_link(code)   a link that opens the chat with an enrolment code filled in, or
                       None when the channel has none
     serve(stop)       receive what patients write, until `stop` (Telegram: long polling
@@ -30,7 +32,7 @@ from typing import Protocol
 
 from assistant.config import Settings
 from assistant.services import outbox
-from assistant.services.outbox import Buttons
+from assistant.services.outbox import Buttons, Recorded
 
 
 class Channel(Protocol):
@@ -38,7 +40,8 @@ class Channel(Protocol):
 
     name: str
 
-    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int: ...
+    async def send(self, chat_id: str, text: str, buttons: Buttons, *,
+                   recorded: Recorded | None = None) -> int: ...
 
     def deep_link(self, code: str) -> str | None: ...
 

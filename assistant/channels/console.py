@@ -24,7 +24,7 @@ from assistant.channels.base import drain_outbox
 from assistant.channels.flow import Flow
 from assistant.config import Settings
 from assistant.conversation.rasa_client import OnHold, RasaClient
-from assistant.services.outbox import Buttons
+from assistant.services.outbox import Buttons, Recorded
 
 log = logging.getLogger(__name__)
 CHANNEL = "console"
@@ -73,7 +73,8 @@ class Console:
         self.out.flush()
         return next(self._ids)
 
-    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int:
+    async def send(self, chat_id: str, text: str, buttons: Buttons, *,
+                   recorded: Recorded | None = None) -> int:
         return self.show(text, [(b["text"], b["data"]) for row in buttons for b in row])
 
     def deep_link(self, code: str) -> None:

@@ -239,7 +239,7 @@ def train(force: Annotated[bool, typer.Option(help="train even if unchanged")] =
 @app.command()
 @friendly
 def run(only: Annotated[str | None, typer.Option(
-        help="one of rasa, actions, scheduler, bridge, web")] = None) -> None:
+        help="one of rasa, actions, scheduler, sender, bridge, web")] = None) -> None:
     """Start the services (all of them, or one) until Ctrl-C; the database schema is
     brought up to date first (once, however many copies start together)."""
     settings = get_settings()

@@ -129,14 +129,15 @@ class _Server(uvicorn.Server):
 async def serving(settings: Settings, name: str) -> AsyncIterator[None]:
     """Answer on the service's metrics port (all interfaces) while the block runs; nothing
     when no port is set. A port already taken fails here, at start."""
-    port = settings.scheduler_metrics_port if name == "scheduler" else settings.bridge_metrics_port
+    port = {"scheduler": settings.scheduler_metrics_port, "sender": settings.sender_metrics_port,
+            "bridge": settings.bridge_metrics_port}[name]
     if not port:
         yield
         return
     sock = socket.create_server(("0.0.0.0", port))  # noqa: S104 - Prometheus scrapes from afar
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(sock.close)
-        if name == "scheduler":
+        if name in ("scheduler", "sender"):
             readiness = scheduler_readiness(settings)
         else:
             rasa = RasaClient(settings.rasa_servers, settings.rasa_timeout_seconds)

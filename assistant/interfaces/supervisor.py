@@ -34,14 +34,14 @@ from assistant.conversation import rasa_engine as engine
 from assistant.interfaces import probes
 from assistant.interfaces.processes import die_with_parent, exit_of, exit_status, pump_lines
 from assistant.logs import setup_logging
-from assistant.scheduling.service import run_scheduler
+from assistant.scheduling.service import run_scheduler, run_sender
 
 log = logging.getLogger("careloop")
 
 RESTART_PAUSE_SECONDS = 1.0  # before a crashed service starts again; doubled ...
 STEADY_SECONDS = 120.0  # ... after each crash this soon after its start (Rasa loads ~30 s)
 CRASHES_BEFORE_GIVING_UP = 5  # such crashes in a row: restarting is no use
-IN_PROCESS = ("scheduler", "bridge")
+IN_PROCESS = ("scheduler", "sender", "bridge")
 SERVICES = ("rasa", "actions", *IN_PROCESS, "web")
 
 
@@ -238,8 +238,15 @@ async def _serve(settings: Settings, names: tuple[str, ...]) -> int:
 
 
 async def scheduler(settings: Settings, stop: asyncio.Event) -> None:
-    """The scheduler service, delivering the outbox of every channel the settings enable."""
-    await run_scheduler(settings, stop, [channel.drain for channel in registry.enabled(settings)])
+    """The scheduler service, delivering the outbox of every channel the settings enable
+    unless `--only sender` processes do (CARELOOP_SCHEDULER_SENDS=false)."""
+    await run_scheduler(settings, stop, [channel.drain for channel in registry.enabled(settings)]
+                        if settings.scheduler_sends else [])
+
+
+async def sender(settings: Settings, stop: asyncio.Event) -> None:
+    """The sender service: the outbox of every channel the settings enable, nothing else."""
+    await run_sender(stop, [channel.drain for channel in registry.enabled(settings)])
 
 
 async def bridge(settings: Settings, stop: asyncio.Event) -> None:
@@ -248,8 +255,8 @@ async def bridge(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _in_process(settings: Settings, name: str) -> None:
-    """Run the scheduler or the bridge in this process until SIGINT or SIGTERM."""
-    runner = scheduler if name == "scheduler" else bridge
+    """Run the scheduler, a sender or the bridge in this process until SIGINT or SIGTERM."""
+    runner = {"scheduler": scheduler, "sender": sender, "bridge": bridge}[name]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -264,7 +271,7 @@ def run(settings: Settings, only: str | None) -> int:
     if only is not None and only not in SERVICES:
         log.error("unknown service %r: choose one of %s", only, ", ".join(SERVICES))
         return 2
-    if only == "bridge" and not registry.enabled(settings):
+    if only in ("bridge", "sender") and not registry.enabled(settings):
         log.error("no channel to serve: set CARELOOP_TELEGRAM_TOKEN")
         return 2
     if only in IN_PROCESS:

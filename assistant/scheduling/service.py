@@ -5,7 +5,7 @@ store, and a job advanced before it runs would be lost in a crash). Every tick p
 and advances dose occurrences in short transactions, so a restart or a second
 instance repeats nothing. The same process delivers the outbox with the drains it is
 given (one per channel the settings enable: the supervisor composes them), naming no
-channel itself.
+channel itself, unless sender processes do that alone (`run_sender`).
 """
 
 from __future__ import annotations
@@ -108,3 +108,11 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event,
         with contextlib.suppress(asyncio.CancelledError):
             await task
     log.info("scheduler stopped")
+
+
+async def run_sender(stop: asyncio.Event, drains: Sequence[Drain]) -> None:
+    """Only deliver the outbox (`careloop run --only sender`), with each of `drains`, until
+    `stop`: the scheduler workers then plan without sending (CARELOOP_SCHEDULER_SENDS)."""
+    log.info("sender started")
+    await asyncio.gather(*(drain(stop) for drain in drains))
+    log.info("sender stopped")

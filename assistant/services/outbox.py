@@ -7,10 +7,10 @@ assistant/channels/base.py), which gives the channel's id of the message or rais
 `Unreachable` / `RetryLater`. Delivery is at-least-once. A worker claims rows for a short
 lease; the channel's answer is committed right away (retried while the database is out
 of reach, rather than left for the lease to expire and the message to go out again), so
-a duplicate needs a crash between that answer and that commit. A crashed worker's claim
-expires and another
-worker retries the row. On PostgreSQL workers skip each other's rows (`FOR UPDATE SKIP
-LOCKED`).
+a duplicate needs a crash between that answer and that commit, and a channel that sends one
+message at a time through that window (Telegram's does) repeats at most one per crash. A
+crashed worker's claim expires and another worker retries the row. On PostgreSQL workers
+skip each other's rows (`FOR UPDATE SKIP LOCKED`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -47,7 +49,15 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 RECORD_RETRY_SECONDS = 1.0  # how often a send's outcome is offered to an unreachable database
 Buttons = list[list[dict[str, str]]]
-Send = Callable[[str, str, Buttons], Awaitable[int]]
+Recorded = Callable[[int], Awaitable[None]]
+
+
+class Send(Protocol):
+    """A channel's `send`: `recorded(message id)` is called, once the channel has the
+    message, before the channel lets another message of this process leave."""
+
+    def __call__(self, chat_id: str, text: str, buttons: Buttons, *,
+                 recorded: Recorded | None = None) -> Awaitable[int]: ...
 
 
 class Unreachable(Exception):
@@ -74,13 +84,15 @@ class Claimed:
 
 
 def claim(db: Session, *, channel: str, limit: int, lease: timedelta = LEASE,
-          now: datetime | None = None) -> list[Claimed]:
-    """Lease up to `limit` due messages of chats on `channel`, most urgent first. Messages
-    no longer worth sending (dose answered, patient paused or unlinked, member gone) are
+          now: datetime | None = None, skip: Collection[int] = ()) -> list[Claimed]:
+    """Lease up to `limit` due messages of chats on `channel`, most urgent first, but none
+    of `skip` (those the caller still has in hand, whatever their lease). Messages no
+    longer worth sending (dose answered, patient paused or unlinked, member gone) are
     dropped. A message with a `member_id` goes to that member's linked chat."""
     now = now or utcnow()
     due = (OutboxMessage.status == OutboxStatus.pending, OutboxMessage.not_before <= now,
-           col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now))
+           col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now),
+           col(OutboxMessage.id).not_in(skip))
     order = (col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
     to_patients = (select(OutboxMessage, ChatLink, Patient)
                    .join(Patient, col(Patient.id) == OutboxMessage.patient_id)
@@ -163,9 +175,9 @@ def mark_unreachable(db: Session, message_id: int, channel: str, chat_id: str) -
     enrolment.mark_unreachable(db, channel=channel, chat_id=chat_id)
 
 
-def _claim(channel: str, limit: int, lease: timedelta) -> list[Claimed]:
+def _claim(channel: str, limit: int, lease: timedelta, skip: list[int]) -> list[Claimed]:
     with session() as db:
-        return claim(db, channel=channel, limit=limit, lease=lease)
+        return claim(db, channel=channel, limit=limit, lease=lease, skip=skip)
 
 
 def _record(update: Callable[[Session], None]) -> None:
@@ -188,8 +200,21 @@ async def _record_outcome(update: Callable[[Session], None], stop: asyncio.Event
 
 
 async def _deliver(send: Send, channel: str, item: Claimed, stop: asyncio.Event) -> None:
+    recorded = False
+
+    async def record(message_id: int) -> None:
+        """The channel has the message: recorded before this process sends another (a
+        crash then repeats at most that one)."""
+        nonlocal recorded
+        recorded = True
+        metrics.SENT.labels(kind=item.kind, channel=channel).inc()
+        if item.kind == MessageKind.reminder and item.due is not None:
+            metrics.REMINDER_LATENESS.observe(max(0.0, (utcnow() - item.due).total_seconds()))
+        # Committed at once: the duplicate window is this one statement.
+        await _record_outcome(lambda db: mark_sent(db, item.id, message_id), stop)
+
     try:
-        message_id = await send(item.chat_id, item.text, item.buttons)
+        message_id = await send(item.chat_id, item.text, item.buttons, recorded=record)
     except Unreachable:
         metrics.FAILED.labels(kind=item.kind, channel=channel, reason="unreachable").inc()
         await _record_outcome(lambda db: mark_unreachable(db, item.id, channel, item.chat_id),
@@ -202,31 +227,46 @@ async def _deliver(send: Send, channel: str, item: Claimed, stop: asyncio.Event)
         await _record_outcome(lambda db: retry_later(db, item.id, reason, after), stop)
         return
     except Exception as exc:  # a bug or an unexpected answer: logged, retried later
+        if recorded:  # sent; its outcome could not be recorded: the lease decides
+            raise
         reason = type(exc).__name__
         log.exception("outbox message %s could not be sent", item.id)
         metrics.FAILED.labels(kind=item.kind, channel=channel, reason="error").inc()
         await _record_outcome(lambda db: retry_later(db, item.id, reason, 60), stop)
         return
-    metrics.SENT.labels(kind=item.kind, channel=channel).inc()
-    if item.kind == MessageKind.reminder and item.due is not None:
-        metrics.REMINDER_LATENESS.observe(max(0.0, (utcnow() - item.due).total_seconds()))
-    # Committed at once: the duplicate window is this one statement.
-    await _record_outcome(lambda db: mark_sent(db, item.id, message_id), stop)
+    if not recorded:  # a channel that sends without calling `recorded`
+        await record(message_id)
+
+
+def _finished(running: dict[asyncio.Task[None], int], task: asyncio.Task[None]) -> None:
+    running.pop(task, None)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("outbox delivery failed; the claim's lease will retry it",
+                  exc_info=task.exception())
 
 
 async def drain(send: Send, *, channel: str, stop: asyncio.Event, batch: int = 100,
                 idle_seconds: float = 0.5, lease: timedelta = LEASE) -> None:
     """Deliver due messages with `send` until `stop` is set. Messages go out concurrently;
-    `send` paces them (per chat and per bot)."""
+    `send` paces them (per chat and per bot). More are claimed whenever half of those in
+    hand have gone: a chat with several messages waiting holds up only its own."""
     unreachable = False  # the database: said once, not at every turn of the loop
+    running: dict[asyncio.Task[None], int] = {}  # deliveries in hand: their messages' ids
     while not stop.is_set():
+        if len(running) > batch // 2:
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            continue
         try:
-            items = await asyncio.to_thread(_claim, channel, batch, lease)
+            items = await asyncio.to_thread(_claim, channel, batch - len(running), lease,
+                                            list(running.values()))
             if unreachable:
                 log.info("outbox: the database is back")
                 unreachable = False
+            for item in items:
+                task = asyncio.create_task(_deliver(send, channel, item, stop))
+                running[task] = item.id
+                task.add_done_callback(partial(_finished, running))
             if items:
-                await asyncio.gather(*(_deliver(send, channel, item, stop) for item in items))
                 continue
         except Exception as exc:  # the database or a bug: logged, and the loop goes on
             if not is_unavailable(exc):
@@ -237,3 +277,5 @@ async def drain(send: Send, *, channel: str, stop: asyncio.Event, batch: int = 1
                 unreachable = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+    if running:  # what was claimed goes out (or its lease brings it back)
+        await asyncio.wait(running)

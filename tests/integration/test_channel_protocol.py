@@ -29,7 +29,7 @@ from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.interfaces import supervisor
 from assistant.interfaces.cli import app
 from assistant.services import enrolment, medications, patients, teams
-from assistant.services.outbox import Buttons
+from assistant.services.outbox import Buttons, Recorded
 from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
     DoseOccurrence,
@@ -63,7 +63,8 @@ class Recorder:
         self.sent: list[Sent] = []
         self._ids = itertools.count(500)
 
-    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int:
+    async def send(self, chat_id: str, text: str, buttons: Buttons, *,
+                   recorded: Recorded | None = None) -> int:
         self.sent.append(Sent(next(self._ids), chat_id, text, buttons))
         return self.sent[-1].id
 

@@ -220,3 +220,55 @@ def test_a_sent_message_the_busy_database_cannot_record_yet_is_not_sent_again(
             time.sleep(0.05)
     assert [m.text for m in telegram_emulator.sent] == ["hello 0"]
 
+
+
+def test_an_outbox_send_is_recorded_before_the_next_one_leaves(
+        telegram_emulator: Emulator) -> None:
+    """A sender killed mid-send repeats at most one message: the outbox's sends go out
+    concurrently, yet none leaves while another is between Telegram and its record."""
+    seen: list[tuple[int, int]] = []  # messages the emulator had: as a record began, ended
+
+    async def record(message_id: int) -> None:
+        before = len(telegram_emulator.sent)
+        await asyncio.sleep(0.05)  # a slow database
+        seen.append((before, len(telegram_emulator.sent)))
+
+    async def run() -> None:
+        sender = TelegramSender.from_settings(get_settings())
+        async with sender.bot:
+            await asyncio.gather(*(sender.send(str(6200 + n), "Time for your tablet", [],
+                                               recorded=record) for n in range(5)))
+
+    asyncio.run(run())
+    assert seen == [(n, n) for n in range(1, 6)]
+
+
+def test_a_chat_with_several_messages_waiting_holds_up_only_itself(
+        telegram_emulator: Emulator, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drain claims more as those in hand go out: the other chats' messages pass the
+    one chat whose messages must wait a second each."""
+    telegram_emulator.chat_interval = 1.0
+    monkeypatch.setenv("CARELOOP_TELEGRAM_CHAT_INTERVAL_SECONDS", "1.0")
+    get_settings.cache_clear()
+    [busy, *_] = _linked_patients(30)  # chats 9000..9029, one message each
+    with session() as db:
+        for n in range(3):  # three more to chat 9000, claimed first
+            db.add(OutboxMessage(patient_id=busy, kind=MessageKind.reminder, priority=0,
+                                 text=f"dose {n}"))
+
+    async def drain() -> None:
+        sender = TelegramSender.from_settings(get_settings())
+        stop = asyncio.Event()
+        async with sender.bot:
+            task = asyncio.create_task(outbox.drain(sender.send, channel="telegram", stop=stop,
+                                                    batch=8, idle_seconds=0.05))
+            while len(telegram_emulator.sent) < 33:
+                await asyncio.sleep(0.05)
+            stop.set()
+            await task
+
+    asyncio.run(drain())
+    order = [m.chat_id for m in telegram_emulator.sent]
+    assert order[-1] == 9000  # the busy chat's last waited its seconds; the rest went by
+    assert sorted(order[:-2]) == [9000, 9000, *range(9001, 9030)]
+    assert telegram_emulator.too_many_requests == 0

@@ -14,7 +14,7 @@ from assistant.channels.telegram import bridge
 from assistant.channels.telegram.sender import TelegramSender
 from assistant.config import Settings
 from assistant.conversation.rasa_client import RasaClient
-from assistant.services.outbox import Buttons
+from assistant.services.outbox import Buttons, Recorded
 
 MAX_DATA = 64  # bytes of a button's callback data Telegram keeps
 KEY = "k:"  # longer data is sent as a short key to it
@@ -40,9 +40,10 @@ class TelegramChannel:
             self._sender = TelegramSender.from_settings(self.settings)
         return self._sender
 
-    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int:
+    async def send(self, chat_id: str, text: str, buttons: Buttons, *,
+                   recorded: Recorded | None = None) -> int:
         rows = [[{**b, "data": self._short(b["data"])} for b in row] for row in buttons]
-        return await self.sender.send(chat_id, text, rows)
+        return await self.sender.send(chat_id, text, rows, recorded=recorded)
 
     def _short(self, data: str) -> str:
         if len(data.encode()) <= MAX_DATA:

@@ -11,6 +11,7 @@ timed-out send may have arrived: at-least-once); `403` means the chat blocked th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from telegram.request import HTTPXRequest
 from assistant import metrics
 from assistant.channels.telegram.pace import LocalPace, Pace, SharedPace
 from assistant.config import Settings
-from assistant.services.outbox import Buttons, RetryLater, Unreachable
+from assistant.services.outbox import Buttons, Recorded, RetryLater, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class TelegramSender:
         self.bot = bot
         self.pace = pace or LocalPace(rate_per_second, chat_interval)
         self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._in_doubt = asyncio.Lock()  # the outbox's sends: one sent and not yet recorded
 
     @classmethod
     def from_settings(cls, settings: Settings, bot: Bot | None = None) -> TelegramSender:
@@ -82,23 +84,34 @@ class TelegramSender:
             pace = SharedPace(Redis.from_url(settings.redis_url), name, rate, interval)
         return cls(bot, rate_per_second=rate, chat_interval=interval, pace=pace)
 
-    async def send(self, chat_id: str, text: str, buttons: Buttons) -> int:
-        """Send a (possibly long) message; returns the id of its last part."""
+    async def send(self, chat_id: str, text: str, buttons: Buttons, *,
+                   recorded: Recorded | None = None) -> int:
+        """Send a (possibly long) message; returns the id of its last part. With
+        `recorded` (the outbox's), the message is the only one of this sender between
+        leaving and `recorded(its id)` being done: a crash repeats at most that one."""
         parts = split_text(text)
         message_id = 0
         for n, part in enumerate(parts):
-            markup = keyboard(buttons) if n == len(parts) - 1 else None
-            message_id = await self._send_one(chat_id, part, markup)
+            last = n == len(parts) - 1
+            message_id = await self._send_one(chat_id, part, keyboard(buttons) if last else None,
+                                              recorded if last else None,
+                                              one_at_a_time=recorded is not None)
         return message_id
 
-    async def _send_one(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> int:
+    async def _send_one(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None,
+                        recorded: Recorded | None = None, *, one_at_a_time: bool = False) -> int:
         lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        in_doubt = self._in_doubt if one_at_a_time else contextlib.nullcontext()
         async with lock:  # one message at a time per chat, in order
             for attempt in range(MAX_TRIES):
                 try:
-                    async with self.pace.chat(chat_id), self.pace.bot():
+                    # The chat's wait first, outside `in_doubt`; the bot's inside, so
+                    # that a crash leaves at most one send counted in the bot's budget.
+                    async with self.pace.chat(chat_id), in_doubt, self.pace.bot():
                         message = await self.bot.send_message(chat_id=chat_id, text=text,
                                                                reply_markup=markup)
+                        if recorded is not None:
+                            await recorded(int(message.message_id))
                     return int(message.message_id)
                 except RetryAfter as exc:
                     wait = _seconds(exc.retry_after)
