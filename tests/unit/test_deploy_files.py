@@ -109,7 +109,7 @@ def test_compose_interpolates_only_what_the_env_file_defines() -> None:
 
 def test_every_service_named_is_one_careloop_runs() -> None:
     roles = {_role(service) for service in _services().values()}
-    assert {"scheduler", "bridge", "web", "actions", "rasa"} <= roles
+    assert {"scheduler", "sender", "bridge", "web", "actions", "rasa"} <= roles
     for service in _services().values():
         command = service.get("command") or []
         if "--only" in command:
@@ -118,7 +118,8 @@ def test_every_service_named_is_one_careloop_runs() -> None:
     wants = re.search(r"^Wants=(.+)$", target, re.M)
     assert wants
     instances = re.findall(r"careloop@(\w+)\.service", wants[1])
-    assert sorted(instances) == sorted(supervisor.SERVICES)
+    # One machine's scheduler sends itself: a sender is for schedulers that plan only.
+    assert sorted(instances) == sorted(set(supervisor.SERVICES) - {"sender"})
     unit = (DEPLOY / "systemd" / "careloop@.service").read_text()
     assert re.search(r"^ExecStart=\S+ -m assistant run --only %i$", unit, re.M)
 
@@ -138,7 +139,7 @@ def test_each_health_check_asks_a_path_its_service_serves(db_url: str) -> None:
         assert found, f"{name}: the health check's last argument is no local URL: {test}"
         port, path = int(found[1]), found[2]
         role, env = _role(service), service.get("environment") or {}
-        if role in ("scheduler", "bridge"):
+        if role in ("scheduler", "sender", "bridge"):
             assert port == int(env[f"CARELOOP_{role.upper()}_METRICS_PORT"]), name
             assert _serves(probes.app(probes.scheduler_readiness(Settings())), path), name
         elif role == "web":
@@ -153,7 +154,7 @@ def test_each_health_check_asks_a_path_its_service_serves(db_url: str) -> None:
             assert (port, path) == (5005, "/"), name
             assert "-p 5005" in (DEPLOY / "rasa" / "run.sh").read_text()
         checked.add(role)
-    assert checked == {"scheduler", "bridge", "web", "actions", "rasa"}
+    assert checked == {"scheduler", "sender", "bridge", "web", "actions", "rasa"}
 
 
 def test_the_proxy_picks_bridges_by_their_liveness() -> None:
