@@ -29,7 +29,7 @@ from tests.integration.test_telegram_bridge import deliver_outbox
 from tests.telegram_emulator import Emulator
 
 TOKEN = "metrics-secret-for-tests"
-LABELS = {"kind", "channel", "reason", "severity", "job", "le"}
+LABELS = {"kind", "channel", "reason", "severity", "job", "le", "answer"}  # fixed values only
 
 
 @pytest.fixture
