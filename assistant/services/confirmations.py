@@ -119,8 +119,7 @@ def ask(db: Session, *, alert: Alert, reading: findings.Reading | None, hf: bool
     direction = Direction(alert.direction or Direction.high)
     measure = alert.measure or ""
     language = _language(db, alert)
-    shown = findings.shown(reading).removeprefix(findings.label(measure)).strip() \
-        if reading is not None else ""
+    shown = wording.value(reading, language) if reading is not None else ""
     text = texts.t(ASK[direction], language, measure=wording.measure(measure, language),
                    reading=shown, how=texts.t(HOW.get(measure, "confirm.how_other"), language))
     if hf:

@@ -11,6 +11,7 @@ from assistant import texts
 from assistant.domain import findings
 from assistant.domain.findings import Direction, Finding, FindingKind, Severity
 from assistant.domain.targets import Target
+from assistant.texts import formats
 
 # A measure as the patient reads it (a measure not named here: as the readings name it).
 MEASURES = {"blood_pressure": "measure.blood_pressure", "pulse": "measure.pulse",
@@ -25,11 +26,15 @@ def measure(name: str, language: str | None = None) -> str:
     return texts.t(MEASURES[name], language) if name in MEASURES else findings.label(name)
 
 
-def shown(reading: findings.Reading, language: str | None = None) -> str:
-    """A reading as the patient reads it: 'presión arterial 184/96 mmHg'."""
-    english = findings.shown(reading)
-    return measure(reading.measure, language) + english.removeprefix(
-        findings.label(reading.measure))
+def value(reading: findings.Reading, language: str | None = None) -> str:
+    """A reading's value and unit as the patient's language writes numbers: '184/96 mmHg',
+    '83,4 kg' (at most one decimal, as `findings.fmt`)."""
+    def number(x: float) -> str:
+        return formats.number(x, language, decimals=0 if float(round(x, 1)).is_integer() else 1)
+
+    said = number(reading.value) + (f"/{number(reading.value2)}"
+                                    if reading.value2 is not None else "")
+    return f"{said} {findings.UNITS.get(reading.measure, '')}".rstrip()
 
 
 def span(hours: float, language: str | None = None, *, days_from: float = 36) -> str:

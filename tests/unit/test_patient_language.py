@@ -11,6 +11,7 @@ import pytest
 
 from assistant import texts
 from assistant.channels import languages
+from assistant.domain import findings
 from assistant.domain.language_requests import requested
 from assistant.services import reminders, wording
 from assistant.storage.models import Medication
@@ -52,6 +53,11 @@ def test_a_measure_and_a_span_are_in_the_patients_language() -> None:
     assert wording.measure("blood_pressure") == "blood pressure"
     assert wording.span(96, "es") == "4 días" and wording.span(96) == "4 days"
     assert wording.span(20, "es") == "20 h"
+    weight = findings.Reading("weight", 83.4, DUE)
+    assert wording.value(weight, "es") == "83,4 kg" and wording.value(weight) == "83.4 kg"
+    pressure = findings.Reading("blood_pressure", 168, DUE, 96)
+    assert wording.value(pressure, "es") == wording.value(pressure) == "168/96 mmHg"
+    assert wording.value(findings.Reading("glucose", 6.04, DUE)) == "6 mmol/L"
 
 
 @pytest.mark.parametrize(("words", "language"), [
