@@ -91,12 +91,13 @@ class Chats:
         return patient.language if patient else self._languages.get(
             chat_id, texts.resolve(phone))
 
-    async def _database_down(self, chat_id: str, text: str) -> None:
+    async def _database_down(self, chat_id: str, text: str, phone: str | None = None) -> None:
         """The database is out of reach: a possible emergency gets the guidance at once and
         its alert as soon as the database is back (the message stays in hand until then,
         so that a restart does not lose it); anything else gets the fallback, with the
-        emergency number."""
-        team, language = self._teams.get(chat_id), self._languages.get(chat_id)
+        emergency number; in the patient's language as last seen, else the phone's."""
+        team = self._teams.get(chat_id)
+        language = self._languages.get(chat_id) or texts.supported(phone)
         if not conversation.is_urgent(text):
             await self.reply(chat_id, conversation.unavailable(team, language))
             return

@@ -172,7 +172,7 @@ class Flow(Chats):
                 if not is_unavailable(exc):
                     raise
                 log.warning("database unavailable for a chat turn (%s)", type(exc).__name__)
-                await self._database_down(chat_id, text)
+                await self._database_down(chat_id, text, language)
                 return
             for reply in replies:
                 buttons = [[{"text": b["title"], "data": RASA_DATA + b["payload"]}]
@@ -185,23 +185,28 @@ class Flow(Chats):
         """/language: the choice of languages; /today, /help, /pause, /resume: the same as
         saying it in words (the English words: their meaning does not depend on how well
         the assistant understands the patient's language; it answers in theirs)."""
-        if name == "language":
-            await self.reply(chat_id, *languages.menu(await self._language(chat_id, language)))
+        patient = await self.patient(chat_id) if name == "language" else None
+        if patient is not None:
+            await self.reply(chat_id, *languages.menu(patient.language))
             return
         await self.text(chat_id, texts.t(COMMAND_TEXT.get(name, "command.help")), on_hold,
                         language)
 
-    async def choose_language(self, chat_id: str, data: str) -> None:
+    async def choose_language(self, chat_id: str, data: str,
+                              language: str | None = None) -> None:
         """A language chosen (`lang:<code>`): saved in the patient's profile and confirmed in
-        it; the choice again when CareLoop does not speak it."""
+        it; the choice again when CareLoop does not speak it; how to join in a chat no
+        longer linked."""
         channel, code = self.channel.name, data.removeprefix(LANGUAGE_DATA)
-        saved = await stored(lambda db: languages.save(db, channel=channel, chat_id=chat_id,
-                                                       code=code))
-        if saved is None:
-            await self.reply(chat_id, *languages.menu(await self._language(chat_id, None)))
-            return
-        self._languages[chat_id] = saved
-        await self.reply(chat_id, texts.t("language.changed", saved))
+        patient = await stored(lambda db: languages.save(db, channel=channel,
+                                                         chat_id=chat_id, code=code))
+        if patient is None:
+            await self.reply(chat_id, texts.t("join.hello", language))
+        elif patient.language != texts.supported(code):
+            await self.reply(chat_id, *languages.menu(patient.language))
+        else:
+            self._languages[chat_id] = patient.language
+            await self.reply(chat_id, texts.t("language.changed", patient.language))
 
     async def message(self, chat_id: str, text: str, on_hold: OnHold | None = None) -> None:
         """A message as typed on a channel without commands of its own: `/start CODE`,

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from assistant import texts
 from assistant.services import enrolment, patients
 from assistant.services.outbox import Buttons
+from assistant.storage.models import Patient
 from assistant.texts import formats
 
 DATA = "lang:"
@@ -44,13 +45,11 @@ def offer(profile: str, phone: str | None) -> tuple[str, Buttons] | None:
     return texts.t("language.offer", wanted), choices([wanted, current])
 
 
-def save(db: Session, *, channel: str, chat_id: str, code: str) -> str | None:
-    """Set the chat's patient's language: the code saved, or None when the chat has no
-    patient or CareLoop does not speak `code`."""
+def save(db: Session, *, channel: str, chat_id: str, code: str) -> Patient | None:
+    """Set the chat's patient's language to `code` when CareLoop speaks it; the patient
+    (None when the chat has none)."""
     patient = enrolment.linked_patient(db, channel, chat_id)
     wanted = texts.supported(code)
-    if patient is None or wanted is None:
-        return None
-    if patient.language != wanted:
+    if patient is not None and wanted is not None and patient.language != wanted:
         patients.update_profile(db, patient, {"language": wanted}, actor="patient")
-    return wanted
+    return patient

@@ -147,3 +147,20 @@ def test_a_spanish_patient_gets_the_fallback_and_the_emergency_guidance_in_spani
     with session() as db:
         assert [a.kind for a in db.exec(select(Alert).where(
             Alert.patient_id == patient.id).order_by(col(Alert.id)))] == [AlertKind.emergency]
+
+
+def test_a_language_button_outside_a_linked_chat_changes_nothing(bridge: Emulator) -> None:
+    bridge.inject_text(CHAT + 1, "/language", language="es")  # not linked: how to join
+    assert bridge.wait_for(CHAT + 1)[0].text == t("join.hello", "es")
+    patient = _patient()
+    _enrol(bridge, patient)
+    bridge.inject_text(CHAT, "/language")
+    choice = bridge.wait_for(CHAT, 3)[2]
+    bridge.wait_answered(bridge.inject_callback(CHAT, choice, "lang:xx"))  # not spoken
+    again = bridge.wait_for(CHAT, 4)[3]
+    assert again.text == t("language.choose") and len(again.buttons) == 2
+    bridge.inject_text(CHAT, "/stop")
+    bridge.wait_for(CHAT, 5)
+    bridge.wait_answered(bridge.inject_callback(CHAT, choice, "lang:es", "es"))  # too late
+    assert bridge.wait_for(CHAT, 6)[5].text == t("join.hello", "es")
+    assert _language(patient) == "en" and _linked() is None

@@ -125,7 +125,7 @@ class Bridge:
             return
         await query.answer()
         await query.edit_message_reply_markup(reply_markup=None)
-        await self.flow.choose_language(chat, query.data)
+        await self.flow.choose_language(chat, query.data, _phone(update))
 
     async def dose_button(self, update: Update, context: Context) -> None:
         """Taken / Snooze / Skip on a reminder: recorded directly, Rasa not needed."""
