@@ -11,6 +11,8 @@ import pytest
 
 from assistant import texts
 from assistant.channels import languages
+from assistant.conversation import chat
+from assistant.conversation.rasa_client import Reply
 from assistant.domain import findings
 from assistant.domain.language_requests import requested
 from assistant.services import reminders, wording
@@ -102,3 +104,12 @@ def test_a_phones_language_code_names_a_catalog_or_none() -> None:
     assert texts.supported("EN") == "en"
     assert texts.supported("de") is texts.supported("") is texts.supported(None) is None
     assert formats.clock(DUE.astimezone(MADRID), "es") == "20:00"
+
+
+def test_the_assistants_answers_are_rendered_in_the_patients_language() -> None:
+    said = Reply("msg:conversation.default", [{"title": "msg:conversation.ok", "payload": "/x"}])
+    spanish = chat._rendered(said, "es")
+    assert spanish.text == texts.t("conversation.default", "es") != texts.t("conversation.default")
+    assert spanish.buttons == [{"title": "De acuerdo.", "payload": "/x"}]
+    assert chat._rendered(Reply("Metformin 500 mg", []), "es").text == "Metformin 500 mg"
+    assert chat.unavailable(None, "es").startswith("Lo siento, ahora mismo no puedo responder.")
