@@ -5,15 +5,21 @@ while the assistant cannot answer, and the emergency guidance."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlmodel import col, select
 
+from assistant.config import get_settings
 from assistant.domain import safety
 from assistant.services import patients
 from assistant.storage.db import session
-from assistant.storage.models import Alert, AlertKind, AuditEntry, Patient
+from assistant.storage.models import Alert, AlertKind, AuditEntry, ChatLink, Patient
 from assistant.texts import t
+from tests.conftest import PrivatePostgres, free_port
 from tests.integration.test_telegram_bridge import (
     CHAT,
+    _alerts,
     _code,
     _due_now,
     _enrol,
@@ -164,3 +170,35 @@ def test_a_language_button_outside_a_linked_chat_changes_nothing(bridge: Emulato
     bridge.wait_answered(bridge.inject_callback(CHAT, choice, "lang:es", "es"))  # too late
     assert bridge.wait_for(CHAT, 6)[5].text == t("join.hello", "es")
     assert _language(patient) == "en" and _linked() is None
+
+
+@pytest.mark.postgres
+def test_with_the_database_stopped_a_spanish_patient_still_reads_spanish(
+        telegram_emulator: Emulator, own_postgres: PrivatePostgres,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.telegram_fixtures import Running, serve_telegram
+
+    telegram = telegram_emulator
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # Rasa down
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
+    get_settings.cache_clear()
+    patient = _patient()
+    _speaks_spanish(patient)
+    with session() as db:
+        db.add(ChatLink(patient_id=patient.id, chat_id=str(CHAT)))
+    unavailable = t("conversation.unavailable", "es", number="112")
+    with Running(serve_telegram):
+        telegram.inject_text(CHAT, "hola")
+        assert telegram.wait_for(CHAT, timeout=30)[0].text == unavailable
+        own_postgres.stop()
+        telegram.inject_text(CHAT, "¿qué tomo hoy?")
+        assert telegram.wait_for(CHAT, 2, timeout=30)[1].text == unavailable
+        telegram.inject_text(CHAT, "me duele el pecho y no puedo respirar")
+        assert telegram.wait_for(CHAT, 3, timeout=30)[2].text == t(
+            "safety.emergency", "es", number="112", crisis=safety.crisis_line(None))
+        own_postgres.start()
+        deadline = time.monotonic() + 30
+        while not _alerts(patient):  # recorded once the database is back
+            assert time.monotonic() < deadline, "the emergency's alert was never recorded"
+            time.sleep(0.2)
+        assert _alerts(patient) == [AlertKind.emergency]
