@@ -92,7 +92,8 @@ class PatientAction(Action):
         with session() as db:
             patient = db.exec(select(Patient).where(Patient.chat_ref == tracker.sender_id)).first()
             if patient is None or patient.status == PatientStatus.stopped:
-                dispatcher.utter_message(text=texts.t("join.not_enrolled"))
+                dispatcher.utter_message(text=texts.t(
+                    "join.not_enrolled", patient.language if patient else None))
                 return []
             return self.act(db, patient, Turn.of(tracker), dispatcher)
 

@@ -31,9 +31,9 @@ class DoseAction(PatientAction):
         chosen = choose(candidates, turn.entities.get("medication") or self._named(
             turn.text, candidates))
         if not chosen:
-            dispatcher.utter_message(text=texts.t("dose.nothing_waiting"))
+            dispatcher.utter_message(text=texts.t("dose.nothing_waiting", patient.language))
         elif len(chosen) > 1:
-            dispatcher.utter_message(text=texts.t("dose.which"), buttons=[
+            dispatcher.utter_message(text=texts.t("dose.which", patient.language), buttons=[
                 {"title": d.medication.label,
                  "payload": f"/{INTENT[self.answer]}"
                             + json.dumps({"medication": d.medication.name})}
@@ -43,7 +43,8 @@ class DoseAction(PatientAction):
             recorded = doses.record(db, chosen[0], self.answer, source="chat",
                                     snooze_minutes=minutes)
             dispatcher.utter_message(text=outcome(chosen[0].medication, self.answer,
-                                                  recorded=recorded, snooze_minutes=minutes))
+                                                  recorded=recorded, snooze_minutes=minutes,
+                                                  language=patient.language))
         return []
 
     @staticmethod

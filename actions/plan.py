@@ -13,36 +13,45 @@ from sqlmodel import Session
 
 from actions.base import Events, PatientAction, Turn
 from assistant import texts
-from assistant.domain import dues, parsing, zones
-from assistant.domain.days import DAY_CODES
+from assistant.domain import parsing, zones
 from assistant.domain.doses import match_medication
 from assistant.services import alerts, doses, medications
 from assistant.services.reminders import dose_label
 from assistant.storage.db import utcnow
 from assistant.storage.models import AlertKind, DoseSchedule, DoseStatus, Medication, Patient
+from assistant.texts import formats
 
 MARK = {DoseStatus.taken: "plan.status.taken", DoseStatus.skipped: "plan.status.skipped",
         DoseStatus.missed: "plan.status.missed", DoseStatus.snoozed: "plan.status.snoozed"}
 
 
-def _mark(status: DoseStatus) -> str:
-    return f" {texts.t(MARK[status])}" if status in MARK else ""
+PARTS = {"morning": "part.morning", "afternoon": "part.afternoon", "evening": "part.evening"}
+
+
+def _mark(status: DoseStatus, language: str) -> str:
+    return f" {texts.t(MARK[status], language)}" if status in MARK else ""
+
+
+def _part(part: parsing.PartOfDay, language: str) -> str:
+    """'morning', 'mañana'."""
+    return texts.t(PARTS[part.name], language)
 
 
 def _lines(plan: list[doses.PlannedDose], patient: Patient) -> str:
     tz = zones.zone(patient.timezone)
-    return "\n".join(f"• {p.due.astimezone(tz):%H:%M} {dose_label(p.medication)}"
-                     f"{_mark(p.status)}" for p in plan)
+    return "\n".join(f"• {formats.clock(p.due.astimezone(tz), patient.language)} "
+                     f"{dose_label(p.medication)}{_mark(p.status, patient.language)}"
+                     for p in plan)
 
 
-def _day_title(day: date, today: date) -> str:
+def _day_title(day: date, today: date, language: str) -> str:
     """'Today, Fri 27 Nov', 'Tomorrow, Sat 28 Nov', 'Friday 4 Dec'."""
-    short = f"{day:%a} {day.day} {day:%b}"
+    short = formats.day(day, language)
     if day == today:
-        return texts.t("plan.title_today", date=short)
+        return texts.t("plan.title_today", language, date=short)
     if day == today + timedelta(days=1):
-        return texts.t("plan.title_tomorrow", date=short)
-    return f"{day:%A} {day.day} {day:%b}"
+        return texts.t("plan.title_tomorrow", language, date=short)
+    return formats.long_day(day, language)
 
 
 def _in_part(plan: list[doses.PlannedDose], part: parsing.PartOfDay | None,
@@ -55,10 +64,10 @@ class ActionAnswerSchedule(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        text = turn.text.lower()
+        text, lang = turn.text.lower(), patient.language
         meds = medications.medications(db, patient.id)
         if not meds:
-            dispatcher.utter_message(text=texts.t("plan.empty"))
+            dispatcher.utter_message(text=texts.t("plan.empty", lang))
             return []
         now = utcnow()
         tz = zones.zone(patient.timezone)
@@ -71,50 +80,52 @@ class ActionAnswerSchedule(PatientAction):
             return []
         if re.search(r"\b(on|list|medications|medicines|meds do i have|tablets am i|pills am i)\b",
                      text) and not re.search(r"today|tonight|next|now", text):
-            dispatcher.utter_message(text=self._full_list(meds))
+            dispatcher.utter_message(text=self._full_list(meds, lang))
             return []
         plan = doses.day_plan(db, patient, now=now)
         upcoming = [p for p in plan if p.due > now and p.status == DoseStatus.planned]
         if "next" in text or "now" in text:
             nxt = upcoming[0] if upcoming else next(iter(doses.day_plan(db, patient, 1, now)), None)
             dispatcher.utter_message(
-                text=texts.t("plan.next", dose=dose_label(nxt.medication),
-                             time=dues.local_label(nxt.due, tz)) if nxt
-                else texts.t("plan.no_more"))
+                text=texts.t("plan.next", lang, dose=dose_label(nxt.medication),
+                             time=formats.moment(nxt.due.astimezone(tz), lang)) if nxt
+                else texts.t("plan.no_more", lang))
             return []
         chosen = _in_part(plan, part, tz)
         if part and chosen:
-            said = texts.t("plan.part", part=part.name, lines=_lines(chosen, patient))
+            said = texts.t("plan.part", lang, part=_part(part, lang),
+                           lines=_lines(chosen, patient))
         elif part:
-            said = texts.t("plan.nothing_part", part=part.name)
+            said = texts.t("plan.nothing_part", lang, part=_part(part, lang))
         elif chosen:
-            said = texts.t("plan.today", lines=_lines(chosen, patient))
+            said = texts.t("plan.today", lang, lines=_lines(chosen, patient))
         else:
-            said = texts.t("plan.nothing_today")
+            said = texts.t("plan.nothing_today", lang)
         dispatcher.utter_message(text=said)
         return []
 
     @staticmethod
     def _day(db: Session, patient: Patient, day: date, today: date,
              part: parsing.PartOfDay | None, now: datetime) -> str:
-        tz = zones.zone(patient.timezone)
-        title = _day_title(day, today) + (f" {part.name}" if part else "")
+        tz, lang = zones.zone(patient.timezone), patient.language
+        title = _day_title(day, today, lang) + (f" {_part(part, lang)}" if part else "")
         chosen = _in_part(doses.day_plan(db, patient, now=now, day=day), part, tz)
-        return texts.t("plan.day", title=title, lines=_lines(chosen, patient)) if chosen else (
-            texts.t("plan.day_nothing", title=title))
+        return texts.t("plan.day", lang, title=title, lines=_lines(chosen, patient)) \
+            if chosen else texts.t("plan.day_nothing", lang, title=title)
 
     @staticmethod
-    def _full_list(meds: list[tuple[Medication, DoseSchedule | None]]) -> str:
+    def _full_list(meds: list[tuple[Medication, DoseSchedule | None]], lang: str) -> str:
         lines = []
         for med, row in meds:
-            timing = texts.t("plan.as_needed")
+            timing = texts.t("plan.as_needed", lang)
             if row is not None and not row.as_needed:
-                days, times = row.days_of_week, ", ".join(row.times_of_day)
-                timing = (texts.t("plan.on_days", times=times,
-                                  days=", ".join(DAY_CODES[d].title() for d in days))
-                          if days is not None else texts.t("plan.every_day", times=times))
+                days, times = row.days_of_week, ", ".join(
+                    formats.clock(time.fromisoformat(at), lang) for at in row.times_of_day)
+                timing = (texts.t("plan.on_days", lang, times=times, days=", ".join(
+                    formats.weekday(d, lang, short=True) for d in days))
+                          if days is not None else texts.t("plan.every_day", lang, times=times))
             lines.append(f"• {dose_label(med)}, {timing}")
-        return texts.t("plan.list", lines="\n".join(lines))
+        return texts.t("plan.list", lang, lines="\n".join(lines))
 
 
 def _missed_meant(turn: Turn, meds: list[tuple[Medication, DoseSchedule | None]]
@@ -147,13 +158,13 @@ class ActionMissedDose(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        meds = medications.medications(db, patient.id)
+        meds, lang = medications.medications(db, patient.id), patient.language
         if not meds:
-            dispatcher.utter_message(text=texts.t("plan.empty"))
+            dispatcher.utter_message(text=texts.t("plan.empty", lang))
             return []
         chosen = _missed_meant(turn, meds)
         if not chosen:
-            dispatcher.utter_message(text=texts.t("missed.which"), buttons=[
+            dispatcher.utter_message(text=texts.t("missed.which", lang), buttons=[
                 {"title": med.label,
                  "payload": "/ask_missed_dose" + json.dumps({"medication": med.name})}
                 for med, _ in meds])
@@ -162,17 +173,17 @@ class ActionMissedDose(PatientAction):
         unwritten = [med for med in chosen if not med.missed_dose_instructions]
         parts = []
         if len(written) == 1:
-            parts.append(texts.t("missed.one", medication=written[0].label,
+            parts.append(texts.t("missed.one", lang, medication=written[0].label,
                                  instructions=written[0].missed_dose_instructions))
         elif written:
-            parts.append(texts.t("missed.several", lines="\n".join(
+            parts.append(texts.t("missed.several", lang, lines="\n".join(
                 f"• {med.label}: {med.missed_dose_instructions}" for med in written)))
         if unwritten:
             names = ", ".join(med.label for med in unwritten)
             alerts.raise_alert(db, patient=patient, kind=AlertKind.question,
                                summary=texts.t("alert.missed_dose_question", medications=names,
                                                text=turn.text))
-            parts.append(texts.t("missed.unwritten", medications=names))
+            parts.append(texts.t("missed.unwritten", lang, medications=names))
         dispatcher.utter_message(text="\n\n".join(parts))
         return []
 
@@ -182,20 +193,20 @@ class ActionMedicationInfo(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        meds = [med for med, _ in medications.medications(db, patient.id)]
+        meds, lang = [med for med, _ in medications.medications(db, patient.id)], patient.language
         named = turn.entities.get("medication") or turn.text
         found = match_medication(named, meds) or [
             med for word in re.findall(r"[a-z]{4,}", turn.text.lower())
             for med in match_medication(word, meds)]
         if not found:
-            names = ", ".join(med.name for med in meds) or texts.t("info.none_yet")
-            dispatcher.utter_message(text=texts.t("info.which", names=names))
+            names = ", ".join(med.name for med in meds) or texts.t("info.none_yet", lang)
+            dispatcher.utter_message(text=texts.t("info.which", lang, names=names))
             return []
         med = found[0]
-        parts = [texts.t("info.purpose", medication=med.label, purpose=med.purpose)
-                 if med.purpose else texts.t("info.no_purpose", name=med.name)]
+        parts = [texts.t("info.purpose", lang, medication=med.label, purpose=med.purpose)
+                 if med.purpose else texts.t("info.no_purpose", lang, name=med.name)]
         if med.instructions:
-            parts.append(texts.t("info.how", dose=med.dose, instructions=med.instructions))
+            parts.append(texts.t("info.how", lang, dose=med.dose, instructions=med.instructions))
         dispatcher.utter_message(text="\n".join(parts))
         return []
 
@@ -205,21 +216,21 @@ class ActionAdherence(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        tz = zones.zone(patient.timezone)
+        tz, lang = zones.zone(patient.timezone), patient.language
         week, month = (doses.adherence(db, patient.id, days) for days in (7, 30))
         if not month.answered:
-            dispatcher.utter_message(text=texts.t("adherence.nothing"))
+            dispatcher.utter_message(text=texts.t("adherence.nothing", lang))
             return []
-        lines = [texts.t("adherence.week", taken=week.taken, answered=week.answered)
+        lines = [texts.t("adherence.week", lang, taken=week.taken, answered=week.answered)
                  if week.percent is None else
-                 texts.t("adherence.week_percent", taken=week.taken, answered=week.answered,
-                         percent=week.percent),
-                 texts.t("adherence.month", taken=month.taken, answered=month.answered,
+                 texts.t("adherence.week_percent", lang, taken=week.taken,
+                         answered=week.answered, percent=week.percent),
+                 texts.t("adherence.month", lang, taken=month.taken, answered=month.answered,
                          percent=month.percent)]
         if week.missed_doses:
-            missed = ", ".join(texts.t("adherence.missed_dose", medication=label,
-                                       when=f"{due.astimezone(tz):%a %d %b %H:%M}")
+            missed = ", ".join(texts.t("adherence.missed_dose", lang, medication=label,
+                                       when=formats.moment(due.astimezone(tz), lang))
                                for due, label in week.missed_doses[-5:])
-            lines.append(texts.t("adherence.missed", doses=missed))
+            lines.append(texts.t("adherence.missed", lang, doses=missed))
         dispatcher.utter_message(text="\n".join(lines))
         return []

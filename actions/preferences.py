@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from rasa_sdk.executor import CollectingDispatcher
 from sqlmodel import Session
 
@@ -11,6 +13,7 @@ from assistant.domain import parsing, zones
 from assistant.services import advice, alerts, audit, occurrences
 from assistant.storage.db import utcnow
 from assistant.storage.models import AlertKind, CareTeam, Patient, PatientStatus
+from assistant.texts import formats
 
 
 class ReminderSwitch(PatientAction):
@@ -24,7 +27,7 @@ class ReminderSwitch(PatientAction):
         patient.status = self.status
         audit.record(db, actor="patient", action=f"reminders.{self.status}",
                      patient_id=patient.id)
-        dispatcher.utter_message(text=texts.t(self.reply))
+        dispatcher.utter_message(text=texts.t(self.reply, patient.language))
         return []
 
 
@@ -46,6 +49,7 @@ class ActionChangeReminderTime(PatientAction):
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
         wanted = parsing.parse_time_of_day(turn.entities.get("time") or turn.text)
+        lang = patient.language
         team = db.get(CareTeam, patient.team_id)
         if wanted and team and team.self_shift_minutes:
             shift = occurrences.shift_reminder(db, patient, to=wanted, actor="patient",
@@ -54,14 +58,16 @@ class ActionChangeReminderTime(PatientAction):
             if shift:
                 names = ", ".join(med.label for med in shift.medications)
                 dispatcher.utter_message(text=texts.t(
-                    "reminders.moved", medications=names, new=shift.new, old=shift.old))
+                    "reminders.moved", lang, medications=names,
+                    new=formats.clock(time.fromisoformat(shift.new), lang),
+                    old=formats.clock(time.fromisoformat(shift.old), lang)))
                 return []
         if wanted:
             summary = texts.t("alert.move_reminder_to", time=f"{wanted:%H:%M}", text=turn.text)
-            said = texts.t("reminders.move_asked_to", time=f"{wanted:%H:%M}")
+            said = texts.t("reminders.move_asked_to", lang, time=formats.clock(wanted, lang))
         else:
             summary = texts.t("alert.move_reminder", text=turn.text)
-            said = texts.t("reminders.move_asked")
+            said = texts.t("reminders.move_asked", lang)
         alerts.raise_alert(db, patient=patient, kind=AlertKind.schedule_change, summary=summary)
         dispatcher.utter_message(text=said)
         return []
@@ -74,7 +80,7 @@ class ActionRequestAdvice(PatientAction):
             dispatcher: CollectingDispatcher) -> Events:
         item = advice.choose(db, patient)
         if item is None:
-            dispatcher.utter_message(text=texts.t("advice.none"))
+            dispatcher.utter_message(text=texts.t("advice.none", patient.language))
             return []
         local_day = utcnow().astimezone(zones.zone(patient.timezone)).date()
         dispatcher.utter_message(text=advice.deliver(db, patient, item, local_day))

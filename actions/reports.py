@@ -10,6 +10,7 @@ from assistant import texts
 from assistant.domain import parsing, safety
 from assistant.services import alerts, readings, teams
 from assistant.storage.models import AlertKind, Patient
+from assistant.texts import formats
 
 
 class ActionLogMeasurement(PatientAction):
@@ -17,17 +18,19 @@ class ActionLogMeasurement(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
+        lang = patient.language
         try:
             found = parsing.parse_measurement(turn.text)
         except parsing.Implausible as exc:
-            dispatcher.utter_message(text=texts.t("reading.implausible", problem=_problem(exc)))
+            dispatcher.utter_message(text=texts.t("reading.implausible", lang,
+                                                  problem=_problem(exc, lang)))
             return []
         if found is None:
-            dispatcher.utter_message(text=texts.t("reading.unreadable"))
+            dispatcher.utter_message(text=texts.t("reading.unreadable", lang))
             return []
         readings.record(db, patient=patient, kind=found.kind, value=found.value,
                         value2=found.value2)
-        dispatcher.utter_message(text=texts.t("reading.saved", reading=_said(found)))
+        dispatcher.utter_message(text=texts.t("reading.saved", lang, reading=_said(found, lang)))
         return []
 
 
@@ -39,7 +42,8 @@ class ActionReportSymptom(PatientAction):
         alerts.raise_alert(db, patient=patient, kind=AlertKind.symptom,
                            summary=texts.t("alert.symptom", text=turn.text))
         number = safety.emergency_number(teams.get_team(db, patient.team_id))
-        dispatcher.utter_message(text=texts.t("symptom.reported", number=number))
+        dispatcher.utter_message(text=texts.t("symptom.reported", patient.language,
+                                              number=number))
         return []
 
 
@@ -67,16 +71,23 @@ MEASURE_NAMES = {"systolic": "measure.systolic", "diastolic": "measure.diastolic
                  "pulse": "measure.pulse", "temperature": "measure.temperature"}
 
 
-def _problem(exc: parsing.Implausible) -> str:
+def _number(value: float, language: str) -> str:
+    """A value with the decimals the patient wrote, as their language writes it: '6,5'."""
+    written = f"{value:g}"
+    decimals = len(written.split(".")[1]) if "." in written and "e" not in written else 0
+    return formats.number(value, language, decimals=decimals)
+
+
+def _problem(exc: parsing.Implausible, language: str) -> str:
     if exc.measure is None or exc.value is None:
-        return texts.t("reading.bp_order")
-    return texts.t("reading.unusual", value=f"{exc.value:g}",
-                   measure=texts.t(MEASURE_NAMES[exc.measure]))
+        return texts.t("reading.bp_order", language)
+    return texts.t("reading.unusual", language, value=_number(exc.value, language),
+                   measure=texts.t(MEASURE_NAMES[exc.measure], language))
 
 
-def _said(found: parsing.Measurement) -> str:
+def _said(found: parsing.Measurement, language: str) -> str:
     if found.kind == "blood_pressure":
-        return texts.t("reading.bp", systolic=f"{found.value:.0f}",
+        return texts.t("reading.bp", language, systolic=f"{found.value:.0f}",
                        diastolic=f"{found.value2:.0f}")
-    return texts.t("reading.value", measure=texts.t(MEASURE_NAMES[found.kind]),
-                   value=f"{found.value:g}", unit=found.unit)
+    return texts.t("reading.value", language, value=_number(found.value, language),
+                   measure=texts.t(MEASURE_NAMES[found.kind], language), unit=found.unit)

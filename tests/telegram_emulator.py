@@ -96,7 +96,9 @@ class Emulator:
     sent: list[Sent] = field(default_factory=list)
     edits: list[dict[str, Any]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)  # the menu for any language
+    # setMyCommands' menus by their language_code ("" for the one for any language)
+    menus: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     chat_actions: list[tuple[int, str]] = field(default_factory=list)  # (chat id, action)
     too_many_requests: int = 0
     calls: dict[str, int] = field(default_factory=dict)
@@ -132,18 +134,26 @@ class Emulator:
             self._updates.append({"update_id": update_id, kind: payload})
         return update_id
 
-    def _message(self, chat_id: int, **fields: Any) -> dict[str, Any]:
+    @staticmethod
+    def _user(chat_id: int, language: str | None) -> dict[str, Any]:
+        """The sender; `language`: the language_code their Telegram is set to, if any."""
+        user: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": "Pat"}
+        return {**user, "language_code": language} if language else user
+
+    def _message(self, chat_id: int, language: str | None = None,
+                 **fields: Any) -> dict[str, Any]:
         return {"message_id": next(self._message_ids), "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private", "first_name": "Pat"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"}, **fields}
+                "from": self._user(chat_id, language), **fields}
 
-    def inject_text(self, chat_id: int, text: str) -> int:
-        """The patient writes `text`; returns the update's id."""
+    def inject_text(self, chat_id: int, text: str, language: str | None = None) -> int:
+        """The patient writes `text` (from a Telegram set to `language`); returns the
+        update's id."""
         fields: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
             fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return self._push("message", self._message(chat_id, **fields))
+        return self._push("message", self._message(chat_id, language, **fields))
 
     def inject_edited(self, chat_id: int, text: str) -> None:
         self._push("edited_message", self._message(chat_id, text=text,
@@ -158,12 +168,13 @@ class Emulator:
         self._push("message", self._message(chat_id, photo=[
             {"file_id": "p1", "file_unique_id": "p1", "width": 90, "height": 90}]))
 
-    def inject_callback(self, chat_id: int, message: Sent, data: str) -> str:
+    def inject_callback(self, chat_id: int, message: Sent, data: str,
+                        language: str | None = None) -> str:
         """A press of one of the message's buttons; returns the callback query's id."""
         query_id = f"cb{next(self._update_ids)}"
         self._push("callback_query", {
             "id": query_id, "chat_instance": "ci", "data": data,
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Pat"},
+            "from": self._user(chat_id, language),
             "message": {"message_id": message.message_id, "date": int(message.at),
                         "chat": {"id": chat_id, "type": "private"}, "text": message.text,
                         "from": {"id": BOT_ID, "is_bot": True, "first_name": "CareLoop"}}})
@@ -435,7 +446,10 @@ class Emulator:
             return True
         if method == "setMyCommands":
             commands = params.get("commands")
-            self.commands = json.loads(commands) if isinstance(commands, str) else commands
+            menu = json.loads(commands) if isinstance(commands, str) else commands
+            self.menus[str(params.get("language_code") or "")] = menu
+            if not params.get("language_code"):
+                self.commands = menu
             return True
         if method in ("close", "logOut", "deleteMyCommands"):
             return True

@@ -103,6 +103,8 @@ class Console:
                 await flow.message(chat, text, self.on_hold())
             elif choice.startswith(flows.CONSENT_DATA):
                 await flow.consent(chat, choice)
+            elif choice.startswith(flows.LANGUAGE_DATA):
+                await flow.choose_language(chat, choice)
             else:
                 await flow.rasa_button(chat, choice, self.on_hold())
         except Exception:

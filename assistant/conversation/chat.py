@@ -30,21 +30,23 @@ def is_urgent(text: str) -> bool:
     return safety.is_red_flag(text.strip()[:MAX_TEXT])
 
 
-def unavailable(team: CareTeam | None) -> str:
-    """The fallback while the assistant cannot answer, with the team's emergency number."""
-    return texts.t("conversation.unavailable", number=safety.emergency_number(team))
+def unavailable(team: CareTeam | None, language: str | None = None) -> str:
+    """The fallback while the assistant cannot answer, with the team's emergency number,
+    in the patient's language."""
+    return texts.t("conversation.unavailable", language, number=safety.emergency_number(team))
 
 
-def _rendered(reply: Reply) -> Reply:
-    """Rasa's answer in the catalog's words: its domain names texts and button titles as
-    `msg:<id>`; what the actions say is in words already."""
-    return Reply(texts.render(reply.text),
-                 [{**button, "title": texts.render(button["title"])} for button in reply.buttons])
+def _rendered(reply: Reply, language: str) -> Reply:
+    """Rasa's answer in the catalog's words of the patient's language: its domain names
+    texts and button titles as `msg:<id>`; what the actions say is in words already."""
+    return Reply(texts.render(reply.text, language),
+                 [{**button, "title": texts.render(button["title"], language)}
+                  for button in reply.buttons])
 
 
-def _unavailable(team_id: int) -> str:
+def _unavailable(team_id: int, language: str) -> str:
     with session() as db:
-        return unavailable(db.get(CareTeam, team_id))
+        return unavailable(db.get(CareTeam, team_id), language)
 
 
 def _emergency(patient_id: int) -> str:
@@ -82,5 +84,5 @@ async def turn(rasa: RasaClient, patient: Patient, text: str,
         metrics.RASA_AVAILABLE.set(0)
         replies = []
     metrics.CHAT_TURN.observe(time.monotonic() - started)
-    return [_rendered(reply) for reply in replies] or [
-        Reply(await asyncio.to_thread(_unavailable, patient.team_id))]
+    return [_rendered(reply, patient.language) for reply in replies] or [
+        Reply(await asyncio.to_thread(_unavailable, patient.team_id, patient.language))]

@@ -8,12 +8,9 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from assistant.domain.days import DAY_CODES
 from assistant.domain.schedules import Timing, days_before
 from assistant.errors import InvalidSchedule
 
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MIDNIGHT = time(0)
 
 
@@ -124,11 +121,3 @@ def expand(timing: Timing, tz: ZoneInfo, start: datetime, end: datetime) -> list
             break
     return found
 
-
-def local_label(due: datetime, tz: ZoneInfo) -> str:
-    """How a patient sees a due time: 'Tue 24 Nov, 08:00' (English, whatever the locale)."""
-    if due.utcoffset() is None:
-        raise ValueError("local_label needs a time-zone aware instant")
-    local = due.astimezone(tz)
-    return (f"{DAY_CODES[local.weekday()].title()} {local.day} "
-            f"{_MONTH_NAMES[local.month - 1]}, {local:%H:%M}")

@@ -129,11 +129,12 @@ def _remind(db: Session, occ: DoseOccurrence, med: Medication, patient: Patient,
             policy: Policy, now: datetime, kind: MessageKind) -> None:
     tz = zones.zone(patient.timezone)
     text = reminders.reminder(med, occ.due_at, tz, late=now - occ.due_at > LATE_AFTER,
-                             nudge=kind is MessageKind.nudge)
+                             nudge=kind is MessageKind.nudge, language=patient.language)
     occ.reminders_sent += 1
     db.add(OutboxMessage(
         patient_id=patient.id, kind=kind, priority=PRIORITY[kind], text=text,
-        buttons=reminders.dose_buttons(occ.id, policy.snooze_minutes), occurrence_id=occ.id,
+        buttons=reminders.dose_buttons(occ.id, policy.snooze_minutes,
+                                       patient.language), occurrence_id=occ.id,
         dedupe_key=f"dose:{occ.id}:{occ.reminders_sent}", not_before=now))
     occ.status = DoseStatus.sent
     occ.sent_at = occ.sent_at or now

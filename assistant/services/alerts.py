@@ -130,9 +130,10 @@ def to_team(db: Session, alert: Alert, *, summary: str) -> None:
     db.add(alert)
 
 
-def emergency_guidance(team: CareTeam | None) -> str:
-    """What a patient who may be in an emergency is told at once: the team's numbers."""
-    return texts.t("safety.emergency", number=safety.emergency_number(team),
+def emergency_guidance(team: CareTeam | None, language: str | None = None) -> str:
+    """What a patient who may be in an emergency is told at once: the team's numbers, in
+    the patient's language."""
+    return texts.t("safety.emergency", language, number=safety.emergency_number(team),
                    crisis=safety.crisis_line(team))
 
 
@@ -141,14 +142,14 @@ def raise_emergency(db: Session, patient: Patient) -> str:
     team = db.get(CareTeam, patient.team_id)
     raise_alert(db, patient=patient, kind=AlertKind.emergency, severity=AlertSeverity.urgent,
                 summary=texts.t("alert.emergency"))
-    return emergency_guidance(team)
+    return emergency_guidance(team, patient.language)
 
 
 def relay_question(db: Session, patient: Patient, text: str) -> str:
     """Pass the patient's question to their care team; return what to tell the patient."""
     raise_alert(db, patient=patient, kind=AlertKind.question,
                 summary=texts.t("alert.question", text=text))
-    return texts.t("safety.relayed")
+    return texts.t("safety.relayed", patient.language)
 
 
 def alerts(db: Session, team_id: int, *, status: AlertStatus | None = None,

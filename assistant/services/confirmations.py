@@ -27,7 +27,7 @@ from assistant import texts
 from assistant.domain import findings, safety
 from assistant.domain.findings import Direction, Finding, FindingKind, Severity
 from assistant.domain.targets import Target
-from assistant.services import alerts, audit, enrolment
+from assistant.services import alerts, audit, enrolment, wording
 from assistant.services.outbox import Buttons
 from assistant.storage.models import (
     PRIORITY,
@@ -102,6 +102,12 @@ def _queue(db: Session, alert: Alert, what: str, text: str, now: datetime,
                          not_before=now, text=text, buttons=buttons or []))
 
 
+def _language(db: Session, alert: Alert) -> str:
+    """The language of the alert's patient."""
+    patient = db.get(Patient, alert.patient_id)
+    return patient.language if patient else texts.DEFAULT_LANGUAGE
+
+
 def _asked(db: Session, alert: Alert) -> bool:
     return db.exec(select(OutboxMessage.id).where(
         OutboxMessage.dedupe_key == _dedupe(alert, "ask"))).first() is not None
@@ -112,15 +118,15 @@ def ask(db: Session, *, alert: Alert, reading: findings.Reading | None, hf: bool
     """The request to re-measure, with its buttons (once per alert)."""
     direction = Direction(alert.direction or Direction.high)
     measure = alert.measure or ""
-    shown = findings.shown(reading).removeprefix(findings.label(measure)).strip() \
-        if reading is not None else ""
-    text = texts.t(ASK[direction], measure=findings.label(measure), reading=shown,
-                   how=texts.t(HOW.get(measure, "confirm.how_other")))
+    language = _language(db, alert)
+    shown = wording.value(reading, language) if reading is not None else ""
+    text = texts.t(ASK[direction], language, measure=wording.measure(measure, language),
+                   reading=shown, how=texts.t(HOW.get(measure, "confirm.how_other"), language))
     if hf:
-        text += "\n\n" + texts.t("confirm.ask_heart_failure")
+        text += "\n\n" + texts.t("confirm.ask_heart_failure", language)
 
     def button(label: str, answer: str) -> dict[str, str]:
-        return {"text": texts.t(label), "data": f"{DATA}{alert.id}:{answer}"}
+        return {"text": texts.t(label, language), "data": f"{DATA}{alert.id}:{answer}"}
 
     buttons = [[button("confirm.button_again", AGAIN), button("confirm.button_error", ERROR)],
                [button("confirm.button_cannot", CANNOT)]]
@@ -158,7 +164,8 @@ def measuring_error(db: Session, alert: Alert, second: findings.Reading, *,
         "alert.measuring_error", reading=findings.shown(second),
         at=second.at.strftime("%Y-%m-%d %H:%M")))
     if _asked(db, alert):
-        _queue(db, alert, "fine", texts.t("confirm.fine"), now + FOLLOW_UP_DELAY)
+        _queue(db, alert, "fine", texts.t("confirm.fine", _language(db, alert)),
+               now + FOLLOW_UP_DELAY)
 
 
 def confirmed(db: Session, alert: Alert, *, summary: str, second: findings.Reading | None,
@@ -169,7 +176,8 @@ def confirmed(db: Session, alert: Alert, *, summary: str, second: findings.Readi
         summary = texts.t("alert.confirmed", summary=summary, reading=findings.shown(second))
     alerts.to_team(db, alert, summary=summary)
     if _asked(db, alert):
-        _queue(db, alert, "team", texts.t("confirm.team_told"), now + FOLLOW_UP_DELAY)
+        _queue(db, alert, "team", texts.t("confirm.team_told", _language(db, alert)),
+               now + FOLLOW_UP_DELAY)
 
 
 def answer(db: Session, *, patient: Patient, data: str) -> Answer | None:
@@ -184,16 +192,18 @@ def answer(db: Session, *, patient: Patient, data: str) -> Answer | None:
                  detail=f"alert {alert.id} {said}")
     if alert.status != AlertStatus.confirming:
         settled = alert.status == AlertStatus.resolved
-        return Answer(texts.t("confirm.settled" if settled else "confirm.with_team"), True)
+        return Answer(texts.t("confirm.settled" if settled else "confirm.with_team",
+                              patient.language), True)
     if said in TEAM_SAYS:
         alerts.to_team(db, alert, summary=texts.t(TEAM_SAYS[said], summary=alert.summary))
         number = safety.emergency_number(db.get(CareTeam, patient.team_id))
-        return Answer(texts.t("confirm.passed_on", number=number), True)
+        return Answer(texts.t("confirm.passed_on", patient.language, number=number), True)
     if said in (BREATHLESS_NO, ANKLES_NO):
-        return Answer(texts.t("confirm.noted"), False)
+        return Answer(texts.t("confirm.noted", patient.language), False)
     minutes = f"{CONFIRM_WAIT.total_seconds() / 60:.0f}"
     return Answer(texts.t("confirm.measure_again" if said == AGAIN
-                          else "confirm.measure_to_be_sure", minutes=minutes), False)
+                          else "confirm.measure_to_be_sure", patient.language,
+                          minutes=minutes), False)
 
 
 def expire(db: Session, *, now: datetime) -> int:

@@ -33,6 +33,7 @@ from assistant.storage.models import (
     OutboxStatus,
     Patient,
 )
+from assistant.texts import formats
 
 # A dose can be answered from this long before it is due ("I just took it") ...
 EARLY_WINDOW = timedelta(hours=2)
@@ -96,12 +97,12 @@ def _check_supply(db: Session, dose: Dose, now: datetime) -> None:
     days_left = med.supply_count / per_day
     if not days_left < med.refill_days <= (med.supply_count + 1) / per_day:
         return
-    text = texts.t("refill.due", count=med.supply_count, medication=med.label,
-                   days=f"{days_left:.1f}")
+    patient = get_row(db, Patient, med.patient_id, "patient")
+    text = texts.t("refill.due", patient.language, count=med.supply_count,
+                   medication=med.label, days=formats.number(days_left, patient.language))
     db.add(OutboxMessage(patient_id=med.patient_id, kind=MessageKind.refill,
                          priority=PRIORITY[MessageKind.refill], text=text, not_before=now))
-    alerts.raise_alert(db, patient=get_row(db, Patient, med.patient_id, "patient"),
-                       kind=AlertKind.refill,
+    alerts.raise_alert(db, patient=patient, kind=AlertKind.refill,
                        summary=texts.t("alert.refill", medication=med.label,
                                        days=f"{days_left:.1f}"))
 
@@ -126,8 +127,8 @@ def parse_dose_button(data: str) -> tuple[int, Action] | None:
         return None
 
 
-def apply_dose_button(db: Session, *, patient_id: int, data: str,
-                      snooze_minutes: int) -> str | None:
+def apply_dose_button(db: Session, *, patient_id: int, data: str, snooze_minutes: int,
+                      language: str | None = None) -> str | None:
     """Record a reminder button's answer for this patient's dose; the text to show, or None
     when the button is not a dose button of theirs."""
     parsed = parse_dose_button(data)
@@ -136,7 +137,8 @@ def apply_dose_button(db: Session, *, patient_id: int, data: str,
         return None
     action = parsed[1]
     recorded = record(db, dose, action, source="button", snooze_minutes=snooze_minutes)
-    return outcome(dose.medication, action, recorded=recorded, snooze_minutes=snooze_minutes)
+    return outcome(dose.medication, action, recorded=recorded, snooze_minutes=snooze_minutes,
+                   language=language)
 
 
 @dataclass(frozen=True)

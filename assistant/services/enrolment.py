@@ -95,10 +95,11 @@ def _usable(db: Session, code: str) -> EnrolmentCode | None:
     return row
 
 
-def check_code(db: Session, *, code: str, chat_id: str) -> Patient:
-    """The patient a code would link, without using it; a refusal counts as a failed try."""
+def check_code(db: Session, *, code: str, chat_id: str, language: str | None = None) -> Patient:
+    """The patient a code would link, without using it; a refusal counts as a failed try
+    (said in `language`, the phone's: the patient is not known)."""
     if is_throttled(db, chat_id):
-        raise EnrolmentRefused(texts.t("join.throttled"))
+        raise EnrolmentRefused(texts.t("join.throttled", language))
     row = _usable(db, code)
     patient = db.get(Patient, row.patient_id) if row else None
     if row is None or patient is None or patient.status == PatientStatus.stopped:
@@ -107,23 +108,27 @@ def check_code(db: Session, *, code: str, chat_id: str) -> Patient:
             col(EnrolmentAttempt.at) < utcnow() - timedelta(days=1)))
         db.add(EnrolmentAttempt(chat_id=chat_id))
         db.commit()
-        raise EnrolmentRefused(texts.t("join.refused"))
+        raise EnrolmentRefused(texts.t("join.refused", language))
     return patient
 
 
-def moving_from(db: Session, *, code: str, channel: str, chat_id: str) -> ChatLink | None:
-    """Checks the code; the patient's link to another chat that redeeming it would end."""
-    patient = check_code(db, code=code, chat_id=chat_id)
+def moving_from(db: Session, *, code: str, channel: str, chat_id: str,
+                language: str | None = None) -> tuple[str, str, str] | None:
+    """Checks the code; the patient's other chat that redeeming it would unlink (channel,
+    chat id) and the patient's language."""
+    patient = check_code(db, code=code, chat_id=chat_id, language=language)
     link = link_of(db, patient.id)
-    return link if link and (link.channel, link.chat_id) != (channel, chat_id) else None
+    if link is None or (link.channel, link.chat_id) == (channel, chat_id):
+        return None
+    return link.channel, link.chat_id, patient.language
 
 
 def redeem_code(db: Session, *, code: str, channel: str, chat_id: str,
-                previous_told: bool = False) -> Patient:
+                previous_told: bool = False, language: str | None = None) -> Patient:
     """Use the code and link the chat (after consent); any previous link of either side
     ends, and the care team of a patient whose chat changed (or who lost theirs to this
     one) gets an alert. `previous_told`: the patient's previous chat was told already."""
-    patient = check_code(db, code=code, chat_id=chat_id)
+    patient = check_code(db, code=code, chat_id=chat_id, language=language)
     now = utcnow()
     # The compare-and-set makes a code usable once even when two chats race for it, and
     # never after a newer code revoked it.
@@ -133,7 +138,7 @@ def redeem_code(db: Session, *, code: str, channel: str, chat_id: str,
                              col(EnrolmentCode.expires_at) > now)
                       .values(used_at=now))
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        raise EnrolmentRefused(texts.t("join.refused"))
+        raise EnrolmentRefused(texts.t("join.refused", language))
     for link in db.exec(select(ChatLink).where(
             col(ChatLink.unlinked_at).is_(None),
             (ChatLink.patient_id == patient.id)

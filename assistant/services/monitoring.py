@@ -218,12 +218,12 @@ def check_missing(db: Session, *, patient: Patient, now: datetime | None = None)
             due.append(gap.measure)
         elif nudge is None:
             hours = (now - gap.evidence_at).total_seconds() / 3600
-            since = f"{hours / 24:.0f} days" if hours >= 36 else f"{hours:.0f} h"
+            since = wording.span(hours, patient.language)
             db.add(OutboxMessage(
                 patient_id=patient.id, kind=MessageKind.nudge,
                 priority=PRIORITY[MessageKind.nudge], dedupe_key=dedupe, not_before=now,
-                text=texts.t("monitoring.missing_nudge", measure=findings.label(gap.measure),
-                             since=since)))
+                text=texts.t("monitoring.missing_nudge", patient.language, since=since,
+                             measure=wording.measure(gap.measure, patient.language))))
             queued += 1
     if due:
         evaluate(db, patient=patient, now=now, missing=tuple(due))

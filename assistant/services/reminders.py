@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from assistant import texts
 from assistant.domain.doses import Action
 from assistant.storage.models import Medication
+from assistant.texts import formats
 
 Buttons = list[list[dict[str, str]]]
 
@@ -24,34 +25,35 @@ def dose_label(med: Medication) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def local_time(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%H:%M")
+def local_time(at: datetime, tz: ZoneInfo, language: str | None = None) -> str:
+    """The patient's clock time of `at`, as their language writes it: '20:00'."""
+    return formats.clock(at.astimezone(tz), language)
 
 
 def reminder(med: Medication, due: datetime, tz: ZoneInfo, *, late: bool = False,
-             nudge: bool = False) -> str:
-    when = local_time(due, tz)
-    if nudge:
-        return texts.t("reminder.nudge", dose=dose_label(med), time=when)
-    if late:
-        return texts.t("reminder.late", dose=dose_label(med), time=when)
-    return texts.t("reminder.due", dose=dose_label(med), time=when)
+             nudge: bool = False, language: str | None = None) -> str:
+    when = local_time(due, tz, language)
+    said = "reminder.nudge" if nudge else "reminder.late" if late else "reminder.due"
+    return texts.t(said, language, dose=dose_label(med), time=when)
 
 
-def dose_buttons(occurrence_id: int, snooze_minutes: int) -> Buttons:
+def dose_buttons(occurrence_id: int, snooze_minutes: int, language: str | None = None) -> Buttons:
     return [[
-        {"text": texts.t("reminder.button.taken"), "data": f"dose:{occurrence_id}:{Action.taken}"},
-        {"text": texts.t("reminder.button.snooze", minutes=snooze_minutes),
+        {"text": texts.t("reminder.button.taken", language),
+         "data": f"dose:{occurrence_id}:{Action.taken}"},
+        {"text": texts.t("reminder.button.snooze", language, minutes=snooze_minutes),
          "data": f"dose:{occurrence_id}:{Action.snooze}"},
-        {"text": texts.t("reminder.button.skip"), "data": f"dose:{occurrence_id}:{Action.skip}"},
+        {"text": texts.t("reminder.button.skip", language),
+         "data": f"dose:{occurrence_id}:{Action.skip}"},
     ]]
 
 
-def outcome(med: Medication, action: Action, *, recorded: bool, snooze_minutes: int = 15) -> str:
+def outcome(med: Medication, action: Action, *, recorded: bool, snooze_minutes: int = 15,
+            language: str | None = None) -> str:
     if not recorded:
-        return texts.t("dose.already_recorded", medication=med.label)
+        return texts.t("dose.already_recorded", language, medication=med.label)
     if action is Action.taken:
-        return texts.t("dose.taken", medication=med.label)
+        return texts.t("dose.taken", language, medication=med.label)
     if action is Action.skip:
-        return texts.t("dose.skipped", medication=med.label)
-    return texts.t("dose.snoozed", medication=med.label, minutes=snooze_minutes)
+        return texts.t("dose.skipped", language, medication=med.label)
+    return texts.t("dose.snoozed", language, medication=med.label, minutes=snooze_minutes)

@@ -22,7 +22,7 @@ def reply(db: Session, patient: Patient, text: str, *, actor: str) -> OutboxMess
         raise InvalidInput("the patient has no linked chat yet: give them an enrolment code")
     message = OutboxMessage(patient_id=patient.id, kind=MessageKind.reply,
                             priority=PRIORITY[MessageKind.reply],
-                            text=texts.t("reply.from_team", text=text))
+                            text=texts.t("reply.from_team", patient.language, text=text))
     db.add(message)
     db.flush()
     audit.record(db, actor=actor, action="patient.reply", patient_id=patient.id,

@@ -1,6 +1,7 @@
 """How a monitoring alert words what detection found, from the catalog: the one-line
 reason a nurse reads ("weight +2.4 kg in 3 days; baseline 81.2 kg", "Reading out of
-range: systolic 184 above 180 mmHg")."""
+range: systolic 184 above 180 mmHg"); and a measure or a span of time as a patient reads
+it in their language ("presión arterial", "3 días")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,36 @@ from assistant import texts
 from assistant.domain import findings
 from assistant.domain.findings import Direction, Finding, FindingKind, Severity
 from assistant.domain.targets import Target
+from assistant.texts import formats
+
+# A measure as the patient reads it (a measure not named here: as the readings name it).
+MEASURES = {"blood_pressure": "measure.blood_pressure", "pulse": "measure.pulse",
+            "resting_heart_rate": "measure.resting_heart_rate", "weight": "measure.weight",
+            "glucose": "measure.glucose", "spo2": "measure.spo2",
+            "temperature": "measure.temperature", "respiratory_rate": "measure.respiratory_rate",
+            "steps": "measure.steps"}
+
+
+def measure(name: str, language: str | None = None) -> str:
+    """A measure in the patient's language: 'blood pressure', 'presión arterial'."""
+    return texts.t(MEASURES[name], language) if name in MEASURES else findings.label(name)
+
+
+def value(reading: findings.Reading, language: str | None = None) -> str:
+    """A reading's value and unit as the patient's language writes numbers: '184/96 mmHg',
+    '83,4 kg' (at most one decimal, as `findings.fmt`)."""
+    def number(x: float) -> str:
+        return formats.number(x, language, decimals=0 if float(round(x, 1)).is_integer() else 1)
+
+    said = number(reading.value) + (f"/{number(reading.value2)}"
+                                    if reading.value2 is not None else "")
+    return f"{said} {findings.UNITS.get(reading.measure, '')}".rstrip()
+
+
+def span(hours: float, language: str | None = None, *, days_from: float = 36) -> str:
+    """ "3 days", "20 h", "40 min" (whole days from `days_from` hours on), as the patient's
+    language writes it."""
+    return _span(hours, days_from=days_from, language=language)
 
 
 def summary(finding: Finding, series: list[findings.Reading],
@@ -60,13 +91,13 @@ def reason(finding: Finding) -> str:
     return finding.reason
 
 
-def _span(hours: float, *, days_from: float) -> str:
+def _span(hours: float, *, days_from: float, language: str | None = None) -> str:
     """ "3 days", "20 h", "40 min": whole days from `days_from` hours on."""
     if hours >= days_from:
-        return texts.t("span.days", n=f"{hours / 24:.0f}")
+        return texts.t("span.days", language, n=f"{hours / 24:.0f}")
     if hours >= 1:
-        return texts.t("span.hours", n=f"{hours:.0f}")
-    return texts.t("span.minutes", n=f"{hours * 60:.0f}")
+        return texts.t("span.hours", language, n=f"{hours:.0f}")
+    return texts.t("span.minutes", language, n=f"{hours * 60:.0f}")
 
 
 def _crossed(reading: findings.Reading, target: Target, severity: Severity,

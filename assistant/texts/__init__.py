@@ -74,6 +74,14 @@ def resolve(code: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def supported(code: str | None) -> str | None:
+    """The catalog `code` names ('es-MX' → 'es'), or None when there is none for it (a
+    phone set to German is not asking for English)."""
+    wanted = (code or "").strip().replace("_", "-").lower()
+    found = resolve(wanted)
+    return found if wanted and wanted.split("-")[0] == found else None
+
+
 def placeholders(text: str) -> set[str]:
     """The names of `text`'s `{placeholders}`."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}

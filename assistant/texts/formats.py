@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_day_names
 from babel.numbers import format_decimal
 
@@ -56,3 +57,8 @@ def number(value: float, language: str | None = None, *, decimals: int = 1) -> s
     """A decimal number with `decimals` places: '6.5'; '6,5'."""
     pattern = "0." + "0" * decimals if decimals else "0"
     return format_decimal(value, pattern, locale=resolve(language))
+
+
+def language_name(code: str) -> str:
+    """A language named in itself, as a patient looks for it: 'English', 'español'."""
+    return str(Locale.parse(resolve(code)).get_display_name(resolve(code)))

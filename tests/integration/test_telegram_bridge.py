@@ -79,7 +79,7 @@ def test_a_patient_enrols_with_a_code_after_agreeing_to_the_notice(bridge: Emula
         stored = db.get(Patient, patient.id)
         assert stored is not None and stored.consent_at is not None
     assert {c["command"] for c in bridge.commands} == {"today", "help", "pause", "resume",
-                                                       "stop"}
+                                                       "language", "stop"}
 
 
 def test_nothing_is_linked_without_agreement(bridge: Emulator) -> None:

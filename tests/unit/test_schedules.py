@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.domain.dues import expand, local_label, to_utc
+from assistant.domain.dues import expand, to_utc
 from assistant.domain.schedules import (
     MAX_COUNT,
     MAX_EVERY_N_DAYS,
@@ -26,6 +26,7 @@ from assistant.domain.schedules import (
 )
 from assistant.domain.zones import place_zone, zone, zone_choices
 from assistant.errors import InvalidSchedule
+from assistant.texts import formats
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -251,10 +252,12 @@ def test_timing_keeps_times_sorted_and_unique() -> None:
     assert shuffled.times_of_day == (time(8), time(20))
 
 
-def test_local_label_is_how_the_patient_reads_the_time() -> None:
-    assert local_label(utc(2026, 11, 24, 7), BERLIN) == "Tue 24 Nov, 08:00"
-    assert local_label(utc(2027, 3, 28, 1), BERLIN) == "Sun 28 Mar, 03:00"
-    assert local_label(utc(2027, 1, 4, 2, 30), KOLKATA) == "Mon 4 Jan, 08:00"
+def test_a_due_time_is_written_in_the_patients_time_zone_and_language() -> None:
+    assert formats.moment(utc(2026, 11, 24, 7).astimezone(BERLIN)) == "Tue 24 Nov, 08:00"
+    assert formats.moment(utc(2027, 3, 28, 1).astimezone(BERLIN)) == "Sun 28 Mar, 03:00"
+    assert formats.moment(utc(2027, 1, 4, 2, 30).astimezone(KOLKATA)) == "Mon 4 Jan, 08:00"
+    assert formats.moment(utc(2026, 11, 24, 19).astimezone(BERLIN), "es") == (
+        "martes 24 de nov a las 20:00")
 
 
 # --- parsing ---------------------------------------------------------------------------

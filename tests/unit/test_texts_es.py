@@ -145,8 +145,7 @@ def test_times_days_and_numbers_in_the_patients_form() -> None:
 
 
 def test_english_forms_are_the_ones_patients_read_today() -> None:
-    """What the code writes now by hand (dues.local_label, actions/plan.py), for when the
-    callers move to `formats`."""
+    """The forms English patients read before the callers moved to `formats`."""
     due = datetime(2026, 11, 24, 8, 0)
     assert formats.moment(due) == "Tue 24 Nov, 08:00"
     assert formats.day(date(2026, 11, 27)) == "Fri 27 Nov"

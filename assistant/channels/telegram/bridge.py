@@ -49,15 +49,23 @@ from assistant.conversation.rasa_client import OnHold
 log = logging.getLogger(__name__)
 STOP_SECONDS = 2.0  # stopping waits this long for the replies in hand to be sent
 
-COMMANDS = [BotCommand("today", texts.t("menu.today")), BotCommand("help", texts.t("menu.help")),
-            BotCommand("pause", texts.t("menu.pause")),
-            BotCommand("resume", texts.t("menu.resume")),
-            BotCommand("stop", texts.t("menu.stop"))]
+# Telegram's command menu, described in each language (the phone's language picks it).
+MENU = {"today": "menu.today", "help": "menu.help", "pause": "menu.pause",
+        "resume": "menu.resume", "language": "menu.language", "stop": "menu.stop"}
 Context = ContextTypes.DEFAULT_TYPE
+
+
+def commands(language: str) -> list[BotCommand]:
+    return [BotCommand(name, texts.t(msgid, language)) for name, msgid in MENU.items()]
 
 
 def _chat(update: Update) -> str | None:
     return str(update.effective_chat.id) if update.effective_chat else None
+
+
+def _phone(update: Update) -> str | None:
+    """The language the user's Telegram is set to ('es', 'pt-br'), if it says."""
+    return update.effective_user.language_code if update.effective_user else None
 
 
 class Bridge:
@@ -80,7 +88,7 @@ class Bridge:
     async def start(self, update: Update, context: Context) -> None:
         """`/start CODE`: show the notice to agree to before the chat is linked."""
         if chat := _chat(update):
-            await self.flow.start(chat, (context.args or [""])[0])
+            await self.flow.start(chat, (context.args or [""])[0], _phone(update))
 
     async def stop(self, update: Update, context: Context) -> None:
         """`/stop`: unlink the chat; nothing more is sent to it."""
@@ -88,17 +96,18 @@ class Bridge:
             await self.flow.stop(chat)
 
     async def command(self, update: Update, context: Context) -> None:
-        """/today, /help, /pause, /resume: the same as saying it in words."""
+        """/language: the choice of languages; /today, /help, /pause, /resume: the same as
+        saying it in words."""
         message, chat = update.effective_message, _chat(update)
         if chat and message and message.text:
             name = message.text.split()[0].lstrip("/").split("@")[0]
-            await self.flow.command(chat, name, self.typing(chat))
+            await self.flow.command(chat, name, self.typing(chat), _phone(update))
 
     async def text(self, update: Update, context: Context) -> None:
         """A text message: to Rasa for a linked chat, how to join for others."""
         message, chat = update.effective_message, _chat(update)
         if chat and message:
-            await self.flow.text(chat, message.text or "", self.typing(chat))
+            await self.flow.text(chat, message.text or "", self.typing(chat), _phone(update))
 
     async def consent(self, update: Update, context: Context) -> None:
         """The notice's buttons: agreeing links the chat to the patient."""
@@ -107,7 +116,16 @@ class Bridge:
             return
         await query.answer()
         await query.edit_message_reply_markup(reply_markup=None)
-        await self.flow.consent(chat, query.data)
+        await self.flow.consent(chat, query.data, _phone(update))
+
+    async def language(self, update: Update, context: Context) -> None:
+        """A language chosen with its button: saved, and confirmed in it."""
+        query, chat = update.callback_query, _chat(update)
+        if query is None or query.data is None or chat is None:
+            return
+        await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
+        await self.flow.choose_language(chat, query.data, _phone(update))
 
     async def dose_button(self, update: Update, context: Context) -> None:
         """Taken / Snooze / Skip on a reminder: recorded directly, Rasa not needed."""
@@ -148,12 +166,12 @@ class Bridge:
     async def unsupported(self, update: Update, context: Context) -> None:
         """Stickers, photos, voice, files: a polite word."""
         if chat := _chat(update):
-            await self.flow.unsupported(chat)
+            await self.flow.unsupported(chat, _phone(update))
 
     async def edited(self, update: Update, context: Context) -> None:
         """Edited messages are not re-read."""
         if chat := _chat(update):
-            await self.flow.edited(chat)
+            await self.flow.edited(chat, _phone(update))
 
     async def error(self, update: object, context: Context) -> None:
         """Log the failure, without the update's content (it may hold health data)."""
@@ -168,8 +186,9 @@ def build_application(bot: Bot, bridge: Bridge) -> Application:  # type: ignore[
     application.add_handlers([
         CommandHandler("start", bridge.start, filters=private),
         CommandHandler("stop", bridge.stop, filters=private),
-        CommandHandler(list(flows.COMMAND_TEXT), bridge.command, filters=private),
+        CommandHandler([*flows.COMMAND_TEXT, "language"], bridge.command, filters=private),
         CallbackQueryHandler(bridge.consent, pattern=rf"^{flows.CONSENT_DATA}"),
+        CallbackQueryHandler(bridge.language, pattern=rf"^{flows.LANGUAGE_DATA}"),
         CallbackQueryHandler(bridge.dose_button, pattern=rf"^{flows.DOSE_DATA}"),
         CallbackQueryHandler(bridge.confirm_button, pattern=rf"^{flows.CONFIRM_DATA}"),
         CallbackQueryHandler(bridge.rasa_button, pattern=r"^[rk]:"),
@@ -188,8 +207,11 @@ async def _connect(application: Application, stop: asyncio.Event) -> bool:  # ty
     while not stop.is_set():
         try:
             done, _ = await or_stop(application.initialize(), stop)
-            if done:
-                await application.bot.set_my_commands(COMMANDS)
+            if done:  # the English menu for every other language
+                for language in texts.languages():
+                    await application.bot.set_my_commands(
+                        commands(language), language_code=None
+                        if language == texts.DEFAULT_LANGUAGE else language)
             return done
         except NetworkError as exc:  # also timeouts; a wrong token is not retried
             log.warning("Telegram Bot API unreachable (%s); trying again in %.0f s",
