@@ -16,6 +16,7 @@ from assistant import texts
 from assistant.domain import parsing, zones
 from assistant.domain.doses import match_medication
 from assistant.services import alerts, doses, medications
+from assistant.services.medications import label_text
 from assistant.services.reminders import dose_label
 from assistant.storage.db import utcnow
 from assistant.storage.models import AlertKind, DoseSchedule, DoseStatus, Medication, Patient
@@ -38,10 +39,9 @@ def _part(part: parsing.PartOfDay, language: str) -> str:
 
 
 def _lines(plan: list[doses.PlannedDose], patient: Patient) -> str:
-    tz = zones.zone(patient.timezone)
-    return "\n".join(f"• {formats.clock(p.due.astimezone(tz), patient.language)} "
-                     f"{dose_label(p.medication)}{_mark(p.status, patient.language)}"
-                     for p in plan)
+    tz, lang = zones.zone(patient.timezone), patient.language
+    return "\n".join(f"• {formats.clock(p.due.astimezone(tz), lang)} "
+                     f"{dose_label(p.medication, lang)}{_mark(p.status, lang)}" for p in plan)
 
 
 def _day_title(day: date, today: date, language: str) -> str:
@@ -87,7 +87,7 @@ class ActionAnswerSchedule(PatientAction):
         if "next" in text or "now" in text:
             nxt = upcoming[0] if upcoming else next(iter(doses.day_plan(db, patient, 1, now)), None)
             dispatcher.utter_message(
-                text=texts.t("plan.next", lang, dose=dose_label(nxt.medication),
+                text=texts.t("plan.next", lang, dose=dose_label(nxt.medication, lang),
                              time=formats.moment(nxt.due.astimezone(tz), lang)) if nxt
                 else texts.t("plan.no_more", lang))
             return []
@@ -124,7 +124,7 @@ class ActionAnswerSchedule(PatientAction):
                 timing = (texts.t("plan.on_days", lang, times=times, days=", ".join(
                     formats.weekday(d, lang, short=True) for d in days))
                           if days is not None else texts.t("plan.every_day", lang, times=times))
-            lines.append(f"• {dose_label(med)}, {timing}")
+            lines.append(f"• {dose_label(med, lang)}, {timing}")
         return texts.t("plan.list", lang, lines="\n".join(lines))
 
 
@@ -203,10 +203,11 @@ class ActionMedicationInfo(PatientAction):
             dispatcher.utter_message(text=texts.t("info.which", lang, names=names))
             return []
         med = found[0]
-        parts = [texts.t("info.purpose", lang, medication=med.label, purpose=med.purpose)
-                 if med.purpose else texts.t("info.no_purpose", lang, name=med.name)]
-        if med.instructions:
-            parts.append(texts.t("info.how", lang, dose=med.dose, instructions=med.instructions))
+        purpose, how = (label_text(med, name, lang) for name in ("purpose", "instructions"))
+        parts = [texts.t("info.purpose", lang, medication=med.label, purpose=purpose)
+                 if purpose else texts.t("info.no_purpose", lang, name=med.name)]
+        if how:
+            parts.append(texts.t("info.how", lang, dose=med.dose, instructions=how))
         dispatcher.utter_message(text="\n".join(parts))
         return []
 

@@ -13,15 +13,17 @@ from zoneinfo import ZoneInfo
 
 from assistant import texts
 from assistant.domain.doses import Action
+from assistant.services.medications import label_text
 from assistant.storage.models import Medication
 from assistant.texts import formats
 
 Buttons = list[list[dict[str, str]]]
 
 
-def dose_label(med: Medication) -> str:
-    """'Metformin 500 mg, 1 tablet, with food'."""
-    parts = [med.label, med.dose, med.instructions]
+def dose_label(med: Medication, language: str | None = None) -> str:
+    """'Metformin 500 mg, 1 tablet, with food': the name as prescribed, the instructions in
+    `language` when the team translated them."""
+    parts = [med.label, med.dose, label_text(med, "instructions", language)]
     return ", ".join(part for part in parts if part)
 
 
@@ -34,7 +36,7 @@ def reminder(med: Medication, due: datetime, tz: ZoneInfo, *, late: bool = False
              nudge: bool = False, language: str | None = None) -> str:
     when = local_time(due, tz, language)
     said = "reminder.nudge" if nudge else "reminder.late" if late else "reminder.due"
-    return texts.t(said, language, dose=dose_label(med), time=when)
+    return texts.t(said, language, dose=dose_label(med, language), time=when)
 
 
 def dose_buttons(occurrence_id: int, snooze_minutes: int, language: str | None = None) -> Buttons:

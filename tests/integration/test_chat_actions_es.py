@@ -70,3 +70,24 @@ async def test_pause_and_an_unknown_dose_are_answered_in_spanish(db_url: str) ->
     assert said == [t("reminders.paused", "es")]
     said, _, _ = await run(actions.ActionConfirmDose, patient, "took it", "confirm_dose")
     assert said == [t("dose.nothing_waiting", "es")]
+
+
+async def test_the_teams_spanish_label_texts_are_what_a_spanish_patient_reads(
+        db_url: str) -> None:
+    patient = _spanish(noon_zone())
+    with session() as db:
+        med = medications.add_medication(
+            db, patient=db.get(Patient, patient.id), name="Metformin", strength="500 mg",
+            instructions="with food", purpose="Lowers blood sugar.", actor="test",
+            schedule=ScheduleSpec(times=("20:00",)))
+        medications.translate_label(db, med, "es", {"instructions": "con comida",
+                                                    "purpose": "Baja el azúcar en sangre."},
+                                    actor="test")
+    said, _, _ = await run(actions.ActionMedicationInfo, patient, "what is metformin for",
+                           "ask_medication_info")
+    assert said == ["\n".join([
+        t("info.purpose", "es", medication="Metformin 500 mg", purpose="Baja el azúcar en sangre."),
+        t("info.how", "es", dose="1 tablet", instructions="con comida")])]
+    said, _, _ = await run(actions.ActionAnswerSchedule, patient, "list my medications",
+                           "ask_schedule")
+    assert "• Metformin 500 mg, 1 tablet, con comida, " in said[0]
