@@ -6,6 +6,11 @@ and a weaker regularisation recognise intents better (5-fold cross-validated mac
 0.94 against 0.91) and train in seconds. Matches of the training data's regexes and
 lookup tables become extra words ("__blood_pressure__"), so "142/91" means a reading
 whatever the numbers.
+
+With Spanish beside English (one model for both, README "Languages"), accents are ignored
+(patients write "recuérdame" and "recuerdame" alike) and the regularisation is weaker still
+(C 300 rather than 30): Spanish 5-fold cross-validated macro-F1 0.927 against 0.919,
+English 0.934 either way (a replica of this component in scikit-learn, same folds).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ MODEL_FILE = "intent_classifier.joblib"
 class TfidfIntentClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 30.0, "word_ngrams": [1, 2], "char_ngrams": [1, 5], "ranking_length": 10,
+        return {"C": 300.0, "word_ngrams": [1, 2], "char_ngrams": [1, 5], "ranking_length": 10,
                 "random_state": 7}
 
     def __init__(self, config: dict[str, Any], storage: ModelStorage, resource: Resource,
@@ -66,9 +71,9 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         words, chars = self.config["word_ngrams"], self.config["char_ngrams"]
         self.pipeline = make_pipeline(
             make_union(TfidfVectorizer(sublinear_tf=True, ngram_range=tuple(words),
-                                       token_pattern=r"(?u)\b\w+\b"),
+                                       token_pattern=r"(?u)\b\w+\b", strip_accents="unicode"),
                        TfidfVectorizer(sublinear_tf=True, analyzer="char_wb",
-                                       ngram_range=tuple(chars))),
+                                       ngram_range=tuple(chars), strip_accents="unicode")),
             LogisticRegression(C=self.config["C"], class_weight="balanced", max_iter=3000,
                                random_state=self.config["random_state"]))
         self.pipeline.fit([self._text(e) for e in examples], [e.get(INTENT) for e in examples])
