@@ -25,9 +25,9 @@ about 7 ms of CPU a message (PTB, httpx, four Redis scripts, the outbox's record
 2-core machine shared with other work they delivered about 80 messages a second at a rate
 of 150, so `RATE` is 100 (the senders, not the emulator at ~1 ms a message, are the
 bottleneck). With the bridges, the balancer and the patients' updates beside them, the
-burst went at 67 to 76 a second: 10,000 reminders (2,500 chats × 4) take 2 to 2.5
+burst went at 66 to 81 a second: 10,000 reminders (2,500 chats × 4) take 2 to 2.5
 minutes, plus 30 to 60 s for seven Python processes to start and stop on a loaded machine.
-20,000 would take over 5 minutes there. bench/scale_out.py runs the same at the real limit,
+20,000 would take 4.5 to 5.5 minutes there. bench/scale_out.py runs the same at the real limit,
 without bridges.
 """
 
