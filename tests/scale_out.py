@@ -10,13 +10,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import func, insert, select, text
+from sqlmodel import col
 
 from assistant.storage.db import make_engine, utcnow
 from assistant.storage.models import (
@@ -139,15 +142,18 @@ class Fleet:
     def __init__(self, logs: Path, env: dict[str, str]) -> None:
         self.logs, self.env = logs, env
         self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self._own: dict[str, dict[str, str]] = {}  # each process's own settings
         self._files: list[IO[bytes]] = []
 
-    def start(self, name: str, role: str) -> None:
+    def start(self, name: str, role: str, env: dict[str, str] | None = None) -> None:
+        """Start (or start again, with the settings it had) the process `name`."""
+        own = self._own.setdefault(name, env or {})
         self.logs.mkdir(parents=True, exist_ok=True)
         out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed on exit
         self._files.append(out)
         self.running[name] = subprocess.Popen(
             [sys.executable, "-m", "assistant", "run", "--only", role], cwd=REPO,
-            env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
+            env={**os.environ, **self.env, **own}, stdout=out, stderr=subprocess.STDOUT)
 
     def wait_started(self, timeout: float = 60) -> None:
         """Until every process has said it started (its log's "started" line)."""
@@ -180,3 +186,80 @@ class Fleet:
                 process.wait()
         for out in self._files:
             out.close()
+
+
+@dataclass
+class Act:
+    """What one patient did through the bridges, and when (monotonic)."""
+
+    chat: int
+    at: float
+    reminder: Sent           # the reminder whose Taken was pressed
+    query: str               # the press's callback query id
+    sticker: bool            # a sticker sent too (answered with a message, no Rasa)
+
+
+class Patients:
+    """During a burst, every `every` seconds a patient whose first reminder has just arrived
+    presses its Taken button, and every other one sends a sticker as well (their other
+    reminders are still to come: the sticker's answer competes with them). Through the
+    emulator's webhook, so through the balancer and the bridges. Run in a thread until
+    `stop()`."""
+
+    def __init__(self, emulator: Emulator, every: float) -> None:
+        self.emulator, self.every = emulator, every
+        self.acts: list[Act] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        done, looked = set[int](), 0
+        while not self._stop.wait(self.every):
+            sent = list(self.emulator.sent)
+            fresh = [m for m in sent[looked:] if m.chat_id not in done and taken_data(m)]
+            looked = len(sent)
+            if not fresh:
+                continue
+            reminder = fresh[-1]  # the newest: its chat's others are the likeliest to wait
+            done.add(reminder.chat_id)
+            sticker = len(self.acts) % 2 == 1
+            at = time.monotonic()
+            query = self.emulator.inject_callback(reminder.chat_id, reminder,
+                                                  taken_data(reminder))
+            if sticker:
+                self.emulator.inject_sticker(reminder.chat_id)
+            self.acts.append(Act(reminder.chat_id, at, reminder, query, sticker))
+
+    def __enter__(self) -> Patients:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def taken_data(message: Sent) -> str:
+    """The data of the reminder's Taken button ("" when it has none)."""
+    return next((data for _, data in message.buttons
+                 if data.startswith("dose:") and data.endswith(":taken")), "")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def taken(url: str, occurrences: list[int | None]) -> int:
+    """How many of these doses are recorded taken, by a button."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(select(func.count()).select_from(DoseOccurrence).where(
+            col(DoseOccurrence.id).in_([o for o in occurrences if o is not None]),
+            DoseOccurrence.status == "taken",
+            DoseOccurrence.outcome_source == "button")).scalar_one()
+    engine.dispose()
+    return int(found)

@@ -11,6 +11,11 @@ Once the bot calls setWebhook (with a loopback URL), the updates are no longer h
 by getUpdates (409, as Telegram does) but posted to that URL with the secret token, each
 until it is answered 2xx: again after a non-2xx answer, a refused connection or no answer
 within `webhook_timeout`; `deliveries` records each attempt.
+
+The limits count what Telegram's limits are about, messages sent (sendMessage): an
+answerCallbackQuery, an edit (editMessageText, editMessageReplyMarkup) or a chat action is
+not a message and is let through uncounted (Telegram documents no limit for them), but
+recorded with the moment it came (`answered_at`, `edited_at`).
 """
 
 from __future__ import annotations
@@ -96,6 +101,8 @@ class Emulator:
     sent: list[Sent] = field(default_factory=list)
     edits: list[dict[str, Any]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
+    answered_at: dict[str, float] = field(default_factory=dict)  # query id: first answer
+    edited_at: dict[tuple[int, int], float] = field(default_factory=dict)  # (chat, message)
     commands: list[dict[str, Any]] = field(default_factory=list)  # the menu for any language
     # setMyCommands' menus by their language_code ("" for the one for any language)
     menus: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -435,10 +442,14 @@ class Emulator:
         if method in ("editMessageText", "editMessageReplyMarkup"):
             with self._lock:
                 self.edits.append(params)
+                edited = (int(params.get("chat_id") or 0), int(params.get("message_id") or 0))
+                self.edited_at.setdefault(edited, time.monotonic())
             return True
         if method == "answerCallbackQuery":
             with self._lock:
                 self.answered.append(str(params.get("callback_query_id")))
+                self.answered_at.setdefault(str(params.get("callback_query_id")),
+                                            time.monotonic())
             return True
         if method == "sendChatAction":
             with self._lock:

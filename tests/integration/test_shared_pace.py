@@ -81,3 +81,29 @@ def test_a_429_in_one_process_pauses_the_bot_in_every_process(shared: Emulator) 
 
     assert asyncio.run(pause_and_time()) >= 1.4
     assert len(shared.sent) == 1
+
+
+def test_a_reply_goes_before_the_outbox_s_messages_waiting_for_its_chat(
+        shared: Emulator) -> None:
+    """A sender has four reminders for one chat (one a second); a bridge's reply to that
+    chat, asked for once the first is out, goes next, not after the other three."""
+    async def send() -> None:
+        outbox = TelegramSender.from_settings(get_settings())
+        bridge = TelegramSender.from_settings(get_settings())
+
+        async def recorded(message_id: int) -> None:
+            """The outbox's own sends are recorded; nothing to record here."""
+
+        async with outbox.bot, bridge.bot:
+            queued = [asyncio.ensure_future(outbox.send("6200", f"Reminder {n}", [],
+                                                        recorded=recorded))
+                      for n in range(4)]
+            while not shared.messages_to(6200):
+                await asyncio.sleep(0.01)
+            await bridge.send("6200", "Reply", [])
+            await asyncio.gather(*queued)
+
+    asyncio.run(send())
+    assert [m.text for m in shared.messages_to(6200)] == [
+        "Reminder 0", "Reply", "Reminder 1", "Reminder 2", "Reminder 3"]
+    assert shared.too_many_requests == 0

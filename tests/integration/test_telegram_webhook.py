@@ -7,21 +7,14 @@ other once its lease runs out. No Rasa runs here."""
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import signal
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from assistant import metrics
 from assistant.config import get_settings
@@ -34,67 +27,11 @@ from tests.integration.test_telegram_bridge import _code, _patient
 from tests.processes import Terminal
 from tests.telegram_emulator import Emulator
 from tests.telegram_fixtures import Running, serve_telegram
+from tests.webhook_balancer import HEADER, Balancer
 
 CHAT = 4343
 SECRET = "webhook-secret-of-the-tests"
 LEASE = 2.0  # seconds: short, so that a dead bridge's update is taken over soon
-HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-@dataclass
-class Balancer:
-    """A round-robin load balancer: each request to the next bridge in turn, whatever
-    became of the one before (a dead bridge's turn is a 502)."""
-
-    backends: list[str]
-    seen: list[tuple[int, int | None, int]] = field(default_factory=list)  # bridge, update, status
-
-    def __post_init__(self) -> None:
-        self._turns = itertools.count()
-        self.port = free_port()
-        app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def forward(self, request: Request) -> Response:
-        turn = next(self._turns) % len(self.backends)
-        body = await request.body()
-        headers = {k: v for k, v in request.headers.items() if k.lower() == HEADER.lower()}
-        headers["content-type"] = request.headers.get("content-type", "")
-        try:
-            async with httpx.AsyncClient(timeout=120) as client:
-                answer = await client.request(request.method,
-                                              f"{self.backends[turn]}{request.url.path}",
-                                              content=body, headers=headers)
-            status, content = answer.status_code, answer.content
-        except httpx.HTTPError:
-            status, content = 502, b""
-        update_id = None
-        with contextlib.suppress(ValueError, TypeError, AttributeError):
-            update_id = json.loads(body).get("update_id")
-        self.seen.append((turn, update_id, status))
-        return Response(content, status)
-
-    def bridges_of(self, update_id: int) -> list[tuple[int, int]]:
-        """(bridge, status) of each time the update went through."""
-        return [(turn, status) for turn, seen, status in self.seen if seen == update_id]
-
-    def __enter__(self) -> Balancer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the load balancer did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass

@@ -30,7 +30,19 @@ redis.call('ZADD', KEYS[1], 'XX', now + 1000, ARGV[1])
 return 0
 
 -- script: chat
--- KEYS: the chat's key, pause. ARGV: this send's id, hold ms. 0: go; else ms to wait.
+-- KEYS: the chat's key, pause, the chat's waiting replies. ARGV: this send's id, hold ms,
+-- "reply" or "queued" (the outbox's). 0: go; else ms to wait. A reply waiting marks the
+-- chat at each ask (for 2 s: a bridge that died stops counting); queued sends to the chat
+-- wait while one is marked, so the reply is next once the chat's interval is over.
 local paused = redis.call('PTTL', KEYS[2]); if paused > 0 then return paused end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local reply = ARGV[3] == 'reply'
+if reply then
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', 2000)
+elseif redis.call('EXISTS', KEYS[3]) == 1 then
+  return math.max(1, redis.call('PTTL', KEYS[3]))
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if reply and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+  return 0
+end
 return math.max(1, redis.call('PTTL', KEYS[1]))

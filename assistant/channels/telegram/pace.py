@@ -4,6 +4,10 @@ every process that sends as the bot (`SharedPace`, when `CARELOOP_REDIS_URL` is 
 
 A message counts against both limits from the moment it leaves until its answer is back
 plus the limit's interval (Telegram counts it when it arrives, which the sender cannot see).
+A reply (the bridge's answer to a patient) goes before the outbox's messages waiting for its
+chat; among messages to different chats the bot's budget is first come, first served, and
+the outbox keeps at most one send per sender reserved in it (sender.py), so a reply waits
+behind a few sends at most, never behind the queue of reminders.
 In Redis each step is one Lua script on Redis's own clock, so processes on several
 machines neither race nor disagree about the time; a process that dies mid-send frees its
 place after `HOLD_MS`."""
@@ -76,13 +80,15 @@ class BotPace:
 
 
 class Pace(Protocol):
-    def chat(self, chat_id: str) -> contextlib.AbstractAsyncContextManager[None]: ...
+    def chat(self, chat_id: str, *,
+             reply: bool = False) -> contextlib.AbstractAsyncContextManager[None]: ...
     def bot(self) -> contextlib.AbstractAsyncContextManager[None]: ...
     async def pause(self, seconds: float) -> None: ...
 
 
 class LocalPace:
-    """The limits for one process: enough when one process sends as the bot."""
+    """The limits for one process: enough when one process sends as the bot (its messages
+to a chat then go in the order they were sent: a reply's precedence needs `SharedPace`)."""
 
     def __init__(self, rate: float, chat_interval: float) -> None:
         self._bot = BotPace(rate)
@@ -91,7 +97,7 @@ class LocalPace:
         self._paused_until = 0.0
 
     @contextlib.asynccontextmanager
-    async def chat(self, chat_id: str) -> AsyncIterator[None]:
+    async def chat(self, chat_id: str, *, reply: bool = False) -> AsyncIterator[None]:
         wait = max(self._chat_next.get(chat_id, 0.0), self._paused_until) - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -127,9 +133,13 @@ class SharedPace:
             await asyncio.sleep((wait if wait <= 1000 else POLL_MS) / 1000)
 
     @contextlib.asynccontextmanager
-    async def chat(self, chat_id: str) -> AsyncIterator[None]:
+    async def chat(self, chat_id: str, *, reply: bool = False) -> AsyncIterator[None]:
+        """The chat's turn: one message a second. A `reply` goes before the queued (the
+        outbox's) messages waiting for the chat."""
         key, me = f"{self._key}:chat:{chat_id}", secrets.token_hex(8)
-        await self._until_zero(self._chat_script, [key, f"{self._key}:pause"], [me, HOLD_MS])
+        await self._until_zero(self._chat_script,
+                               [key, f"{self._key}:pause", f"{key}:replies"],
+                               [me, HOLD_MS, "reply" if reply else "queued"])
         try:
             yield
         finally:

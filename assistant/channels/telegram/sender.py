@@ -107,7 +107,9 @@ class TelegramSender:
                 try:
                     # The chat's wait first, outside `in_doubt`; the bot's inside, so
                     # that a crash leaves at most one send counted in the bot's budget.
-                    async with self.pace.chat(chat_id), in_doubt, self.pace.bot():
+                    # A reply (not the outbox's) goes before the outbox's to its chat.
+                    async with self.pace.chat(chat_id, reply=not one_at_a_time), in_doubt, \
+                            self.pace.bot():
                         message = await self.bot.send_message(chat_id=chat_id, text=text,
                                                                reply_markup=markup)
                         if recorded is not None:
