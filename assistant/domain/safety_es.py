@@ -4,7 +4,11 @@ asking for a diagnosis (`is_diagnosis_question`).
 Data: one regular expression per way of saying something that needs help now, grouped
 as the English list is (chest, breathing, bleeding, headache, allergy, stroke,
 consciousness, too much medicine, self-harm, asking for help), plus a very low sugar
-with confusion. The guard checks every language's list whatever the patient's language
+with confusion or a sugar reading of 20 to 54. Spanish goes further than the English list
+where the Spanish examples do: "urgente", "¡ayúdenme!", a pain in the heart, an overdose
+told by amount ("diez pastillas", "un bote de pastillas", "me pasé con la insulina").
+
+The guard checks every language's list whatever the patient's language
 (a patient set to English may write Spanish), on a text already lower-cased with its
 accents removed (`safety.plain`: "opresión" is read "opresion", "ñ" is "n"): patterns
 are written without accents. Like the English ones, they take a negation as no reason
@@ -35,6 +39,13 @@ _PACK = r"(?:caja|bote|frasco|blister|paquete|envase|tira)"
 # "me muero de hambre", "me voy a morir de risa": a way of speaking, not dying.
 _NOT_REALLY = (r"(?! (?:de|por) (?:hambre|risa|ganas|sueno|frio|calor|aburrimiento|sed|"
                r"verguenza))")
+# "de hoy", "de esta noche", or a question about a period ("¿me he tomado todas las
+# pastillas esta semana?"): taking the day's pills, asking about adherence. The English
+# guard reads "took all the pills" alone as no emergency; this one only lets these go.
+_PERIOD = (r"(?:hoy|esta|este|la manana|la tarde|la noche|anoche|ayer|mediodia|desayuno|"
+           r"la cena|la comida|manana)")
+_NOT_A_PERIOD = (rf"(?! (?:de|para|del) {_PERIOD})"
+                 rf"(?! (?:hoy|esta semana|este mes|esta manana|esta noche|ayer)\b[^.!;]*\?)")
 
 RED_FLAGS = [
     # corazón: dolor, opresión o peso en el pecho
@@ -44,6 +55,10 @@ RED_FLAGS = [
     r"\binfarto\b",
     r"\bataque (?:al|de|del) corazon\b",
     r"\bse (?:(?:me|le) )?(?:paro|detuvo|ha parado) el corazon\b",
+    r"\bataque cardiaco\b",  # not "ritmo cardiaco", not "es del corazón?"
+    rf"\b(?:{_PAIN}|dolor\w*)\b[^.?!;]{{0,20}}\b(?:el|mi|su|del|al) corazon\b",
+    rf"\bcorazon\b[^.?!;]{{0,20}}?\b{_PAIN}",
+    r"\b(?:me|le) (?:esta|estan) dando algo (?:en el|del|al) corazon",
     # respiración y color
     rf"{_CANT} (?:casi |ni |bien |apenas |casi ni )?{_BREATHE}\b(?! (?:bien )?por la nariz)",
     r"\bapenas (?:puedo |puede )?respir",
@@ -56,6 +71,14 @@ RED_FLAGS = [
     r"\batragant\w*",
     r"\bno (?:esta )?respir(?:a|o|ando)\b(?! (?:bien )?por la nariz)",
     r"\bdej\w* de respirar",
+    r"\brespir\w* (?:(?:muy|super|fatal) mal|fatal)\b(?! por la nariz)",
+    r"\bno (?:me |le )?llega (?:el |nada de )?aire\b",
+    r"\basfixi\w*",
+    rf"{_CANT} (?:coger|agarrar|tomar|meter) (?:el )?aire\b",
+    r"\b(?:me|se|le) (?:quedo|queda|estoy quedando|esta quedando) sin (?:aire|respiracion)\b",
+    rf"{_CANT} (?:\w+ )?ni respirar\b",
+    rf"{_CANT} respirar por la nariz ni (?:por )?la boca",
+    r"\b(?:esta|se ha puesto) (?:morad|azul)[oa]\b",
     r"\b(?:labios?|cara|dedos?|piel|lengua) (?:\w+ ){0,2}(?:morad|azul|gris|cianotic)\w*",
     r"\b(?:se (?:puso|pone|esta poniendo|ha puesto)|poniendose) (?:morad|azul)\w*",
     # sangrado
@@ -69,6 +92,11 @@ RED_FLAGS = [
     r"\bdesangr\w*",
     r"\b(?:mucha|muchisima|demasiada) sangre\b",
     r"\bperdiendo (?:mucha )?sangre",
+    r"\bsangr(?:o|a|e|ando)\w* (?:mucho|muchisimo|sin parar|a chorros|demasiado)",
+    r"\bno (?:me |le |se )?(?:para|deja) de (?:salir|echar|caer) sangre",
+    r"\bno (?:se )?(?:para|detiene|corta) la sangre",
+    r"\bsangre negra\b",  # dark blood in the stool: a bleed inside
+    r"\bsangre por (?:la boca|los oidos)",
     # dolor de cabeza repentino, el peor de su vida
     r"\bpeor dolor de cabe[sz]a",
     r"\bdolor de cabe[sz]a (?:\w+ ){0,2}(?:repentin|subit|explosiv)\w*",
@@ -83,6 +111,7 @@ RED_FLAGS = [
     (r"\b(?:hinch|inflam)\w*\b[^.?!;]{0,15}"
      r"\b(?:la |los |el |mi |su )?(?:lengua|labios?|cara|boca)\b"),
     r"\banafila\w*",
+    r"\b(?:me|se) (?:estoy|esta) hinchando\b(?! (?:los|las|el|la|un|una) )",
     r"\breaccion alergica (?:muy )?(?:grave|fuerte|severa|seria)",
     r"\b(?:grave|fuerte|severa|seria) reaccion alergica",
     # ictus: cara caída, brazo o pierna sin fuerza, habla arrastrada
@@ -109,6 +138,13 @@ RED_FLAGS = [
     r"\bde (?:repente|golpe|pronto)\b[^.?!;]{0,20}\bhabl\w* (?:raro|rara|extrano|extrana|mal)\b",
     r"\bno (?:le|me) salen las palabras",
     rf"\bse {_WHO} traba la lengua",
+    (rf"\bse {_WHO} (?:ha|han) (?:torcido|caido|dormido|paralizado) "
+     r"(?:la |media )?(?:cara|boca)"),
+    (rf"\bse {_WHO} (?:duerme|ha dormido|esta durmiendo) "
+     r"(?:el |la |medio )?(?:brazo|pierna|lado|cuerpo)"),
+    # "no puedo hablar ahora, estoy en el trabajo" is busy; "ni hablar" is no
+    (r"\bno (?:puedo|puede|pueo) (?:ni )?hablar\b(?! (?:ahora|ahorita|en este momento|contigo|con|"
+     r"por telefono|hoy|luego|mucho))(?!,? (?:estoy|que estoy|luego|despues))"),
     # conciencia y convulsiones
     r"\bdesmay\w*",
     r"\bdesvaneci\w*",
@@ -118,6 +154,10 @@ RED_FLAGS = [
     r"\bno (?:responde|reacciona)\b",
     r"\bno (?:se )?despierta\b",
     r"\bno (?:puedo|logro|consigo) despertarl\w*",
+    r"\bno (?:puedo|puede|logro|consigo|podemos) despertar (?:a|al)\b",
+    r"\bperd\w* el sentido\b(?! del? )",  # not "el sentido del gusto"
+    (r"\b(?:ha tenido|tuvo|esta teniendo) un ataque\b"
+     r"(?! de (?:risa|tos|ansiedad|panico|nervios|celos|hambre))"),
     r"\bse desplomo\b",
     (r"\b(?:me|se) (?:cai|cayo|he caido|ha caido)\b[^.?!;]{0,30}"
      r"\bno (?:me |se )?(?:puedo|puede) levantar"),
@@ -135,12 +175,28 @@ RED_FLAGS = [
     rf"\b{_ATE} (?:\w+ ){{0,3}}{_PILLS}",
     r"\btodas las (?:pastillas|pildoras|tabletas|capsulas|comprimidos) de(?:l| la| el) " + _PACK,
     rf"\b{_TOOK} \d{{2,}} {_PILLS}",
-    rf"\b{_TOOK} (?:todas las|muchas|muchisimas|un monton de|un punado de|montones de) {_PILLS}"
-    r"(?! (?:de|para|del) (?:hoy|esta|este|la manana|la tarde|la noche|anoche|ayer|mediodia|"
-    r"desayuno|la cena|la comida|manana))",
+    (rf"\b{_TOOK} (?:todas las|muchas|muchisimas|un monton de|un punado de|montones de) {_PILLS}"
+     + _NOT_A_PERIOD),
     r"\bse (?:ha |han )?(?:tomado|tomo|tomaron|tragado|trago|tragaron) mis (?:\w+ )?" + _PILLS,
     r"\binsulina de mas\b", r"\bde mas (?:de )?insulina\b",
     r"\b(?:el )?doble (?:de (?:la )?dosis )?de (?:mi |la )?insulina\b",
+    r"\b(?:el )?triple (?:de (?:la )?dosis )?de (?:mi |la )?insulina\b",
+    rf"\b{_SWALLOWED} (?:un|una|medio|media) {_PACK} (?:entero |entera )?de {_PILLS}",
+    rf"\b{_TOOK} el (?:doble|triple) de {_PILLS}",
+    (rf"\b{_TOOK} (?:diez|once|doce|quince|veinte|treinta|cuarenta|cincuenta|cien) "
+     rf"{_PILLS}"),  # as "\d{{2,}}" above
+    rf"\b{_TOOK} (?:todas )?(?:\w+ ){{0,2}}{_PILLS} (?:de golpe|de una vez|juntas|a la vez)",
+    rf"\bse (?:ha )?(?:tomado|tomo|tragado|trago) todas sus {_PILLS}" + _NOT_A_PERIOD,
+    rf"\bse (?:ha |han )?(?:tragado|trago|tragaron) (?:unas|algunas|varias|muchas) {_PILLS}",
+    (r"\b(?:voy a|quiero|pienso) (?:tomarme|tragarme) (?:todas (?:las|mis) "
+     rf"{_PILLS}|(?:el|un|la|una) {_PACK}\b)" + _NOT_A_PERIOD),
+    rf"\b{_SWALLOWED} (?:el jarabe (?:entero|completo)|todo el jarabe)",
+    rf"\b{_PILLS} de mas\b",
+    r"\bdemasiad[oa]s? (?:\w+ ){0,2}(?:medicacion|medicaciones|jarabe)\b",
+    (r"\b(?:me|se) (?:pase|paso|he pasado|ha pasado) con (?:la |las |el |los |mi |mis |su |sus )?"
+     r"(?:insulina|pastillas|dosis|medicacion|medicinas|medicamentos|pildoras|comprimidos)"),
+    (r"\b(?:me|se) (?:puse|puso|inyecte|inyecto|he puesto|ha puesto|he inyectado) "
+     r"(?:(?:mucha|muchisima|tanta) insulina|(?:la )?insulina (?:dos|tres) veces)"),
     # autolesión y suicidio ("suicid" lo recoge también la lista inglesa)
     r"\bsui?[cs]id",
     r"\b(?:quiero|kiero|qiero|quisiera|deseo|queria) morir",
@@ -148,6 +204,17 @@ RED_FLAGS = [
     r"\b(?:quiero|kiero|deseo|ojala|quisiera) (?:estar|estuviera) muert[oa]",
     r"\b(?:mejor (?:estar|estaria)|(?:estaria|estariamos) mejor) muert[oa]",
     r"\bmatarme\b",
+    r"\bdejar de vivir\b",
+    r"\bojala (?:me muriera|me muera|morirme|no despertar\w*)\b",
+    r"\bprefiero (?:estar )?muert[oa]",
+    r"\b(?:pienso|pensando) (?:mucho )?en morir",
+    (r"\b(?:me (?:voy a|quiero|kiero|pienso) (?:tirar|lanzar|arrojar)|tirarme|lanzarme) "
+     r"(?:por|de|desde|a|bajo) (?:la|el|un|una|las) (?:ventana|puente|balcon|tren|metro|vias|"
+     r"edificio|azotea|precipicio|acantilado|coche)"),
+    (r"\bme (?:voy a|quiero) cortar(?:me)?(?:\s*[.,!;]|$| otra vez| las venas| los brazos|"
+     r" las munecas| a proposito)"),
+    r"\bme (?:he )?cortado (?:a proposito|las venas|los brazos|las munecas)",
+    r"\bme (?:he hecho|hice|hago|estoy haciendo) cortes\b",
     r"\bme (?:voy a|quiero|kiero|pienso) matar\b",
     r"\bquitar(?:me|se)? la vida",
     r"\bacabar con (?:mi vida|todo|mi sufrimiento)",
@@ -174,11 +241,23 @@ RED_FLAGS = [
     r"\bsocorro\b(?!,? (?:no (?:se|entiendo)|como))",  # "socorro, no sé usar esto"
     r"\bauxilio\b",
     r"\bllam\w* (?:al |a )?(?:911|112|061|999)\b",
+    # "ayuda", "ayúdame", "necesito ayuda" ask how to use the app (as "help" does in English)
+    r"\burgente\b",
+    r"\bayuda+,? (?:urgente|rapido|ya\b|ayuda)",
+    r"\bnecesito ayuda (?:ya|urgente|rapido|ahora mismo)\b",
+    r"\bayud(?:e|a)nme\b",  # calling to people around: "¡ayúdenme!"
+    r"\b(?:que )?alguien (?:me|nos|le) ayude\b",
+    r"\b(?:manden|mande|envien|mandad|traigan) (?:una )?ayuda\b",
+    r"\bes (?:muy )?grave,? ayuda",
+    r"\bir a urgencias (?:ya|ahora mismo|inmediatamente|corriendo)\b",
     # azúcar muy baja con confusión (hipoglucemia grave)
     (r"\b(?:azucar|glucosa|glucemia)\b[^.?!;]{0,30}(?:\bbaj[ao]\b|\d)[^.?!;]{0,40}"
      r"\b(?:confu(?:s|nd)\w*|desorientad\w*|no (?:reacciona|responde)|no sabe (?:donde|lo que)|"
      r"desmay\w*|no (?:puede|puedo) (?:tragar|pensar))"),
     r"\bhipoglu?cemia (?:muy )?(?:grave|severa|fuerte)",
+    # 20 to 54: a severe low in mg/dl, a severe high in mmol/l ("azúcar 7,2" is neither)
+    r"\b(?:azucar|glucosa|glucemia|glicemia)\b[^.?!;\d]{0,20}\b(?:[2-4]\d|5[0-4])\b(?![.,]\d)",
+    r"\bbajada de (?:azucar|glucosa) (?:muy )?(?:fuerte|grave|severa)",
 ]
 
 

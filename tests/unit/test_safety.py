@@ -152,8 +152,10 @@ def _examples(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-NLU_FILES = [REPO / "tests" / "rasa_data" / "nlu_heldout.yml",
-             *sorted((REPO / "nlu_data").glob("nlu*.yml"))]
+NLU_FILES = [*sorted((REPO / "tests" / "rasa_data").glob("nlu_heldout*.yml")),
+             *sorted((REPO / "nlu_data").glob("nlu*.yml")),
+             *sorted(path for path in (REPO / "nlu_data" / "es").glob("*.yml")
+                     if path.stem not in {"lookups", "regexes", "synonyms"})]
 
 
 @pytest.mark.parametrize("path", NLU_FILES, ids=lambda path: path.name)
