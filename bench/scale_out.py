@@ -16,12 +16,10 @@ Redis: redis-server on PATH.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -30,7 +28,7 @@ from sqlalchemy.engine import make_url
 from assistant.storage.db import make_engine, utcnow
 from assistant.storage.migrate import upgrade
 from bench.telegram_send import redis_server
-from tests.conftest import PrivatePostgres, _pg_admin
+from tests.conftest import _pg_admin, running_postgres
 from tests.scale_out import (
     Fleet,
     busiest_second,
@@ -44,21 +42,6 @@ from tests.scale_out import (
 from tests.telegram_emulator import Emulator, Server
 
 TOKEN = "123456:BENCH-token-for-the-local-emulator"
-
-
-@contextlib.contextmanager
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server where databases may be created."""
-    given = os.environ.get("CARELOOP_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    server = PrivatePostgres()
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.remove()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -134,7 +117,7 @@ def main() -> None:
                         help="skip the one-sender baseline")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
     args = parser.parse_args()
-    with postgres() as server, redis_server() as redis_url, \
+    with running_postgres() as server, redis_server() as redis_url, \
             tempfile.TemporaryDirectory() as tmp:
         logs = args.logs or Path(tmp)
         if not args.only_several:

@@ -12,6 +12,7 @@ fails if any is left at its end. The leftovers are killed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -238,6 +239,13 @@ class PrivatePostgres:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server URL (database `postgres`) where tests may create databases."""
+    with running_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[str]:
+    """`CARELOOP_TEST_POSTGRES_URL`, else a private server for the time of the block."""
     given = os.environ.get("CARELOOP_TEST_POSTGRES_URL")
     if given:
         yield given

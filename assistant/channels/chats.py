@@ -80,7 +80,7 @@ class Chats:
             self._languages[chat_id] = patient.language
         return patient
 
-    async def _language(self, chat_id: str, phone: str | None) -> str:
+    async def language(self, chat_id: str, phone: str | None = None) -> str:
         """The chat's language: its patient's, else the phone's (English if unsupported)."""
         try:
             patient = await self._linked(chat_id)

@@ -59,6 +59,7 @@ class Console:
         self.chat_id = chat_id
         self.out = out
         self.choices: dict[str, str] = {}  # number → button data
+        self.language: str | None = None  # the patient's, for the console's own lines
         self._ids = itertools.count(1)
 
     def show(self, text: str, choices: list[tuple[str, str]]) -> int:
@@ -91,7 +92,7 @@ class Console:
             nonlocal shown
             if not shown:
                 shown = True
-                self.show(texts.t("console.hold"), [])
+                self.show(texts.t("console.hold", self.language), [])
 
         return notice
 
@@ -109,7 +110,9 @@ class Console:
                 await flow.rasa_button(chat, choice, self.on_hold())
         except Exception:
             log.exception("chat turn failed")
-            self.show(texts.t("console.failed"), [])
+            self.show(texts.t("console.failed", self.language), [])
+        else:  # the patient may have chosen another language ("en español, por favor")
+            self.language = await flow.language(chat)
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Chat until the patient types /quit, input ends or `stop` is set."""
@@ -123,7 +126,8 @@ class Console:
         # flow keeps them in order.
         answering = set[asyncio.Task[None]]()
         lines, stopped = await _lines(), asyncio.ensure_future(stop.wait())
-        self.show(texts.t("console.greeting"), [])
+        self.language = await flow.language(self.chat_id)
+        self.show(texts.t("console.greeting", self.language), [])
         try:
             while True:
                 line = asyncio.ensure_future(lines.get())
@@ -136,15 +140,16 @@ class Console:
                     break
                 text = typed.strip()
                 if not text:
-                    self.show(texts.t("console.empty"), [])
+                    self.show(texts.t("console.empty", self.language), [])
                     continue
                 choice, self.choices = self.choices.get(text), {}
                 if choice and choice.startswith(flows.DOSE_DATA):
                     outcome = await flow.dose_button(self.chat_id, choice)
-                    self.show(outcome or texts.t("console.expired"), [])
+                    self.show(outcome or texts.t("console.expired", self.language), [])
                 elif choice and choice.startswith(flows.CONFIRM_DATA):
                     said = await flow.confirm_button(self.chat_id, choice)
-                    self.show(said.text if said else texts.t("console.expired"), [])
+                    expired = texts.t("console.expired", self.language)
+                    self.show(said.text if said else expired, [])
                 else:
                     answering.add(task := asyncio.create_task(self._answer(flow, text, choice)))
                     task.add_done_callback(answering.discard)

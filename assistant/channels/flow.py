@@ -251,10 +251,10 @@ class Flow(Chats):
 
     async def unsupported(self, chat_id: str, language: str | None = None) -> None:
         """Stickers, photos, voice, files: a polite word."""
-        said = await self._language(chat_id, language)
+        said = await self.language(chat_id, language)
         await self.reply(chat_id, texts.t("chat.unsupported", said))
 
     async def edited(self, chat_id: str, language: str | None = None) -> None:
         """Edited messages are not re-read."""
-        said = await self._language(chat_id, language)
+        said = await self.language(chat_id, language)
         await self.reply(chat_id, texts.t("chat.edited", said))

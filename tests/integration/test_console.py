@@ -63,3 +63,35 @@ async def test_an_emergency_is_answered_at_once_behind_a_message_held_for_rasa(
         assert t("conversation.unavailable", number="112") in screen.getvalue()
     finally:
         chat.cancel()
+
+
+async def test_the_console_speaks_the_patients_language_and_follows_a_change(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # no Rasa
+    monkeypatch.setenv("CARELOOP_RASA_HOLD_SECONDS", "0")
+    get_settings.cache_clear()
+    reader, writer = os.pipe()
+    monkeypatch.setattr(sys, "stdin", open(reader))  # noqa: SIM115  (the chat reads it)
+    typed, screen = open(writer, "w"), io.StringIO()  # noqa: SIM115
+    patient = _patient()
+    with session() as db:
+        patients.update_profile(db, db.get(Patient, patient.id), {"language": "es"},
+                                actor="test")
+    console = console_mod.Console(get_settings(), console_mod.DEMO_CHAT, screen)
+    chat = asyncio.create_task(console.serve(asyncio.Event()))
+    try:
+        await _until(lambda: t("console.greeting", "es") in screen.getvalue(), timeout=10)
+        typed.write("\n")  # an empty line: the console's own answer, in Spanish
+        typed.flush()
+        await _until(lambda: t("console.empty", "es") in screen.getvalue(), timeout=10)
+        typed.write("in english please\n")
+        typed.flush()
+        await _until(lambda: t("language.changed", "en") in screen.getvalue(), timeout=10)
+        typed.write("\n")
+        typed.flush()
+        await _until(lambda: t("console.empty", "en") in screen.getvalue(), timeout=10)
+        typed.write("/quit\n")
+        typed.close()
+        await asyncio.wait_for(chat, timeout=10)
+    finally:
+        chat.cancel()
