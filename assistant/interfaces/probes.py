@@ -1,9 +1,10 @@
-"""Health of the scheduler and the bridge, which serve no HTTP of their own: `/healthz` (the
-process's event loop answers), `/readyz` (it can do its work) and `/metrics` (Prometheus)
-on `CARELOOP_SCHEDULER_METRICS_PORT` / `CARELOOP_BRIDGE_METRICS_PORT`, served by uvicorn
-inside the service's own event loop: a loop that hangs answers nothing.
+"""Health of the scheduler, a sender and the bridge, which serve no HTTP of their own:
+`/healthz` (the process's event loop answers), `/readyz` (it can do its work) and `/metrics`
+(Prometheus) on `CARELOOP_SCHEDULER_METRICS_PORT` / `CARELOOP_SENDER_METRICS_PORT` /
+`CARELOOP_BRIDGE_METRICS_PORT`, served by uvicorn inside the service's own event loop: a
+loop that hangs answers nothing.
 
-Ready: the scheduler while the database answers and the outbox is not lagging past
+Ready: the scheduler and a sender while the database answers and the outbox is not lagging past
 `CARELOOP_OUTBOX_GRACE_SECONDS` (the web app's `/readyz` says the same); the bridge while
 the database answers and a Rasa server does (`RasaClient.ready()`: not while Rasa loads
 its model, its port closed until then).
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import uvicorn
@@ -26,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from assistant import metrics
+from assistant.channels.in_loop import InLoopServer
 from assistant.config import Settings
 from assistant.conversation.rasa_client import RasaClient
 from assistant.services import outbox
@@ -116,15 +118,6 @@ def app(readiness: Readiness) -> Starlette:
                              Route("/metrics", prometheus)])
 
 
-class _Server(uvicorn.Server):
-    """uvicorn in a loop the service owns: the service's SIGTERM handler stops it (through
-    `serving`), so uvicorn must not take SIGINT and SIGTERM for itself."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, name: str) -> AsyncIterator[None]:
     """Answer on the service's metrics port (all interfaces) while the block runs; nothing
@@ -143,7 +136,7 @@ async def serving(settings: Settings, name: str) -> AsyncIterator[None]:
             rasa = RasaClient(settings.rasa_servers, settings.rasa_timeout_seconds)
             stack.push_async_callback(rasa.aclose)
             readiness = bridge_readiness(rasa)
-        server = _Server(uvicorn.Config(app(readiness), log_config=None, log_level="warning",
+        server = InLoopServer(uvicorn.Config(app(readiness), log_config=None, log_level="warning",
                                         access_log=False, lifespan="off"))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:

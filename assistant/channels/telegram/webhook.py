@@ -22,7 +22,7 @@ import hmac
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -35,6 +35,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from assistant import metrics
+from assistant.channels.in_loop import InLoopServer
 from assistant.channels.storage_work import in_thread
 from assistant.channels.telegram.polling import ALLOWED_UPDATES, or_stop
 from assistant.config import Settings
@@ -52,14 +53,6 @@ PRUNE_SECONDS = 3600.0  # how often a bridge forgets old updates
 # a message waiting for Rasa keeps its connection meanwhile.
 MAX_CONNECTIONS = 100
 GRACE_SECONDS = 3.0  # stopping, the updates in hand get this long to be answered
-
-
-class _Server(uvicorn.Server):
-    """uvicorn inside the bridge's loop: the bridge, not uvicorn, owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class Webhook:
@@ -198,7 +191,7 @@ async def serve(application: Application, settings: Settings,  # type: ignore[ty
         f"{settings.webhook_url.rstrip('/')}{PATH}", allowed_updates=ALLOWED_UPDATES,
         secret_token=settings.webhook_secret.get_secret_value(), drop_pending_updates=False,
         max_connections=MAX_CONNECTIONS)
-    server = _Server(uvicorn.Config(hook.app, host=settings.webhook_listen,
+    server = InLoopServer(uvicorn.Config(hook.app, host=settings.webhook_listen,
                                     port=settings.webhook_port, lifespan="off",
                                     log_level="warning", access_log=False,
                                     timeout_graceful_shutdown=int(GRACE_SECONDS)))
