@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time, get_day_names
 from babel.numbers import format_decimal
 
@@ -60,5 +60,9 @@ def number(value: float, language: str | None = None, *, decimals: int = 1) -> s
 
 
 def language_name(code: str) -> str:
-    """A language named in itself, as a patient looks for it: 'English', 'español'."""
-    return str(Locale.parse(resolve(code)).get_display_name(resolve(code)))
+    """A language named in itself, as a patient looks for it: 'English', 'español'; a code
+    Babel does not know, as it is (a profile may still hold one from before)."""
+    try:
+        return Locale.parse(code.replace("-", "_")).display_name or code
+    except (UnknownLocaleError, ValueError):
+        return code

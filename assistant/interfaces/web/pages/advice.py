@@ -16,11 +16,11 @@ from assistant.interfaces.web.pages.common import (
     Text,
     back,
     comma_list,
-    language_name,
     render,
     router,
 )
 from assistant.services import advice
+from assistant.texts.formats import language_name
 
 
 def _page(request: Request, db: DB, caller: ConsoleCaller,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -18,19 +17,12 @@ from assistant.domain import schedules
 from assistant.interfaces.web import timefmt
 from assistant.interfaces.web.deps import csrf_token
 from assistant.services import accounts
+from assistant.texts.formats import language_name
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.globals["max_every_n_days"] = schedules.MAX_EVERY_N_DAYS
 timefmt.register(templates.env)   # |local |ago |when |iso: see timefmt.py
-
-
-def language_name(code: str) -> str:
-    """A language's name in itself ('es' → 'español'); an unknown code as it is."""
-    try:
-        return Locale.parse(code.replace("-", "_")).display_name or code
-    except (UnknownLocaleError, ValueError):
-        return code
 
 
 templates.env.filters["language"] = language_name   # {{ patient.language|language }}

@@ -14,9 +14,10 @@ from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.errors import InvalidInput
 from assistant.interfaces.web.deps import CSRF, DB, ConsoleCaller, Id
 from assistant.interfaces.web.pages import forms
-from assistant.interfaces.web.pages.common import back, language_name, render, router
+from assistant.interfaces.web.pages.common import back, render, router
 from assistant.interfaces.web.pages.patients import page_refused
 from assistant.services import medication_stops, medications, occurrences, patients
+from assistant.texts.formats import language_name
 
 
 def _spec(times: str, days: list[str], every_n_days: str, start_date: str, end_date: str,
