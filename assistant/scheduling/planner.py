@@ -18,8 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from assistant import texts
@@ -27,7 +26,7 @@ from assistant.config import Settings
 from assistant.domain import dues, zones
 from assistant.domain.schedule_specs import timing_of
 from assistant.services import alerts, reminders
-from assistant.storage.db import is_postgres, session, utcnow
+from assistant.storage.db import insert_or_ignore, is_postgres, session, utcnow
 from assistant.storage.models import (
     PRIORITY,
     AlertKind,
@@ -74,16 +73,7 @@ class Policy:
 def _insert_ignoring_duplicates(db: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    table = DoseOccurrence.__table__  # type: ignore[attr-defined]
-    dialect = db.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(table)
-    db.execute(stmt, rows)
+    db.execute(insert_or_ignore(db, DoseOccurrence.__table__), rows)  # type: ignore[attr-defined]
 
 
 def plan(db: Session, policy: Policy, now: datetime | None = None, batch: int = 2000) -> int:

@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from assistant.domain import measures
 from assistant.domain.measures import Refused
 from assistant.services import audit, monitoring
-from assistant.storage.db import utcnow
+from assistant.storage.db import insert_or_ignore, utcnow
 from assistant.storage.models import Patient, Reading
 
 __all__ = ["Candidate", "Outcome", "Refused", "candidate", "store"]
@@ -123,14 +121,7 @@ def _insert(db: Session) -> Any:
     """ "Insert or ignore" returning the rows it stored with what tells them apart (in no
     promised order), so that each is matched to its candidate."""
     table = Reading.__table__  # type: ignore[attr-defined]
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(table)
-    return stmt.returning(table.c.id, *(table.c[name] for name in _KEY))
+    return insert_or_ignore(db, table).returning(table.c.id, *(table.c[name] for name in _KEY))
 
 
 _KEY = ("identifier", "device", "code", "taken_at")

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from assistant.storage.db import engine_of, is_postgres, utcnow
+from assistant.storage.db import insert_or_ignore, utcnow
 from assistant.storage.models import ChannelUpdate
 
 # Telegram keeps an update for 24 hours at most: a row older than that can meet no retry.
@@ -50,9 +48,8 @@ def claim(db: Session, *, channel: str, update_id: int, lease: timedelta,
     holder = secrets.token_hex(16)
     values = {"channel": channel, "update_id": update_id, "holder": holder,
               "leased_until": now + lease, "received_at": now}
-    insert = pg_insert if is_postgres(engine_of(db)) else sqlite_insert
-    added = db.execute(insert(ChannelUpdate).values(**values).on_conflict_do_nothing(
-        index_elements=["channel", "update_id"]).returning(col(ChannelUpdate.id))).first()
+    added = db.execute(insert_or_ignore(db, ChannelUpdate).values(**values).returning(
+        col(ChannelUpdate.id))).first()
     if added is not None:
         return Claim(Outcome.taken, holder)
     # Known already: take it over only if its holder's lease ran out (one statement, so

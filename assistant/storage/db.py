@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -122,6 +123,13 @@ def is_postgres(engine: Engine) -> bool:
 def engine_of(db: Session) -> Engine:
     bind = db.get_bind()
     return bind if isinstance(bind, Engine) else bind.engine
+
+
+def insert_or_ignore(db: Session, table: Any) -> Any:
+    """An INSERT into `table` that skips rows clashing with a unique key ("ON CONFLICT DO
+    NOTHING"), in the session's dialect: SQLite or PostgreSQL."""
+    dialect = postgresql if is_postgres(engine_of(db)) else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 # SQLite: SQLITE_BUSY, SQLITE_LOCKED. PostgreSQL: lock not available (lock_timeout), query
