@@ -8,6 +8,7 @@ from sqlmodel import Session
 from actions.base import Events, PatientAction, Turn
 from assistant import texts
 from assistant.domain import parsing, safety
+from assistant.domain.findings import Direction
 from assistant.services import alerts, readings, teams
 from assistant.storage.models import AlertKind, Patient
 from assistant.texts import formats
@@ -28,9 +29,16 @@ class ActionLogMeasurement(PatientAction):
         if found is None:
             dispatcher.utter_message(text=texts.t("reading.unreadable", lang))
             return []
-        readings.record(db, patient=patient, kind=found.kind, value=found.value,
-                        value2=found.value2)
-        dispatcher.utter_message(text=texts.t("reading.saved", lang, reading=_said(found, lang)))
+        reading = readings.record(db, patient=patient, kind=found.kind, value=found.value,
+                                  value2=found.value2)
+        said = texts.t("reading.saved", lang, reading=_said(found, lang))
+        urgent = readings.urgent(db, patient, reading)
+        if urgent is not None:  # what to do now, beside "your care team can see it"
+            number = safety.emergency_number(teams.get_team(db, patient.team_id))
+            low_sugar = found.kind == "glucose" and urgent == Direction.low
+            said += " " + texts.t("reading.urgent_low_sugar" if low_sugar else "reading.urgent",
+                                  lang, number=number)
+        dispatcher.utter_message(text=said)
         return []
 
 
@@ -52,7 +60,8 @@ class ActionEmergency(PatientAction):
 
     def act(self, db: Session, patient: Patient, turn: Turn,
             dispatcher: CollectingDispatcher) -> Events:
-        dispatcher.utter_message(text=alerts.raise_emergency(db, patient))
+        readings.keep_from_text(db, patient, turn.text)
+        dispatcher.utter_message(text=alerts.raise_emergency(db, patient, turn.text))
         return []
 
 

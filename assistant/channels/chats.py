@@ -18,7 +18,7 @@ from assistant.channels.base import Channel
 from assistant.channels.storage_work import in_thread, stored
 from assistant.conversation import chat as conversation
 from assistant.conversation.rasa_client import RasaClient
-from assistant.services import alerts, enrolment
+from assistant.services import alerts, enrolment, readings
 from assistant.services.outbox import Buttons, Unreachable
 from assistant.storage.db import is_unavailable
 from assistant.storage.models import CareTeam, Patient
@@ -106,6 +106,7 @@ class Chats:
         def alert(db: Session) -> None:
             patient = enrolment.linked_patient(db, self.channel.name, chat_id)
             if patient is not None:
-                alerts.raise_emergency(db, patient)
+                readings.keep_from_text(db, patient, text)
+                alerts.raise_emergency(db, patient, text)
 
         await stored(alert)

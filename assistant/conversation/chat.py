@@ -16,7 +16,7 @@ import time
 from assistant import metrics, texts
 from assistant.conversation.rasa_client import OnHold, RasaClient, RasaUnavailable, Reply
 from assistant.domain import safety
-from assistant.services import alerts
+from assistant.services import alerts, readings
 from assistant.storage.db import get_row, session, utcnow
 from assistant.storage.models import CareTeam, Patient
 
@@ -49,9 +49,12 @@ def _unavailable(team_id: int, language: str) -> str:
         return unavailable(db.get(CareTeam, team_id), language)
 
 
-def _emergency(patient_id: int) -> str:
+def _emergency(patient_id: int, text: str) -> str:
+    """The emergency alert and guidance; a reading the message names is stored too."""
     with session() as db:
-        return alerts.raise_emergency(db, get_row(db, Patient, patient_id, "patient"))
+        patient = get_row(db, Patient, patient_id, "patient")
+        readings.keep_from_text(db, patient, text)
+        return alerts.raise_emergency(db, patient, text)
 
 
 def _relay(patient_id: int, text: str) -> str:
@@ -72,7 +75,7 @@ async def turn(rasa: RasaClient, patient: Patient, text: str,
     Rasa to start (a channel shows "typing")."""
     await asyncio.to_thread(_touch, patient.id)
     if is_urgent(text):
-        return [Reply(await asyncio.to_thread(_emergency, patient.id))]
+        return [Reply(await asyncio.to_thread(_emergency, patient.id, text.strip()[:MAX_TEXT]))]
     if safety.is_diagnosis_question(text):
         return [Reply(await asyncio.to_thread(_relay, patient.id, text))]
     started = time.monotonic()

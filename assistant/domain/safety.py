@@ -89,8 +89,31 @@ _RED_FLAGS = [
     r"\b(?:don'?t|dont|do not) want to (?:live|be alive|be here|wake up)",
     r"\bself[- ]?harm", r"\b(?:hurt|hurting|harm|harming|cut|cutting) my ?self\b",
     r"\b(?:i'?m|im|i am) dying\b(?! (?:to|for))", r"\bno reason to live\b",
-    # asking for emergency help
+    # pain in the heart ("my heart medicine is a pain to swallow" is not)
+    r"\b(?:pain|ache|aching|pressure|tightness|squeez\w*)\b[^.?!;]{0,20}\b(?:in|around) "
+    rf"{_SOMEONE} heart\b",
+    r"\b(?:my|his|her) heart\b(?! (?:medicine|meds?|pills?|tablets?|doctor|specialist|"
+    r"appointment|check\w*|scan|test|rate|monitor))[^.?!;]{0,20}?\b(?:hurts?|hurting|aches?|"
+    r"aching|pain\w*)",
+    # too much insulin, or pills counted in words ("took 30 tablets" is above)
+    r"\b(?:took|taken|injected|given|had|gave (?:my ?self|him|her)) (?:a |the |my |his |her )?"
+    r"(?:double|triple) (?:dose (?:of )?)?(?:my |his |her |the )?insulin\b",
+    r"\b(?:took|taken|injected|did|had|gave) (?:him |her )?(?:my |his |her |the )?insulin "
+    r"twice\b(?! a day| daily| per day)",
+    r"\b(?:took|swallowed|taken|ate) (?:ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"a hundred) (?:pills|tablets|capsules)\b",
+    # a very low sugar with confusion (a severe hypo)
+    # (a low one: 3.9 mmol/l or 69 mg/dl at most; "sugar 6.1, confused about the diet" is not)
+    r"\b(?:sugar|glucose|bg)\b[^.?!;]{0,30}(?:\blow\b|(?<![\d.,])(?:[0-3](?:[.,]\d)?|[2-6]\d)(?![.,]?\d))"
+    r"[^.?!;]{0,40}\b(?:confus\w*|"
+    r"disorient\w*|not making sense|not respond\w*|unresponsive|can'?t swallow)",
+    r"\bsevere hypo\w*",
+    # asking for emergency help ("it's not urgent" is not; "can someone help me?" asks how)
     r"\bemergency\b", r"\bambulance\b", r"\bcall (?:911|999|112|000|an ambulance)\b",
+    r"(?<!not )(?<!non-)(?<!non )(?<!isn't )(?<!isnt )(?<!nothing )\burgent(?:ly)?\b",
+    r"\b(?:some(?:one|body)|any(?:one|body)) (?:please )?help(?: me| us)?\s*(?:!|\.|$)",
+    r"\bsend help\b", r"\bhelp,? help\b",
+    r"\bi need help (?:right now|immediately|asap)\b",
 ]
 _BY_LANGUAGE = {"en": _RED_FLAGS, "es": safety_es.RED_FLAGS}
 _PATTERN = re.compile("|".join(f"(?:{p})" for flags in _BY_LANGUAGE.values() for p in flags),

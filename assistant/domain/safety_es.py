@@ -4,9 +4,11 @@ asking for a diagnosis (`is_diagnosis_question`).
 Data: one regular expression per way of saying something that needs help now, grouped
 as the English list is (chest, breathing, bleeding, headache, allergy, stroke,
 consciousness, too much medicine, self-harm, asking for help), plus a very low sugar
-with confusion or a sugar reading of 20 to 54. Spanish goes further than the English list
-where the Spanish examples do: "urgente", "¡ayúdenme!", a pain in the heart, an overdose
-told by amount ("diez pastillas", "un bote de pastillas", "me pasé con la insulina").
+with confusion or a sugar reading of 20 to 54. The English list now reads the same kinds
+of thing ("urgent", "somebody help!", a pain in the heart, an overdose told in words, a
+severe hypo); only the bare sugar of 20 to 54 is Spanish alone, as the Spanish training
+examples label it (in English such a reading is saved, and the chat says what to do now).
+"no es urgente" and "nada urgente" are not calls for help.
 
 The guard checks every language's list whatever the patient's language
 (a patient set to English may write Spanish), on a text already lower-cased with its
@@ -242,7 +244,7 @@ RED_FLAGS = [
     r"\bauxilio\b",
     r"\bllam\w* (?:al |a )?(?:911|112|061|999)\b",
     # "ayuda", "ayúdame", "necesito ayuda" ask how to use the app (as "help" does in English)
-    r"\burgente\b",
+    r"(?<!no es )(?<!nada )(?<!no )\burgente\b",  # "no es urgente", "nada urgente": not
     r"\bayuda+,? (?:urgente|rapido|ya\b|ayuda)",
     r"\bnecesito ayuda (?:ya|urgente|rapido|ahora mismo)\b",
     r"\bayud(?:e|a)nme\b",  # calling to people around: "¡ayúdenme!"
@@ -251,7 +253,9 @@ RED_FLAGS = [
     r"\bes (?:muy )?grave,? ayuda",
     r"\bir a urgencias (?:ya|ahora mismo|inmediatamente|corriendo)\b",
     # azúcar muy baja con confusión (hipoglucemia grave)
-    (r"\b(?:azucar|glucosa|glucemia)\b[^.?!;]{0,30}(?:\bbaj[ao]\b|\d)[^.?!;]{0,40}"
+    # (una baja: 3,9 mmol/l o 69 mg/dl como mucho; "azúcar 6,1, confundido con la dieta" no)
+    (r"\b(?:azucar|glucosa|glucemia)\b[^.?!;]{0,30}"
+     r"(?:\bbaj[ao]\b|(?<![\d.,])(?:[0-3](?:[.,]\d)?|[2-6]\d)(?![.,]?\d))[^.?!;]{0,40}"
      r"\b(?:confu(?:s|nd)\w*|desorientad\w*|no (?:reacciona|responde)|no sabe (?:donde|lo que)|"
      r"desmay\w*|no (?:puede|puedo) (?:tragar|pensar))"),
     r"\bhipoglu?cemia (?:muy )?(?:grave|severa|fuerte)",

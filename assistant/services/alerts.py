@@ -137,11 +137,12 @@ def emergency_guidance(team: CareTeam | None, language: str | None = None) -> st
                    crisis=safety.crisis_line(team))
 
 
-def raise_emergency(db: Session, patient: Patient) -> str:
-    """Record an urgent alert for the patient's team; return what to tell the patient."""
+def raise_emergency(db: Session, patient: Patient, text: str) -> str:
+    """Record an urgent alert for the patient's team, with the patient's words (a nurse
+    triages chest pain and a wish to die differently); return what to tell the patient."""
     team = db.get(CareTeam, patient.team_id)
     raise_alert(db, patient=patient, kind=AlertKind.emergency, severity=AlertSeverity.urgent,
-                summary=texts.t("alert.emergency"))
+                summary=texts.t("alert.emergency", text=text))
     return emergency_guidance(team, patient.language)
 
 

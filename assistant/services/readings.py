@@ -1,6 +1,8 @@
 """Readings from chat, console and API: checked, stored, and evaluated by monitoring
 (`services.monitoring`: the patient's targets, the team's thresholds among them); a
-reading outside them raises an alert for the team."""
+reading outside them raises an alert for the team. `urgent` says whether a reading is at
+an urgent level of the patient's targets (the chat then says what to do now), and
+`keep_from_text` stores the reading of a message that went to the emergency guard."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
+from assistant.domain import findings, parsing
+from assistant.domain.findings import Direction, Severity
 from assistant.domain.measures import MEASURES as KINDS
 from assistant.domain.parsing import PLAUSIBLE
 from assistant.errors import InvalidInput
-from assistant.services import audit, monitoring
+from assistant.services import audit, monitoring, targets
 from assistant.storage.db import utcnow
 from assistant.storage.models import Patient, Reading
 
@@ -96,3 +100,25 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
     audit.record(db, actor=actor, action="reading.add", patient_id=patient.id,
                  detail=f"reading {reading.id}")
     return reading
+
+
+def urgent(db: Session, patient: Patient, reading: Reading) -> Direction | None:
+    """The direction of the reading when it is at an urgent level of the patient's targets
+    in force; None when it is not."""
+    target = targets.plan(db, patient).targets.get(reading.kind)
+    grade = target.grade(findings.Reading(reading.kind, reading.value, reading.taken_at,
+                                          reading.value2)) if target else None
+    return grade[1] if grade and grade[0] == Severity.urgent else None
+
+
+def keep_from_text(db: Session, patient: Patient, text: str) -> Reading | None:
+    """Store the reading a message names, if it names a plausible one ("my sugar is 2.1
+    and I feel confused"): what went to the emergency guard loses nothing."""
+    try:
+        found = parsing.parse_measurement(text)
+        if found is None:
+            return None
+        return record(db, patient=patient, kind=found.kind, value=found.value,
+                      value2=found.value2)
+    except (parsing.Implausible, InvalidInput):
+        return None

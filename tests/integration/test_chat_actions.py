@@ -21,6 +21,7 @@ from assistant.storage.db import session, utcnow
 from assistant.storage.models import (
     Alert,
     AlertKind,
+    AlertSeverity,
     CareTeam,
     DoseOccurrence,
     DoseStatus,
@@ -148,6 +149,42 @@ async def test_an_implausible_reading_is_questioned_not_stored(db_url: str) -> N
     assert texts[0].startswith("Hmm, the second number should be lower than the first.")
     with session() as db:
         assert db.exec(select(Reading)).all() == []
+
+
+@pytest.mark.parametrize("text, value, words", [
+    ("sugar 2.4", 2.4, "This sugar is very low. Treat it now as your care team showed you"),
+    ("bg 45", 2.5, "This sugar is very low."),   # 45 mg/dl
+    ("pulse 170", 170, "This reading is far outside your target. If you feel unwell"),
+    ("my bp is 190/100", 190, "This reading is far outside your target."),
+])
+async def test_an_urgent_reading_is_saved_and_the_patient_told_what_to_do_now(
+        db_url: str, text: str, value: float, words: str) -> None:
+    patient = _patient()
+    [said], _, _ = await run(actions.ActionLogMeasurement, patient, text)
+    assert said.startswith("Saved:") and words in said and "call 112 now" in said
+    with session() as db:
+        [reading] = db.exec(select(Reading)).all()
+        [alert] = db.exec(select(Alert)).all()
+        assert reading.value == value and alert.severity == AlertSeverity.urgent
+
+
+@pytest.mark.parametrize("text", ["sugar 3.5", "pulse 135", "bp 165/95", "sugar 6.5"])
+async def test_a_reading_short_of_urgent_is_only_saved(db_url: str, text: str) -> None:
+    patient = _patient()
+    [said], _, _ = await run(actions.ActionLogMeasurement, patient, text)
+    assert said.startswith("Saved:") and said.endswith("Your care team can see it.")
+
+
+async def test_an_emergency_keeps_the_patients_words_and_reading(db_url: str) -> None:
+    patient = _patient()
+    text = "my sugar is 2.1 and I'm confused"
+    [said], _, _ = await run(actions.ActionEmergency, patient, text)
+    assert "112" in said
+    with session() as db:
+        [alert] = db.exec(select(Alert).where(Alert.kind == AlertKind.emergency)).all()
+        [reading] = db.exec(select(Reading)).all()
+        assert alert.summary == f"Possible emergency. The patient wrote: {text}"
+        assert (reading.kind, reading.value, reading.source) == ("glucose", 2.1, "chat")
 
 
 @pytest.mark.parametrize("action, kind, words", [

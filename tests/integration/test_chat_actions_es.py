@@ -91,3 +91,12 @@ async def test_the_teams_spanish_label_texts_are_what_a_spanish_patient_reads(
     said, _, _ = await run(actions.ActionAnswerSchedule, patient, "list my medications",
                            "ask_schedule")
     assert "• Metformin 500 mg, 1 tablet, con comida, " in said[0]
+
+
+async def test_a_very_low_sugar_is_answered_with_what_to_do_now_in_spanish(
+        db_url: str) -> None:
+    patient = _spanish(noon_zone())
+    said, _, _ = await run(actions.ActionLogMeasurement, patient, "azucar 2,4", "log_reading")
+    assert said == [t("reading.saved", "es", reading="glucosa 2,4 mmol/L") + " "
+                    + t("reading.urgent_low_sugar", "es", number="112")]
+    assert said[0].endswith("llame ahora al 112.")

@@ -22,7 +22,7 @@ from assistant.domain.days import DAY_CODES
 from assistant.domain.schedule_specs import ScheduleSpec
 from assistant.services import medications, patients, teams
 from assistant.storage.db import session
-from assistant.storage.models import Alert, AlertKind, CareTeam, Patient
+from assistant.storage.models import Alert, AlertKind, CareTeam, Patient, Reading
 from assistant.texts import t
 from tests.conftest import free_port, noon_zone
 
@@ -126,6 +126,20 @@ async def test_emergency_wording_gets_guidance_and_alerts_without_rasa(
     with session() as db:
         [alert] = db.exec(select(Alert)).all()
         assert alert.kind == AlertKind.emergency and alert.severity == "urgent"
+        assert alert.summary.endswith(text)  # what the nurse triages: the patient's words
+
+
+async def test_a_reading_in_an_emergency_is_kept_beside_the_alert(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELOOP_RASA_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    get_settings.cache_clear()
+    patient = _patient("Eda")
+    assert "112" in await _say(patient, "Dad's sugar is 2.1 and he is not making sense")
+    with session() as db:
+        [reading] = db.exec(select(Reading)).all()
+        kinds = {a.kind for a in db.exec(select(Alert)).all()}
+    assert (reading.kind, reading.value) == ("glucose", 2.1)
+    assert kinds == {AlertKind.emergency, AlertKind.reading}
 
 
 async def test_when_rasa_is_down_the_patient_hears_so_within_five_seconds(

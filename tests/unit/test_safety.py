@@ -85,6 +85,20 @@ EMERGENCIES = [
     "please call an ambulance",
     "EMERGENCY",
     "help me i'm dying",
+    "URGENT my dad is not well",
+    "somebody help!",
+    "send help",
+    "help help",
+    "i need help right now",
+    # as the Spanish guard reads them: the heart, insulin, pills in words, a severe hypo
+    "my heart hurts",
+    "pain in my heart and i feel faint",
+    "i took a double dose of my insulin",
+    "gave him his insulin twice by mistake",
+    "she swallowed twenty tablets",
+    "my sugar is 2.1 and i'm confused",
+    "dad's sugar is low and he's not making sense",
+    "severe hypo",
 ]
 
 ORDINARY = [
@@ -122,6 +136,14 @@ ORDINARY = [
     "snooze 10 min",
     "what is metformin for?",
     "thanks, bye",
+    "it's not urgent, the nurse can call me tomorrow",
+    "nothing urgent, just a question about my pills",
+    "can someone help me change my reminder?",
+    "my heart medicine is a pain to swallow",
+    "my heart rate was 72",
+    "i take insulin twice a day",
+    "took my insulin",
+    "sugar 6.1 this morning, confused about what to eat",
 ]
 
 

@@ -223,7 +223,7 @@ EMERGENCIAS = [
     "me voy a cortar",
     "me he cortado a propósito",
     "me he hecho cortes",
-    # pedir ayuda, urgente (una negación no calla al guardia: "no es urgente" avisa)
+    # pedir ayuda, urgente ("no es urgente" no lo pide: tests below)
     "urgente",
     "ayuda por favor es urgente",
     "ayudaa urgente",
@@ -319,6 +319,9 @@ ORDINARIOS = [
     "ni hablar",
     "perdí el sentido del gusto",
     "se me hinchan los pies",
+    "no es urgente, que me llame mañana la enfermera",
+    "nada urgente, una pregunta sobre mis pastillas",
+    "azúcar 6,1 esta mañana, estoy confundido con lo que puedo comer",
 ]
 
 
