@@ -70,7 +70,7 @@ class Settings(BaseSettings):
 
     timezone: str = "UTC"
     emergency_number: str = "112"
-    crisis_line: str = "your local crisis line"
+    crisis_line: str | None = None   # unset: "your local crisis line" in the patient's language
     # Observations older than this are history: stored, charted and baseline, never an
     # alert (DESIGN "Monitoring").
     alert_lookback_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 168

@@ -139,8 +139,9 @@ def emergency_number(team: CareTeam | None) -> str:
     return (team.emergency_number if team else None) or get_settings().emergency_number
 
 
-def crisis_line(team: CareTeam | None) -> str:
-    """The team's crisis line, else the configured one."""
+def crisis_line(team: CareTeam | None) -> str | None:
+    """The team's crisis line, else the configured one; None when neither is set (the
+    patient is then told of their local line in their own language)."""
     return (team.crisis_line if team else None) or get_settings().crisis_line
 
 

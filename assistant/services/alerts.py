@@ -133,8 +133,9 @@ def to_team(db: Session, alert: Alert, *, summary: str) -> None:
 def emergency_guidance(team: CareTeam | None, language: str | None = None) -> str:
     """What a patient who may be in an emergency is told at once: the team's numbers, in
     the patient's language."""
+    crisis = safety.crisis_line(team) or texts.t("safety.crisis_line", language)
     return texts.t("safety.emergency", language, number=safety.emergency_number(team),
-                   crisis=safety.crisis_line(team))
+                   crisis=crisis)
 
 
 def raise_emergency(db: Session, patient: Patient, text: str) -> str:

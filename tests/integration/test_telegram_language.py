@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import col, select
 
 from assistant.config import get_settings
-from assistant.domain import safety
 from assistant.services import patients
 from assistant.storage.db import session
 from assistant.storage.models import Alert, AlertKind, AuditEntry, ChatLink, Patient
@@ -148,7 +147,7 @@ def test_a_spanish_patient_gets_the_fallback_and_the_emergency_guidance_in_spani
     bridge.inject_text(CHAT, "tengo mucho dolor en el pecho")
     guidance = bridge.wait_for(CHAT, 4)[3].text
     assert guidance == t("safety.emergency", "es", number="112",
-                         crisis=safety.crisis_line(None))
+                         crisis="la de su zona")
     assert guidance.startswith("🚨 Esto puede ser una emergencia. Llame ahora al 112")
     with session() as db:
         assert [a.kind for a in db.exec(select(Alert).where(
@@ -195,7 +194,7 @@ def test_with_the_database_stopped_a_spanish_patient_still_reads_spanish(
         assert telegram.wait_for(CHAT, 2, timeout=30)[1].text == unavailable
         telegram.inject_text(CHAT, "me duele el pecho y no puedo respirar")
         assert telegram.wait_for(CHAT, 3, timeout=30)[2].text == t(
-            "safety.emergency", "es", number="112", crisis=safety.crisis_line(None))
+            "safety.emergency", "es", number="112", crisis="la de su zona")
         own_postgres.start()
         deadline = time.monotonic() + 30
         while not _alerts(patient):  # recorded once the database is back

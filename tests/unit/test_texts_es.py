@@ -14,7 +14,9 @@ import pytest
 from babel import Locale
 
 from assistant import texts
+from assistant.config import get_settings
 from assistant.domain import parsing
+from assistant.services import alerts
 from assistant.texts import formats
 
 OTHERS = [code for code in texts.languages() if code != texts.DEFAULT_LANGUAGE]
@@ -174,3 +176,15 @@ def test_the_readings_a_catalog_suggests_are_read(code: str) -> None:
     assert len(examples) >= 6
     for example in examples:
         assert parsing.parse_measurement(example) is not None, (code, example)
+
+
+def test_without_a_configured_crisis_line_the_patient_hears_of_their_local_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CARELOOP_CRISIS_LINE", raising=False)
+    get_settings.cache_clear()
+    assert "call your local crisis line." in alerts.emergency_guidance(None, "en")
+    assert "la línea de crisis (la de su zona)" in alerts.emergency_guidance(None, "es")
+    monkeypatch.setenv("CARELOOP_CRISIS_LINE", "024")
+    get_settings.cache_clear()
+    assert "la línea de crisis (024)" in alerts.emergency_guidance(None, "es")
+    get_settings.cache_clear()
