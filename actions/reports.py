@@ -77,7 +77,8 @@ class ActionRelayToCareTeam(PatientAction):
 # The catalog's name of each measure a patient may write.
 MEASURE_NAMES = {"systolic": "measure.systolic", "diastolic": "measure.diastolic",
                  "glucose": "measure.glucose", "weight": "measure.weight",
-                 "pulse": "measure.pulse", "temperature": "measure.temperature"}
+                 "pulse": "measure.pulse", "temperature": "measure.temperature",
+                 "spo2": "measure.spo2"}
 
 
 def _number(value: float, language: str) -> str:

@@ -17,15 +17,26 @@ from datetime import date, time, timedelta
 
 @dataclass(frozen=True)
 class Measurement:
-    kind: str               # blood_pressure, glucose, weight, pulse, temperature
+    kind: str               # blood_pressure, glucose, weight, pulse, temperature, spo2
     value: float
-    unit: str               # mmHg, mmol/L, kg, bpm, °C
+    unit: str               # mmHg, mmol/L, kg, bpm, °C, %
     value2: float | None = None
 
 
 # Outside these ranges a value is questioned, not stored.
 PLAUSIBLE = {"systolic": (60, 260), "diastolic": (30, 160), "glucose": (1.0, 40.0),
-             "weight": (20, 350), "pulse": (25, 250), "temperature": (33.0, 43.0)}
+             "weight": (20, 350), "pulse": (25, 250), "temperature": (33.0, 43.0),
+             "spo2": (50, 100)}
+# An oximeter's oxygen saturation, its number beside its words: "sats 91", "spo2: 94%",
+# "oxygen is at 88", "91% on the oximeter", "saturación de 90", "mi oxígeno está en 87"
+# ("I'm on 2 litres of oxygen, bp 130/80" is no saturation).
+_SPO2 = (r"(?:spo2|sp02|sao2|sats|o2 sats?|o2 saturation|o2|oxygen(?: saturation| sats?| level)?"
+         r"|saturation|pulse ?ox(?:imeter)?|oximeter|saturacion(?: de oxigeno)?|saturo|satura"
+         r"|saturando|oxigeno|pulsioximetro)")
+_FILLER = (r"(?:\s*(?:[:=]|(?:is|was|are|at|of|now|says|reads|shows|showed|de|en|es|esta|a|"
+           r"al|me|da|dio|marca|marco)\b))*\s*")
+_SPO2_READING = (rf"\b{_SPO2}\b{_FILLER}(\d{{2,3}})\b(?![.,/]\d)"
+                 rf"|\b(\d{{2,3}})\s*%?\s*(?:on (?:the |my )?|en el )?{_SPO2}\b")
 MG_DL_PER_MMOL_L = 18.016
 _NUMBER = r"(\d{1,3}(?:[.,]\d{1,2})?)"
 _BP_WORDS = r"\b(?:bp|tension|presion|ta|t\.a|alta|maxima)\b"
@@ -61,6 +72,11 @@ def parse_measurement(text: str) -> Measurement | None:
     """The measurement in `text`, normalised; None when there is none; `Implausible`
     when the value cannot be right."""
     t = _plain(text)
+    spo2 = re.search(_SPO2_READING, t)   # first: "pulse ox 91", "sp02 95"
+    if spo2:
+        value = float(spo2.group(1) or spo2.group(2))
+        _check("spo2", value)
+        return Measurement("spo2", value, "%")
     bp = re.search(r"(\d{2,3})\s*(?:/|over|sobre|\s)\s*(\d{2,3})\b", t)
     if not bp and re.search(_BP_WORDS, t):  # "tension 14/9", "la alta 15 y la baja 9"
         bp = re.search(r"(\d{1,3}(?:[.,]\d)?)\D{1,25}?(\d{1,3}(?:[.,]\d)?)", t)

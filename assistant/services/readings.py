@@ -21,9 +21,10 @@ from assistant.storage.db import utcnow
 from assistant.storage.models import Patient, Reading
 
 UNITS = {"blood_pressure": "mmHg", "glucose": "mmol/L", "weight": "kg", "pulse": "bpm",
-         "temperature": "°C"}
-# What a team threshold can bound: one value per kind, two for blood pressure.
-MEASURES = tuple(PLAUSIBLE)
+         "temperature": "°C", "spo2": "%"}
+# What a team threshold can bound: one value per kind, two for blood pressure (oxygen
+# saturation has targets only: services/targets).
+MEASURES = tuple(m for m in PLAUSIBLE if m != "spo2")
 # A reading's time is a real moment: not before 1900, and not after now, give or take a
 # device clock running a little fast.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)

@@ -129,6 +129,7 @@ async def test_snooze_understands_the_delay(db_url: str) -> None:
      "Saved: blood pressure 142/90 mmHg."),
     ("glucose 126 mg/dl", ("glucose", 7.0, None, "mmol/L"), "Saved: glucose 7 mmol/L."),
     ("weight 180 lbs", ("weight", 81.6, None, "kg"), "Saved: weight 81.6 kg."),
+    ("my sats are 95", ("spo2", 95, None, "%"), "Saved: oxygen saturation 95 %."),
 ])
 async def test_readings_are_normalised_and_stored(db_url: str, text: str,
                                                   stored: tuple[Any, ...], said: str) -> None:
@@ -156,6 +157,7 @@ async def test_an_implausible_reading_is_questioned_not_stored(db_url: str) -> N
     ("bg 45", 2.5, "This sugar is very low."),   # 45 mg/dl
     ("pulse 170", 170, "This reading is far outside your target. If you feel unwell"),
     ("my bp is 190/100", 190, "This reading is far outside your target."),
+    ("sats 83", 83, "This reading is far outside your target."),
 ])
 async def test_an_urgent_reading_is_saved_and_the_patient_told_what_to_do_now(
         db_url: str, text: str, value: float, words: str) -> None:

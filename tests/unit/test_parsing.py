@@ -50,9 +50,10 @@ def test_no_part_of_day_when_none_is_named() -> None:
 
 # Spanish (issue 13): readings, durations, times of day, days and parts of the day, as
 # Spanish-speaking patients type them: accents or not, Spain's "14/9" or "140 sobre 90".
-BP, GLUCOSE, WEIGHT, PULSE, TEMPERATURE = ("blood_pressure", "glucose", "weight", "pulse",
-                                           "temperature")
-UNITS = {BP: "mmHg", GLUCOSE: "mmol/L", WEIGHT: "kg", PULSE: "bpm", TEMPERATURE: "°C"}
+BP, GLUCOSE, WEIGHT, PULSE, TEMPERATURE, SPO2 = ("blood_pressure", "glucose", "weight",
+                                                 "pulse", "temperature", "spo2")
+UNITS = {BP: "mmHg", GLUCOSE: "mmol/L", WEIGHT: "kg", PULSE: "bpm", TEMPERATURE: "°C",
+         SPO2: "%"}
 
 
 @pytest.mark.parametrize("text, kind, value, value2", [
@@ -71,6 +72,15 @@ UNITS = {BP: "mmHg", GLUCOSE: "mmol/L", WEIGHT: "kg", PULSE: "bpm", TEMPERATURE:
     # English, unchanged
     ("my bp is 142 over 90", BP, 142, 90), ("glucose 126 mg/dl", GLUCOSE, 7.0, None),
     ("weighed myself, 91 kg", WEIGHT, 91, None), ("temp 101F", TEMPERATURE, 38.3, None),
+    # oxygen saturation, from an oximeter, in both languages
+    ("sats 91", SPO2, 91, None), ("SpO2: 88 %", SPO2, 88, None), ("sp02 95", SPO2, 95, None),
+    ("o2 sat 90 this morning", SPO2, 90, None), ("pulse ox says 92", SPO2, 92, None),
+    ("my oxygen level is 91", SPO2, 91, None), ("91% on the oximeter", SPO2, 91, None),
+    ("saturación 90", SPO2, 90, None), ("mi oxígeno está en 87", SPO2, 87, None),
+    ("el pulsioxímetro marca 95", SPO2, 95, None), ("hoy saturo a 94", SPO2, 94, None),
+    # oxygen named, but the reading is another one
+    ("I'm on 2 litres of oxygen, bp 130/80", BP, 130, 80),
+    ("I sat down, bp 130/80", BP, 130, 80), ("pulse 88 bpm", PULSE, 88, None),
 ])
 def test_readings_in_spanish_and_english(text: str, kind: str, value: float,
                                          value2: float | None) -> None:
@@ -79,7 +89,7 @@ def test_readings_in_spanish_and_english(text: str, kind: str, value: float,
 
 
 @pytest.mark.parametrize("text", ["la tensión 300/90", "tensión 80/120", "fiebre 45",
-                                  "pulso 400"])
+                                  "pulso 400", "sats 40", "saturación 120"])
 def test_implausible_spanish_readings_are_questioned(text: str) -> None:
     with pytest.raises(parsing.Implausible):
         parsing.parse_measurement(text)

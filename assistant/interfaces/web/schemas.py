@@ -188,7 +188,7 @@ class AdherenceOut(BaseModel):
 
 
 class ReadingIn(In):
-    kind: Literal["blood_pressure", "glucose", "weight", "pulse", "temperature"]
+    kind: Literal["blood_pressure", "glucose", "weight", "pulse", "temperature", "spo2"]
     value: float = Field(allow_inf_nan=False,
                          description="mmHg (systolic), mmol/L, kg, bpm or °C")
     value2: float | None = Field(default=None, allow_inf_nan=False,
