@@ -104,9 +104,9 @@ _RED_FLAGS = [
     r"a hundred) (?:pills|tablets|capsules)\b",
     # a very low sugar with confusion (a severe hypo)
     # (a low one: 3.9 mmol/l or 69 mg/dl at most; "sugar 6.1, confused about the diet" is not)
-    r"\b(?:sugar|glucose|bg)\b[^.?!;]{0,30}(?:\blow\b|(?<![\d.,])(?:[0-3](?:[.,]\d)?|[2-6]\d)(?![.,]?\d))"
-    r"[^.?!;]{0,40}\b(?:confus\w*|"
-    r"disorient\w*|not making sense|not respond\w*|unresponsive|can'?t swallow)",
+    r"\b(?:sugar|glucose|bg)\b[^.?!;]{0,30}"
+    r"(?:\blow\b|(?<![\d.,])(?:[0-3](?:[.,]\d)?|[2-6]\d)(?![.,]?\d))[^.?!;]{0,40}"
+    r"\b(?:confus\w*|disorient\w*|not making sense|not respond\w*|unresponsive|can'?t swallow)",
     r"\bsevere hypo\w*",
     # asking for emergency help ("it's not urgent" is not; "can someone help me?" asks how)
     r"\bemergency\b", r"\bambulance\b", r"\bcall (?:911|999|112|000|an ambulance)\b",

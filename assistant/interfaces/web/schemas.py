@@ -190,7 +190,7 @@ class AdherenceOut(BaseModel):
 class ReadingIn(In):
     kind: Literal["blood_pressure", "glucose", "weight", "pulse", "temperature", "spo2"]
     value: float = Field(allow_inf_nan=False,
-                         description="mmHg (systolic), mmol/L, kg, bpm or °C")
+                         description="mmHg (systolic), mmol/L, kg, bpm, °C or % (spo2)")
     value2: float | None = Field(default=None, allow_inf_nan=False,
                                  description="diastolic, for blood pressure")
     taken_at: AwareDatetime | None = Field(default=None, description="with a UTC offset")
