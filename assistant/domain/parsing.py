@@ -33,8 +33,8 @@ PLAUSIBLE = {"systolic": (60, 260), "diastolic": (30, 160), "glucose": (1.0, 40.
 _SPO2 = (r"(?:spo2|sp02|sao2|sats|o2 sats?|o2 saturation|o2|oxygen(?: saturation| sats?| level)?"
          r"|saturation|pulse ?ox(?:imeter)?|oximeter|saturacion(?: de oxigeno)?|saturo|satura"
          r"|saturando|oxigeno|pulsioximetro)")
-_FILLER = (r"(?:\s*(?:[:=]|(?:is|was|are|at|of|now|says|reads|shows|showed|de|en|es|esta|a|"
-           r"al|me|da|dio|marca|marco)\b))*\s*")
+_FILLER = (r"(?:\s*(?:[:=]|(?:is|was|are|at|of|now|says|reads|shows|showed|reading|de|en|es|"
+           r"esta|a|al|me|da|dio|marca|marco|lectura)\b))*\s*")
 _SPO2_READING = (rf"\b{_SPO2}\b{_FILLER}(\d{{2,3}})\b(?![.,/]\d)"
                  rf"|\b(\d{{2,3}})\s*%?\s*(?:on (?:the |my )?|en el )?{_SPO2}\b")
 MG_DL_PER_MMOL_L = 18.016

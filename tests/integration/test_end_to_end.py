@@ -67,6 +67,11 @@ def test_a_patient_chats_and_answers_a_reminder_on_telegram(
                                                             "Skip"]
 
         assert "taken" in _reply(emulator, "done, took my metformin")
+        # An oximeter's reading, urgent: saved, and what to do now (Rasa reads it as one).
+        assert _reply(emulator, "my oxygen reading is 84") == (
+            "Saved: oxygen saturation 84 %. Your care team can see it. This reading is far "
+            "outside your target. If you feel unwell, for example with chest pain, trouble "
+            "breathing, fainting or confusion, call 112 now.")
     with session() as db:
         [occ] = db.exec(select(DoseOccurrence).where(DoseOccurrence.patient_id == patient.id,
                                                      DoseOccurrence.due_at == due)).all()

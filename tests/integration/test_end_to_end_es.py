@@ -84,6 +84,10 @@ def test_a_spanish_patient_is_helped_in_spanish_from_enrolment_to_a_relayed_ques
         assert saved == t("reading.saved", ES, reading=t("reading.bp", ES, systolic="135",
                                                          diastolic="85"))
 
+        low = _say(emulator, "la saturación está en 84")
+        assert low == t("reading.saved", ES, reading="saturación de oxígeno 84 %") + " " + t(
+            "reading.urgent", ES, number="112")
+
         guidance = _say(emulator, "me duele mucho el pecho")
         assert guidance == t("safety.emergency", ES, number="112",
                              crisis="la de su zona")
@@ -96,9 +100,13 @@ def test_a_spanish_patient_is_helped_in_spanish_from_enrolment_to_a_relayed_ques
         occ = db.get(DoseOccurrence, occurrence)
         assert occ is not None
         assert occ.status == DoseStatus.taken and occ.outcome_source == "button"
-        [reading] = db.exec(select(Reading).where(Reading.patient_id == patient.id)).all()
-        assert (reading.kind, reading.value, reading.value2) == ("blood_pressure", 135, 85)
-    emergency, relayed = _alerts(patient)
+        stored = db.exec(select(Reading).where(Reading.patient_id == patient.id)
+                         .order_by(col(Reading.id))).all()
+        assert [(r.kind, r.value, r.value2) for r in stored] == [("blood_pressure", 135, 85),
+                                                                 ("spo2", 84, None)]
+    low, emergency, relayed = _alerts(patient)
+    assert low.kind == AlertKind.reading and low.severity == AlertSeverity.urgent
     assert emergency.kind == AlertKind.emergency and emergency.severity == AlertSeverity.urgent
+    assert emergency.summary == t("alert.emergency", text="me duele mucho el pecho")
     assert relayed.kind == AlertKind.question
     assert relayed.summary == t("alert.question", text=question)  # as the patient wrote it

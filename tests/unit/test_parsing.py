@@ -75,7 +75,8 @@ UNITS = {BP: "mmHg", GLUCOSE: "mmol/L", WEIGHT: "kg", PULSE: "bpm", TEMPERATURE:
     # oxygen saturation, from an oximeter, in both languages
     ("sats 91", SPO2, 91, None), ("SpO2: 88 %", SPO2, 88, None), ("sp02 95", SPO2, 95, None),
     ("o2 sat 90 this morning", SPO2, 90, None), ("pulse ox says 92", SPO2, 92, None),
-    ("my oxygen level is 91", SPO2, 91, None), ("91% on the oximeter", SPO2, 91, None),
+    ("my oxygen level is 91", SPO2, 91, None), ("my oxygen reading is 84", SPO2, 84, None),
+    ("91% on the oximeter", SPO2, 91, None),
     ("saturación 90", SPO2, 90, None), ("mi oxígeno está en 87", SPO2, 87, None),
     ("el pulsioxímetro marca 95", SPO2, 95, None), ("hoy saturo a 94", SPO2, 94, None),
     # oxygen named, but the reading is another one
