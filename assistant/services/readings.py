@@ -7,6 +7,7 @@ an urgent level of the patient's targets (the chat then says what to do now), an
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
@@ -29,6 +30,9 @@ MEASURES = tuple(m for m in PLAUSIBLE if m != "spo2")
 # device clock running a little fast.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(minutes=5)
+# A number of medicines, not a reading: "20 pills", "40 units", "diez pastillas".
+_AMOUNT = (r"\d+\s*(?:pills?|tablets?|capsules?|caps|units?|doses?|puffs?|pastillas?|"
+           r"comprimidos?|c[aá]psulas?|unidades|dosis)\b")
 
 
 def _values(kind: str, value: float, value2: float | None) -> dict[str, float]:
@@ -114,7 +118,11 @@ def urgent(db: Session, patient: Patient, reading: Reading) -> Direction | None:
 
 def keep_from_text(db: Session, patient: Patient, text: str) -> Reading | None:
     """Store the reading a message names, if it names a plausible one ("my sugar is 2.1
-    and I feel confused"): what went to the emergency guard loses nothing."""
+    and I feel confused"): what went to the emergency guard loses nothing. A message that
+    counts medicines ("took 20 pills of my sugar medicine", "40 units of insulin") is
+    not read for one: its numbers are amounts (the alert keeps the words)."""
+    if re.search(_AMOUNT, text, re.IGNORECASE):
+        return None
     try:
         found = parsing.parse_measurement(text)
         if found is None:

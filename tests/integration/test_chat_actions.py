@@ -189,6 +189,19 @@ async def test_an_emergency_keeps_the_patients_words_and_reading(db_url: str) ->
         assert (reading.kind, reading.value, reading.source) == ("glucose", 2.1, "chat")
 
 
+@pytest.mark.parametrize("text", ["I took 20 pills of my sugar medicine",
+                                  "me tomé 20 pastillas del azúcar",
+                                  "gave him 40 units of insulin, his sugar was 2.1"])
+async def test_an_emergency_counting_medicines_keeps_the_words_not_a_reading(
+        db_url: str, text: str) -> None:
+    patient = _patient()
+    await run(actions.ActionEmergency, patient, text)
+    with session() as db:
+        assert db.exec(select(Reading)).all() == []  # not "sugar 20 mmol/L"
+        [alert] = db.exec(select(Alert)).all()
+        assert alert.summary.endswith(text)
+
+
 @pytest.mark.parametrize("action, kind, words", [
     (actions.ActionReportSymptom, AlertKind.symptom, "care team"),
     (actions.ActionRelayToCareTeam, AlertKind.question, "passed it on"),
