@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from assistant.domain import findings, parsing
+from assistant.domain import parsing
 from assistant.domain.findings import Direction, Severity
 from assistant.domain.measures import MEASURES as KINDS
 from assistant.domain.parsing import PLAUSIBLE
@@ -110,9 +110,7 @@ def record(db: Session, *, patient: Patient, kind: str, value: float,
 def urgent(db: Session, patient: Patient, reading: Reading) -> Direction | None:
     """The direction of the reading when it is at an urgent level of the patient's targets
     in force; None when it is not."""
-    target = targets.plan(db, patient).targets.get(reading.kind)
-    grade = target.grade(findings.Reading(reading.kind, reading.value, reading.taken_at,
-                                          reading.value2)) if target else None
+    grade = targets.grade(targets.plan(db, patient).targets, reading)
     return grade[1] if grade and grade[0] == Severity.urgent else None
 
 

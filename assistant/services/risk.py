@@ -53,8 +53,7 @@ def _out_of_range(db: Session, patient: Patient, since: datetime) -> list[Readin
     in_force = targets.plan(db, patient).targets
     found = db.exec(select(Reading).where(Reading.patient_id == patient.id,
                                           col(Reading.taken_at) >= since)).all()
-    return [r for r in found if (t := in_force.get(r.kind)) is not None and t.grade(
-        findings.Reading(r.kind, r.value, r.taken_at, r.value2)) is not None]
+    return [r for r in found if targets.grade(in_force, r) is not None]
 
 
 def risks(db: Session, patients: Iterable[Patient], now: datetime | None = None

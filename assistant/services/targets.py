@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from assistant.domain import cadence
+from assistant.domain import cadence, findings
 from assistant.domain.detection import Plan
+from assistant.domain.findings import Direction, Severity
 from assistant.domain.measures import MEASURES
 from assistant.domain.targets import DEFAULTS, PRESETS, Levels, Target, targets_for
 from assistant.errors import InvalidInput
 from assistant.services import audit
 from assistant.storage.db import utcnow
-from assistant.storage.models import CareTeam, MeasureTarget, Patient
+from assistant.storage.models import CareTeam, MeasureTarget, Patient, Reading
 
 LEVELS = ("urgent_low", "warning_low", "warning_high", "urgent_high")
 # The grace after which a missed expected reading is worth a word, per measure (the domain's
@@ -85,6 +86,15 @@ def from_thresholds(thresholds: Mapping[str, Mapping[str, float]]) -> dict[str, 
         found[measure] = (replace(target, value2=levels) if second
                           else replace(target, value=levels))
     return found
+
+
+def grade(in_force: Mapping[str, Target], reading: Reading
+          ) -> tuple[Severity, Direction] | None:
+    """How far a stored reading is out of the targets in force (`plan(...).targets`); None
+    when it is in range or its measure is not watched."""
+    target = in_force.get(reading.kind)
+    return target.grade(findings.Reading(reading.kind, reading.value, reading.taken_at,
+                                         reading.value2)) if target else None
 
 
 def plan(db: Session, patient: Patient) -> Plan:
